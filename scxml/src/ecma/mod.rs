@@ -1,0 +1,906 @@
+//! The ECMAScript data model (SCXML §B.2) on boa_engine.
+//!
+//! One [`EcmaDataModel`] (one boa `Context`) serves every session on a thread. A session's
+//! variables are the own properties of its scope object; the prototype of every scope is one
+//! shared object holding `In()`. Expressions run as `function(__s){ with(__s){ ... } }`, so
+//! free identifiers resolve to the session's variables first and to the ECMAScript globals
+//! after. Each expression is compiled once per document per thread; the common small ones
+//! (`n + 1`, `_event.data.pos`, `In('s')`) are evaluated natively by [`fast`] with boa's own
+//! operators, which is several times cheaper than a call into the VM.
+
+mod dom;
+mod fast;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use boa_engine::object::builtins::{JsArray, JsFunction};
+use boa_engine::property::PropertyDescriptor;
+use boa_engine::{
+    js_string, Context, JsError, JsObject, JsString, JsValue, NativeFunction, Source,
+};
+
+use crate::datamodel::{DataModel, DmResult, Env, Init};
+use crate::event::{Event, Value};
+use crate::interp::StateSet;
+use crate::model::{Document, ExprId, ExprKind};
+
+/// Variables an expression may not assign (SCXML §5.10: system variables are read-only).
+const SYSTEM_VARIABLES: [&str; 4] = ["_sessionid", "_name", "_ioprocessors", "_event"];
+
+/// Loop iterations one script may run (per call frame) before it is stopped. boa raises an
+/// uncatchable error, so a `while(true){}` ends with `error.execution` instead of stalling.
+pub const DEFAULT_LOOP_LIMIT: u64 = 5_000_000;
+/// Nested calls one script may make.
+pub const DEFAULT_RECURSION_LIMIT: usize = 400;
+
+enum Compiled {
+    /// Evaluated natively; the boa function is compiled only if the fast path meets an
+    /// identifier it cannot resolve (a global such as `Math`, or an undeclared name).
+    Fast(fast::FastExpr, String, RefCell<Option<JsFunction>>),
+    Js(JsFunction),
+    /// The source does not compile; every evaluation raises this message.
+    Error(String),
+}
+
+struct CompiledLocation {
+    get: Compiled,
+    set: LocationSetter,
+    /// The first identifier of the location (`a` in `a.b[0]`), when it can be told.
+    root: Option<String>,
+}
+
+enum LocationSetter {
+    Fast(fast::FastLocation),
+    Js(JsFunction),
+    Error(String),
+}
+
+struct CompiledScript {
+    func: Result<JsFunction, String>,
+    /// Top-level `var` names: declared on the scope before the script runs, so the
+    /// declaration assigns through the `with` object instead of a function-local.
+    vars: Vec<JsString>,
+}
+
+enum Entry {
+    Expr(Compiled),
+    Location(CompiledLocation),
+    Script(CompiledScript),
+}
+
+struct DocCache {
+    /// Held so the document's address cannot be reused while it is a cache key.
+    doc: Arc<Document>,
+    entries: Vec<Option<Rc<Entry>>>,
+    uses_event: Vec<bool>,
+}
+
+/// What native functions (`In()`) need to know about the session being evaluated.
+#[derive(Default)]
+struct CallState {
+    doc: Option<Arc<Document>>,
+    configuration: StateSet,
+}
+
+thread_local! {
+    /// Set before every call into boa; one data model (one Context) per thread reads it.
+    static CALL: RefCell<CallState> = RefCell::new(CallState::default());
+}
+
+fn in_builtin(
+    _this: &JsValue,
+    args: &[JsValue],
+    ctx: &mut Context,
+) -> boa_engine::JsResult<JsValue> {
+    let id = args
+        .first()
+        .cloned()
+        .unwrap_or_default()
+        .to_string(ctx)?
+        .to_std_string_escaped();
+    let active = CALL.with(|c| {
+        let st = c.borrow();
+        st.doc.as_ref().is_some_and(|d| {
+            d.find_state(&id)
+                .is_some_and(|s| st.configuration.contains(s))
+        })
+    });
+    Ok(JsValue::from(active))
+}
+
+/// A session's variables.
+pub struct EcmaScope {
+    obj: JsObject,
+    /// The event `_event` was last bound to, so it is rebuilt only when the event changes.
+    event: RefCell<Option<Rc<Event>>>,
+}
+
+impl std::fmt::Debug for EcmaScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EcmaScope")
+    }
+}
+
+/// The ECMAScript data model for all sessions of one thread.
+pub struct EcmaDataModel {
+    ctx: Context,
+    proto: JsObject,
+    docs: HashMap<usize, DocCache>,
+    adhoc: HashMap<String, Rc<Entry>>,
+    json_parse: JsFunction,
+    dom: dom::DomBuilder,
+}
+
+impl std::fmt::Debug for EcmaDataModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EcmaDataModel")
+            .field("documents", &self.docs.len())
+            .finish()
+    }
+}
+
+fn js_err(e: JsError) -> String {
+    e.to_string()
+}
+
+impl Default for EcmaDataModel {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EcmaDataModel {
+    pub fn new() -> EcmaDataModel {
+        Self::with_limits(DEFAULT_LOOP_LIMIT, DEFAULT_RECURSION_LIMIT)
+    }
+
+    pub fn with_limits(loop_limit: u64, recursion_limit: usize) -> EcmaDataModel {
+        let mut ctx = Context::default();
+        ctx.runtime_limits_mut()
+            .set_loop_iteration_limit(loop_limit);
+        ctx.runtime_limits_mut()
+            .set_recursion_limit(recursion_limit);
+        let proto = JsObject::with_null_proto();
+        let in_fn = NativeFunction::from_fn_ptr(in_builtin);
+        let in_obj = boa_engine::object::FunctionObjectBuilder::new(ctx.realm(), in_fn)
+            .name(js_string!("In"))
+            .length(1)
+            .build();
+        let _ = proto.define_property_or_throw(
+            js_string!("In"),
+            PropertyDescriptor::builder()
+                .value(in_obj)
+                .writable(false)
+                .enumerable(false)
+                .configurable(false),
+            &mut ctx,
+        );
+        #[allow(clippy::expect_used)]
+        let json_parse = compile_fn(&mut ctx, "JSON.parse")
+            .expect("JSON.parse is an intrinsic of every boa context");
+        let dom = dom::DomBuilder::new(&mut ctx);
+        EcmaDataModel {
+            ctx,
+            proto,
+            docs: HashMap::new(),
+            adhoc: HashMap::new(),
+            json_parse,
+            dom,
+        }
+    }
+
+    /// The boa context (for hosts that add globals).
+    pub fn context(&mut self) -> &mut Context {
+        &mut self.ctx
+    }
+
+    /// Drops compiled code of documents no session uses any more.
+    pub fn collect_unused_documents(&mut self) {
+        self.docs.retain(|_, c| Arc::strong_count(&c.doc) > 1);
+    }
+
+    fn entry(&mut self, doc: &Arc<Document>, id: ExprId) -> Rc<Entry> {
+        let key = Arc::as_ptr(doc) as usize;
+        let cache = self.docs.entry(key).or_insert_with(|| DocCache {
+            doc: doc.clone(),
+            entries: vec![None; doc.exprs.len()],
+            uses_event: doc.exprs.iter().map(|e| e.src.contains("_event")).collect(),
+        });
+        let i = id.0 as usize;
+        if let Some(Some(e)) = cache.entries.get(i) {
+            return e.clone();
+        }
+        let src = &doc.expr(id);
+        let entry = Rc::new(compile(&mut self.ctx, src.kind, &src.src));
+        if let Some(slot) = self.docs.get_mut(&key).and_then(|c| c.entries.get_mut(i)) {
+            *slot = Some(entry.clone());
+        }
+        entry
+    }
+
+    fn uses_event(&self, doc: &Arc<Document>, id: ExprId) -> bool {
+        self.docs
+            .get(&(Arc::as_ptr(doc) as usize))
+            .and_then(|c| c.uses_event.get(id.0 as usize).copied())
+            .unwrap_or(true)
+    }
+
+    /// Makes `_event` (and `_ioprocessors`) current before code that may read them runs.
+    fn prepare(&mut self, scope: &EcmaScope, env: &Env, need_event: bool, boa_path: bool) {
+        if need_event || boa_path {
+            let stale = {
+                let cur = scope.event.borrow();
+                match (&*cur, env.event) {
+                    (Some(a), Some(b)) => !Rc::ptr_eq(a, b),
+                    (None, None) => false,
+                    _ => true,
+                }
+            };
+            if stale {
+                *scope.event.borrow_mut() = env.event.cloned();
+                if let Some(ev) = env.event {
+                    let obj = self.event_object(ev);
+                    let _ = scope.obj.define_property_or_throw(
+                        js_string!("_event"),
+                        PropertyDescriptor::builder()
+                            .value(obj)
+                            .writable(false)
+                            .enumerable(true)
+                            .configurable(true),
+                        &mut self.ctx,
+                    );
+                }
+            }
+        }
+        if boa_path {
+            CALL.with(|c| {
+                let mut st = c.borrow_mut();
+                if !st.doc.as_ref().is_some_and(|d| Arc::ptr_eq(d, env.doc)) {
+                    st.doc = Some(env.doc.clone());
+                }
+                st.configuration.clone_from(env.configuration);
+            });
+            self.ensure_ioprocessors(scope, env);
+        }
+    }
+
+    fn ensure_ioprocessors(&mut self, scope: &EcmaScope, env: &Env) {
+        let key = js_string!("_ioprocessors");
+        if scope
+            .obj
+            .has_own_property(key.clone(), &mut self.ctx)
+            .unwrap_or(true)
+        {
+            return;
+        }
+        let procs = JsObject::with_object_proto(self.ctx.intrinsics());
+        for (ty, loc) in env.ioprocessors {
+            let entry = JsObject::with_object_proto(self.ctx.intrinsics());
+            let _ = entry.create_data_property_or_throw(
+                js_string!("location"),
+                JsString::from(loc.as_str()),
+                &mut self.ctx,
+            );
+            let _ = procs.create_data_property_or_throw(
+                JsString::from(ty.as_str()),
+                entry,
+                &mut self.ctx,
+            );
+        }
+        let _ = scope.obj.define_property_or_throw(
+            key,
+            PropertyDescriptor::builder()
+                .value(procs)
+                .writable(false)
+                .enumerable(true)
+                .configurable(false),
+            &mut self.ctx,
+        );
+    }
+
+    fn event_object(&mut self, ev: &Event) -> JsObject {
+        let ctx = &mut self.ctx;
+        let o = JsObject::with_object_proto(ctx.intrinsics());
+        let opt = |s: &Option<String>| -> JsValue {
+            s.as_deref()
+                .map(|s| JsValue::from(JsString::from(s)))
+                .unwrap_or_default()
+        };
+        let data = to_js(&ev.data, ctx);
+        let fields: [(&str, JsValue); 8] = [
+            ("name", JsString::from(ev.name.as_str()).into()),
+            ("type", JsString::from(ev.kind.as_str()).into()),
+            ("sendid", opt(&ev.sendid)),
+            ("origin", opt(&ev.origin)),
+            ("origintype", opt(&ev.origintype)),
+            ("invokeid", opt(&ev.invokeid)),
+            ("data", data),
+            ("raw", opt(&ev.raw)),
+        ];
+        for (k, v) in fields {
+            let _ = o.define_property_or_throw(
+                JsString::from(k),
+                PropertyDescriptor::builder()
+                    .value(v)
+                    .writable(false)
+                    .enumerable(true)
+                    .configurable(false),
+                ctx,
+            );
+        }
+        o
+    }
+
+    fn eval_compiled(&mut self, scope: &EcmaScope, env: &Env, c: &Compiled) -> DmResult<JsValue> {
+        match c {
+            Compiled::Fast(f, src, fallback) => {
+                let in_state = |id: &str| env.in_state(id);
+                match f.eval(&scope.obj, &in_state, &mut self.ctx) {
+                    Ok(v) => Ok(v),
+                    Err(fast::FastError::Thrown(e)) => Err(js_err(e)),
+                    Err(fast::FastError::Unresolved) => {
+                        // Nothing was evaluated yet: let boa decide, with its exact semantics.
+                        let cached = fallback.borrow().clone();
+                        let func = match cached {
+                            Some(f) => f,
+                            None => {
+                                let f = compile_expr_fn(&mut self.ctx, src)?;
+                                *fallback.borrow_mut() = Some(f.clone());
+                                f
+                            }
+                        };
+                        self.prepare(scope, env, true, true);
+                        self.call_fn(&func, scope, None)
+                    }
+                }
+            }
+            Compiled::Js(func) => {
+                self.prepare(scope, env, true, true);
+                self.call_fn(func, scope, None)
+            }
+            Compiled::Error(e) => Err(e.clone()),
+        }
+    }
+
+    fn call_fn(
+        &mut self,
+        f: &JsFunction,
+        scope: &EcmaScope,
+        arg: Option<JsValue>,
+    ) -> DmResult<JsValue> {
+        let args = match arg {
+            None => vec![scope.obj.clone().into()],
+            Some(v) => vec![scope.obj.clone().into(), v],
+        };
+        let r = f
+            .call(&JsValue::undefined(), &args, &mut self.ctx)
+            .map_err(js_err);
+        // Promise jobs queued by a script run before control returns to the interpreter.
+        let _ = self.ctx.run_jobs();
+        r
+    }
+
+    fn value_js(&mut self, scope: &EcmaScope, env: &Env, expr: ExprId) -> DmResult<JsValue> {
+        let entry = self.entry(env.doc, expr);
+        let need_event = self.uses_event(env.doc, expr);
+        self.prepare(scope, env, need_event, false);
+        match &*entry {
+            Entry::Expr(c) => self.eval_compiled(scope, env, c),
+            Entry::Location(l) => self.eval_compiled(scope, env, &l.get),
+            Entry::Script(_) => Err("a script is not an expression".into()),
+        }
+    }
+
+    fn init_js(&mut self, scope: &EcmaScope, env: &Env, init: Init) -> DmResult<JsValue> {
+        match init {
+            Init::Undefined => Ok(JsValue::undefined()),
+            Init::Expr(e) => self.value_js(scope, env, e),
+            Init::Value(v) => Ok(to_js(v, &mut self.ctx)),
+            Init::Text(t) => Ok(self.text_value(t)),
+        }
+    }
+
+    /// SCXML §B.2.2: inline or loaded data is JSON if it parses as JSON, an XML document if
+    /// it is markup, otherwise a space-normalised string.
+    fn text_value(&mut self, text: &str) -> JsValue {
+        let t = text.trim();
+        if t.is_empty() {
+            return JsValue::undefined();
+        }
+        if let Ok(v) = self.json_parse.call(
+            &JsValue::undefined(),
+            &[JsString::from(t).into()],
+            &mut self.ctx,
+        ) {
+            return v;
+        }
+        if t.starts_with('<') {
+            if let Some(v) = self.dom.build(t, &mut self.ctx) {
+                return v;
+            }
+        }
+        JsString::from(t.split_whitespace().collect::<Vec<_>>().join(" ").as_str()).into()
+    }
+
+    fn set_location(
+        &mut self,
+        scope: &EcmaScope,
+        env: &Env,
+        location: ExprId,
+        value: JsValue,
+    ) -> DmResult<()> {
+        let entry = self.entry(env.doc, location);
+        let Entry::Location(loc) = &*entry else {
+            return Err("not a location".into());
+        };
+        if let Some(root) = &loc.root {
+            if SYSTEM_VARIABLES.contains(&root.as_str()) {
+                return Err(format!("'{root}' is a read-only system variable"));
+            }
+        }
+        let need_event = self.uses_event(env.doc, location);
+        self.prepare(scope, env, need_event, false);
+        match &loc.set {
+            LocationSetter::Fast(f) => {
+                let in_state = |id: &str| env.in_state(id);
+                match f.assign(&scope.obj, value, &in_state, &mut self.ctx) {
+                    Ok(()) => Ok(()),
+                    Err(fast::FastError::Unresolved) if f.is_identifier() => Err(format!(
+                        "'{}' is not a declared variable",
+                        f.root_identifier()
+                    )),
+                    Err(fast::FastError::Unresolved) => Err(format!(
+                        "cannot assign to '{}': '{}' is not a declared variable",
+                        env.doc.expr(location).src.trim(),
+                        f.root_identifier()
+                    )),
+                    Err(fast::FastError::Thrown(e)) => Err(js_err(e)),
+                }
+            }
+            LocationSetter::Js(func) => {
+                self.prepare(scope, env, true, true);
+                self.call_fn(func, scope, Some(value)).map(|_| ())
+            }
+            LocationSetter::Error(e) => Err(e.clone()),
+        }
+    }
+}
+
+fn compile_fn(ctx: &mut Context, src: &str) -> Result<JsFunction, String> {
+    let v = ctx.eval(Source::from_bytes(src)).map_err(js_err)?;
+    v.as_object()
+        .and_then(|o| JsFunction::from_object(o.clone()))
+        .ok_or_else(|| "compiled code is not a function".to_string())
+}
+
+fn compile_expr_fn(ctx: &mut Context, src: &str) -> DmResult<JsFunction> {
+    // The newline keeps a trailing `//` comment from swallowing the closing parenthesis.
+    compile_fn(
+        ctx,
+        &format!("(function(__s){{with(__s){{return ({src}\n);}}}})"),
+    )
+}
+
+fn compile_value(ctx: &mut Context, src: &str) -> Compiled {
+    // `expr="new testobject();"`: a trailing semicolon is common in hand-written documents.
+    let src = src.trim().trim_end_matches(';').trim_end();
+    if src.is_empty() {
+        return Compiled::Error("empty expression".into());
+    }
+    if let Some(f) = fast::compile_expr(src) {
+        return Compiled::Fast(f, src.to_string(), RefCell::new(None));
+    }
+    match compile_expr_fn(ctx, src) {
+        Ok(f) => Compiled::Js(f),
+        Err(e) => Compiled::Error(format!("invalid expression '{src}': {e}")),
+    }
+}
+
+fn compile(ctx: &mut Context, kind: ExprKind, src: &str) -> Entry {
+    match kind {
+        ExprKind::Value | ExprKind::Cond => Entry::Expr(compile_value(ctx, src)),
+        ExprKind::Location => {
+            let get = compile_value(ctx, src);
+            let trimmed = src.trim();
+            let root_len = trimmed
+                .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+                .unwrap_or(trimmed.len());
+            let root = (root_len > 0).then(|| trimmed[..root_len].to_string());
+            let set = if trimmed.is_empty() {
+                LocationSetter::Error("empty location".into())
+            } else if let Some(f) = fast::compile_location(src) {
+                LocationSetter::Fast(f)
+            } else {
+                match compile_fn(
+                    ctx,
+                    &format!("(function(__s,__v){{with(__s){{({src}\n) = __v;}}}})"),
+                ) {
+                    Ok(f) => LocationSetter::Js(f),
+                    Err(e) => LocationSetter::Error(format!("invalid location '{src}': {e}")),
+                }
+            };
+            Entry::Location(CompiledLocation { get, set, root })
+        }
+        ExprKind::Script => Entry::Script(compile_script(ctx, src)),
+    }
+}
+
+fn compile_script(ctx: &mut Context, src: &str) -> CompiledScript {
+    use boa_engine::ast::operations::{lexically_declared_names, var_declared_names};
+    use boa_engine::ast::scope::Scope;
+    use boa_engine::parser::Parser;
+
+    let parsed = {
+        let mut parser = Parser::new(Source::from_bytes(src));
+        parser.parse_script(&Scope::new_global(), ctx.interner_mut())
+    };
+    let script = match parsed {
+        Ok(s) => s,
+        Err(e) => {
+            return CompiledScript {
+                func: Err(format!("invalid script: {e}")),
+                vars: Vec::new(),
+            }
+        }
+    };
+    let resolve = |ctx: &Context, sym| {
+        ctx.interner()
+            .resolve(sym)
+            .map(|s| s.to_string())
+            .unwrap_or_default()
+    };
+    let mut vars: Vec<String> = var_declared_names(&script)
+        .into_iter()
+        .map(|s| resolve(ctx, s))
+        .collect();
+    vars.sort();
+    let lexical: Vec<String> = lexically_declared_names(&script)
+        .into_iter()
+        .map(|s| resolve(ctx, s))
+        .collect();
+    // SCXML §5.8: a script runs in the global scope. Top-level `var`s are pre-declared on the
+    // scope; functions and lexical declarations are block-scoped inside `with`, so they are
+    // copied to the scope at the end.
+    let mut exports = String::new();
+    for name in lexical.iter().chain(vars.iter()) {
+        if !name.is_empty() {
+            exports.push_str(&format!("__s.{name}={name};"));
+        }
+    }
+    let func = compile_fn(
+        ctx,
+        &format!("(function(__s){{with(__s){{{src}\n;{exports}}}}})"),
+    );
+    CompiledScript {
+        func,
+        vars: vars.iter().map(|v| JsString::from(v.as_str())).collect(),
+    }
+}
+
+impl DataModel for EcmaDataModel {
+    type Scope = EcmaScope;
+    type Items = Vec<JsValue>;
+
+    fn supports(&self, name: &str) -> bool {
+        name == "ecmascript"
+    }
+
+    fn create_scope(&mut self, env: &Env) -> EcmaScope {
+        let obj = JsObject::from_proto_and_data(
+            Some(self.proto.clone()),
+            boa_engine::builtins::object::OrdinaryObject,
+        );
+        for (k, v) in [("_sessionid", env.session_id), ("_name", env.name)] {
+            let _ = obj.define_property_or_throw(
+                JsString::from(k),
+                PropertyDescriptor::builder()
+                    .value(JsString::from(v))
+                    .writable(false)
+                    .enumerable(true)
+                    .configurable(false),
+                &mut self.ctx,
+            );
+        }
+        EcmaScope {
+            obj,
+            event: RefCell::new(None),
+        }
+    }
+
+    fn declare(&mut self, scope: &EcmaScope, env: &Env, id: &str, init: Init) -> DmResult<()> {
+        let v = self.init_js(scope, env, init)?;
+        scope
+            .obj
+            .define_property_or_throw(
+                JsString::from(id),
+                PropertyDescriptor::builder()
+                    .value(v)
+                    .writable(true)
+                    .enumerable(true)
+                    .configurable(true),
+                &mut self.ctx,
+            )
+            .map(|_| ())
+            .map_err(js_err)
+    }
+
+    fn eval(&mut self, scope: &EcmaScope, env: &Env, expr: ExprId) -> DmResult<Value> {
+        let v = self.value_js(scope, env, expr)?;
+        Ok(from_js(&v, &mut self.ctx, 0))
+    }
+
+    fn eval_string(&mut self, scope: &EcmaScope, env: &Env, expr: ExprId) -> DmResult<String> {
+        let v = self.value_js(scope, env, expr)?;
+        v.to_string(&mut self.ctx)
+            .map(|s| s.to_std_string_escaped())
+            .map_err(js_err)
+    }
+
+    fn eval_cond(&mut self, scope: &EcmaScope, env: &Env, expr: ExprId) -> DmResult<bool> {
+        Ok(self.value_js(scope, env, expr)?.to_boolean())
+    }
+
+    fn assign(
+        &mut self,
+        scope: &EcmaScope,
+        env: &Env,
+        location: ExprId,
+        value: Init,
+    ) -> DmResult<()> {
+        let v = self.init_js(scope, env, value)?;
+        self.set_location(scope, env, location, v)
+    }
+
+    fn exec_script(&mut self, scope: &EcmaScope, env: &Env, script: ExprId) -> DmResult<()> {
+        let entry = self.entry(env.doc, script);
+        let Entry::Script(s) = &*entry else {
+            return Err("not a script".into());
+        };
+        let func = s.func.clone()?;
+        for v in &s.vars {
+            if !scope
+                .obj
+                .has_property(v.clone(), &mut self.ctx)
+                .map_err(js_err)?
+            {
+                scope
+                    .obj
+                    .set(v.clone(), JsValue::undefined(), false, &mut self.ctx)
+                    .map_err(js_err)?;
+            }
+        }
+        self.prepare(scope, env, true, true);
+        self.call_fn(&func, scope, None).map(|_| ())
+    }
+
+    fn items(&mut self, scope: &EcmaScope, env: &Env, array: ExprId) -> DmResult<Vec<JsValue>> {
+        let v = self.value_js(scope, env, array)?;
+        let Some(obj) = v.as_object() else {
+            return Err(format!(
+                "<foreach> array '{}' is not an array",
+                env.doc.expr(array).src
+            ));
+        };
+        if !obj.is_array() {
+            return Err(format!(
+                "<foreach> array '{}' is not an array",
+                env.doc.expr(array).src
+            ));
+        }
+        let arr = JsArray::from_object(obj.clone()).map_err(js_err)?;
+        let len = arr.length(&mut self.ctx).map_err(js_err)?;
+        // SCXML §4.6: iterate over a shallow copy, so changes made by the body do not count.
+        (0..len)
+            .map(|i| arr.get(i, &mut self.ctx).map_err(js_err))
+            .collect()
+    }
+
+    fn item_count(&self, items: &Vec<JsValue>) -> usize {
+        items.len()
+    }
+
+    fn assign_item(
+        &mut self,
+        scope: &EcmaScope,
+        env: &Env,
+        items: &Vec<JsValue>,
+        i: usize,
+        item: ExprId,
+        index: Option<ExprId>,
+    ) -> DmResult<()> {
+        let value = items.get(i).cloned().unwrap_or_default();
+        self.declare_or_set(scope, env, item, value)?;
+        if let Some(index) = index {
+            self.declare_or_set(scope, env, index, JsValue::from(i as f64))?;
+        }
+        Ok(())
+    }
+
+    fn eval_source(&mut self, scope: &EcmaScope, env: &Env, src: &str) -> DmResult<Value> {
+        let entry = match self.adhoc.get(src) {
+            Some(e) => e.clone(),
+            None => {
+                let e = Rc::new(Entry::Expr(compile_value(&mut self.ctx, src)));
+                if self.adhoc.len() > 4096 {
+                    self.adhoc.clear();
+                }
+                self.adhoc.insert(src.to_string(), e.clone());
+                e
+            }
+        };
+        self.prepare(scope, env, true, false);
+        let Entry::Expr(c) = &*entry else {
+            return Err("not an expression".into());
+        };
+        let v = self.eval_compiled(scope, env, c)?;
+        Ok(from_js(&v, &mut self.ctx, 0))
+    }
+}
+
+impl EcmaDataModel {
+    /// `<foreach>` `item`/`index`: SCXML §4.6 declares a new variable when it is not already
+    /// declared; the name must be a legal variable name.
+    fn declare_or_set(
+        &mut self,
+        scope: &EcmaScope,
+        env: &Env,
+        loc: ExprId,
+        v: JsValue,
+    ) -> DmResult<()> {
+        let name = env.doc.expr(loc).src.trim();
+        if is_identifier(name) {
+            if SYSTEM_VARIABLES.contains(&name) {
+                return Err(format!("'{name}' is a read-only system variable"));
+            }
+            return scope
+                .obj
+                .set(JsString::from(name), v, true, &mut self.ctx)
+                .map(|_| ())
+                .map_err(js_err);
+        }
+        Err(format!("'{name}' is not a legal variable name"))
+    }
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_alphabetic() || c == '_' || c == '$')
+        && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+        && !matches!(
+            s,
+            "break"
+                | "case"
+                | "catch"
+                | "class"
+                | "const"
+                | "continue"
+                | "debugger"
+                | "default"
+                | "delete"
+                | "do"
+                | "else"
+                | "export"
+                | "extends"
+                | "finally"
+                | "for"
+                | "function"
+                | "if"
+                | "import"
+                | "in"
+                | "instanceof"
+                | "new"
+                | "return"
+                | "super"
+                | "switch"
+                | "this"
+                | "throw"
+                | "try"
+                | "typeof"
+                | "var"
+                | "void"
+                | "while"
+                | "with"
+                | "yield"
+                | "let"
+                | "static"
+                | "enum"
+                | "await"
+                | "null"
+                | "true"
+                | "false"
+        )
+}
+
+/// Converts a host value into an ECMAScript value.
+pub fn to_js(v: &Value, ctx: &mut Context) -> JsValue {
+    match v {
+        Value::Undefined => JsValue::undefined(),
+        Value::Null => JsValue::null(),
+        Value::Bool(b) => JsValue::from(*b),
+        Value::Number(n) => JsValue::from(*n),
+        Value::String(s) => JsString::from(s.as_str()).into(),
+        Value::Array(items) => {
+            let vals: Vec<JsValue> = items.iter().map(|i| to_js(i, ctx)).collect();
+            JsArray::from_iter(vals, ctx).into()
+        }
+        Value::Object(props) => {
+            let o = JsObject::with_object_proto(ctx.intrinsics());
+            for (k, pv) in props {
+                let jv = to_js(pv, ctx);
+                let _ = o.create_data_property_or_throw(JsString::from(k.as_str()), jv, ctx);
+            }
+            o.into()
+        }
+    }
+}
+
+/// Converts an ECMAScript value to a host value: own enumerable properties, at most 32 levels
+/// deep (deeper levels and functions become `undefined`).
+pub fn from_js(v: &JsValue, ctx: &mut Context, depth: u32) -> Value {
+    if v.is_undefined() {
+        return Value::Undefined;
+    }
+    if v.is_null() {
+        return Value::Null;
+    }
+    if let Some(b) = v.as_boolean() {
+        return Value::Bool(b);
+    }
+    if let Some(n) = v.as_number() {
+        return Value::Number(n);
+    }
+    if let Some(s) = v.as_string() {
+        return Value::String(s.to_std_string_escaped());
+    }
+    let Some(obj) = v.as_object() else {
+        return v
+            .to_string(ctx)
+            .map(|s| Value::String(s.to_std_string_escaped()))
+            .unwrap_or_default();
+    };
+    if obj.is_callable() || depth > 32 {
+        return Value::Undefined;
+    }
+    if obj.is_array() {
+        let len = obj
+            .get(js_string!("length"), ctx)
+            .and_then(|l| l.to_length(ctx))
+            .unwrap_or(0)
+            .min(1_000_000);
+        return Value::Array(
+            (0..len)
+                .map(|i| {
+                    let item = obj.get(i, ctx).unwrap_or_default();
+                    from_js(&item, ctx, depth + 1)
+                })
+                .collect(),
+        );
+    }
+    // Object.keys: own enumerable string-keyed properties, in property order.
+    let keys = boa_engine::builtins::object::OrdinaryObject::keys(
+        &JsValue::undefined(),
+        &[obj.clone().into()],
+        ctx,
+    )
+    .ok()
+    .and_then(|k| k.as_object())
+    .and_then(|k| JsArray::from_object(k).ok());
+    let mut props = Vec::new();
+    if let Some(keys) = keys {
+        let n = keys.length(ctx).unwrap_or(0).min(100_000);
+        for i in 0..n {
+            let Ok(k) = keys.get(i, ctx) else { continue };
+            let Some(name) = k.as_string().map(|s| s.to_std_string_escaped()) else {
+                continue;
+            };
+            let pv = obj
+                .get(JsString::from(name.as_str()), ctx)
+                .unwrap_or_default();
+            props.push((name, from_js(&pv, ctx, depth + 1)));
+        }
+    }
+    Value::Object(props)
+}

@@ -1,0 +1,176 @@
+//! The `ringback` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use ringback::basichttp::BasicHttpServer;
+use ringback::scxml_runner::{self, Outcome, RunOptions};
+
+#[derive(Parser)]
+#[command(
+    name = "ringback",
+    version,
+    about = "Ringback: a contact-center mobile engagement server (GMS/ORS-style) in one binary"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// SCXML tools: run documents, run a conformance folder, validate.
+    Scxml {
+        #[command(subcommand)]
+        command: ScxmlCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ScxmlCommand {
+    /// Run one document to completion; prints one JSON line.
+    Run {
+        file: PathBuf,
+        /// Give up after this many seconds (of virtual time with --virtual-time).
+        #[arg(long, default_value_t = 60.0)]
+        timeout: f64,
+        /// Jump the clock to the next timer whenever the session is idle.
+        #[arg(long)]
+        virtual_time: bool,
+        /// Print the document's <log> output to stderr.
+        #[arg(long, short)]
+        verbose: bool,
+    },
+    /// Run every start document (*.scxml, not *sub*.scxml) of a folder.
+    Test {
+        dir: PathBuf,
+        #[arg(long, default_value_t = 2)]
+        jobs: usize,
+        #[arg(long, default_value_t = 60.0)]
+        timeout: f64,
+        #[arg(long)]
+        virtual_time: bool,
+    },
+    /// Validate a document; prints every problem as FILE:LINE:COL: message.
+    Validate { file: PathBuf },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Scxml { command } => scxml(command),
+    }
+}
+
+fn duration(secs: f64) -> Duration {
+    Duration::from_secs_f64(if secs.is_finite() && secs > 0.0 {
+        secs.min(86_400.0)
+    } else {
+        60.0
+    })
+}
+
+fn scxml(command: ScxmlCommand) -> ExitCode {
+    match command {
+        ScxmlCommand::Run {
+            file,
+            timeout,
+            virtual_time,
+            verbose,
+        } => {
+            if let Err(problems) = scxml_runner::load(&file) {
+                for p in problems {
+                    eprintln!("{p}");
+                }
+                let report = serde_json::json!({"file": file.display().to_string(), "outcome": "error", "final": null, "events": 0});
+                println!("{report}");
+                return ExitCode::from(2);
+            }
+            let http = match BasicHttpServer::start() {
+                Ok(h) => h,
+                Err(e) => {
+                    eprintln!("cannot start the Basic HTTP processor: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let opts = RunOptions {
+                timeout: duration(timeout),
+                virtual_time,
+                verbose,
+            };
+            let report = scxml_runner::run_file(&file, &http, &opts);
+            if let Some(reason) = &report.reason {
+                eprintln!("{}: {reason}", report.file);
+            }
+            match serde_json::to_string(&report) {
+                Ok(line) => println!("{line}"),
+                Err(e) => eprintln!("{e}"),
+            }
+            if report.outcome == Outcome::Pass {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        ScxmlCommand::Test {
+            dir,
+            jobs,
+            timeout,
+            virtual_time,
+        } => {
+            let opts = RunOptions {
+                timeout: duration(timeout),
+                virtual_time,
+                verbose: false,
+            };
+            let reports = match scxml_runner::run_dir(&dir, jobs, &opts) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("{}: {e}", dir.display());
+                    return ExitCode::from(2);
+                }
+            };
+            let mut failed = 0;
+            for r in &reports {
+                let name = scxml_runner::short_name(&r.file);
+                if r.outcome == Outcome::Pass {
+                    println!("PASS {name}");
+                } else {
+                    failed += 1;
+                    let why = r.reason.clone().unwrap_or_else(|| {
+                        format!(
+                            "outcome {:?}, final state {}",
+                            r.outcome,
+                            r.final_state.as_deref().unwrap_or("none")
+                        )
+                    });
+                    println!("FAIL {name}: {}", why.replace('\n', " | "));
+                }
+            }
+            println!("{} passed, {} failed", reports.len() - failed, failed);
+            if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        ScxmlCommand::Validate { file } => match scxml_runner::load(&file) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(problems) => {
+                for p in problems {
+                    println!("{p}");
+                }
+                ExitCode::from(1)
+            }
+        },
+    }
+}
