@@ -2,4 +2,5 @@
 //! Processor (more of the GMS REST API arrives with the service platform).
 
 pub mod basichttp;
+pub mod bench;
 pub mod scxml_runner;

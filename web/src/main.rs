@@ -26,6 +26,27 @@ enum Command {
         #[command(subcommand)]
         command: ScxmlCommand,
     },
+    /// Benchmarks (run a release build).
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Interpreter figures on ../shared/bench/{pingpong,callback-like}.scxml.
+    Scxml {
+        /// Folder holding pingpong.scxml and callback-like.scxml.
+        #[arg(long, default_value = "../shared/bench")]
+        charts: PathBuf,
+        /// Events through the ping-pong session.
+        #[arg(long, default_value_t = 2_000_000)]
+        events: u64,
+        /// Live callback-like sessions.
+        #[arg(long, default_value_t = 100_000)]
+        sessions: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -68,6 +89,49 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Scxml { command } => scxml(command),
+        Command::Bench {
+            command:
+                BenchCommand::Scxml {
+                    charts,
+                    events,
+                    sessions,
+                },
+        } => bench_scxml(&charts, events, sessions),
+    }
+}
+
+fn bench_scxml(charts: &std::path::Path, events: u64, sessions: usize) -> ExitCode {
+    if !charts.join("pingpong.scxml").is_file() {
+        eprintln!(
+            "{}: the benchmark charts are not there (they live in ../shared/bench, which a plain clone lacks)",
+            charts.display()
+        );
+        return ExitCode::from(2);
+    }
+    match ringback::bench::run(charts, events.max(1), sessions.max(1)) {
+        Ok(f) => {
+            println!(
+                "pingpong.scxml         {:>12.0} events/s (one session)",
+                f.pingpong_events_per_sec
+            );
+            println!(
+                "callback-like.scxml    {:>12.0} session starts/s (start + first event)",
+                f.callback_starts_per_sec
+            );
+            println!(
+                "callback-like.scxml    {:>12.0} bytes RSS per live session ({} alive)",
+                f.bytes_per_live_session, f.live_sessions
+            );
+            println!(
+                "callback-like.scxml    {:>12.0} lifecycle events/s",
+                f.lifecycle_events_per_sec
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(1)
+        }
     }
 }
 
