@@ -67,6 +67,21 @@ pub trait Transport {
     fn poll(&mut self) -> Option<(String, Event)>;
 }
 
+/// Executes action elements of one foreign namespace (ORS-style `queue:submit`, `ixn:*`, ...).
+pub trait ActionHandler {
+    /// Runs `action` for `session`. `eval` evaluates an expression in the session's data model
+    /// (ORS action attributes are expressions). Events pushed to `reply` are delivered to the
+    /// session's external queue after the current macrostep; an action that completes later
+    /// delivers its events with [`System::deliver`]. An `Err` raises `error.execution`.
+    fn execute(
+        &mut self,
+        session: &str,
+        action: &CustomAction,
+        eval: &mut dyn FnMut(&str) -> Result<Value, String>,
+        reply: &mut Vec<Event>,
+    ) -> Result<(), String>;
+}
+
 /// Capabilities a system offers its sessions beyond the SCXML processor.
 #[derive(Debug, Clone, Default)]
 pub struct Capabilities {
@@ -86,6 +101,7 @@ pub struct System<D: DataModel> {
     caps: Capabilities,
     output: Vec<Output>,
     transport: Option<Box<dyn Transport>>,
+    handlers: Vec<(String, Box<dyn ActionHandler>)>,
     counter: u64,
     timer_seq: u64,
     events_processed: u64,
@@ -94,6 +110,8 @@ pub struct System<D: DataModel> {
 struct SystemHost<'a> {
     live: &'a dyn Fn(&str) -> bool,
     caps: &'a Capabilities,
+    handlers: &'a mut Vec<(String, Box<dyn ActionHandler>)>,
+    replies: &'a mut Vec<Event>,
 }
 
 impl Host for SystemHost<'_> {
@@ -108,14 +126,21 @@ impl Host for SystemHost<'_> {
     }
     fn custom_action(
         &mut self,
-        _: &str,
+        session: &str,
         action: &CustomAction,
-        _: &mut dyn FnMut(&str) -> Result<Value, String>,
+        eval: &mut dyn FnMut(&str) -> Result<Value, String>,
     ) -> Result<(), String> {
-        Err(format!(
-            "no handler for <{}> in namespace {}",
-            action.name, action.namespace
-        ))
+        match self
+            .handlers
+            .iter_mut()
+            .find(|(ns, _)| *ns == action.namespace)
+        {
+            Some((_, h)) => h.execute(session, action, eval, self.replies),
+            None => Err(format!(
+                "no handler for <{}> in namespace {}",
+                action.name, action.namespace
+            )),
+        }
     }
 }
 
@@ -129,10 +154,17 @@ impl<D: DataModel> System<D> {
             caps,
             output: Vec::new(),
             transport: None,
+            handlers: Vec::new(),
             counter: 0,
             timer_seq: 0,
             events_processed: 0,
         }
+    }
+
+    /// Registers the handler for action elements in `namespace` (replacing any earlier one).
+    pub fn register_action_handler(&mut self, namespace: &str, handler: Box<dyn ActionHandler>) {
+        self.handlers.retain(|(ns, _)| ns != namespace);
+        self.handlers.push((namespace.to_string(), handler));
     }
 
     /// Sends to other targets go through `transport` instead of [`Output::Send`].
@@ -279,12 +311,16 @@ impl<D: DataModel> System<D> {
                 Work::Cancel => WorkKind::Cancel,
                 _ => WorkKind::Other,
             };
+            let mut replies = Vec::new();
             {
+                let _span = tracing::debug_span!("scxml_session", session = %sid).entered();
                 let sessions = &self.sessions;
                 let live = |id: &str| sessions.contains_key(id) || id == sid;
                 let mut host = SystemHost {
                     live: &live,
                     caps: &self.caps,
+                    handlers: &mut self.handlers,
+                    replies: &mut replies,
                 };
                 let mut step = Step {
                     dm: &mut *dm,
@@ -315,6 +351,9 @@ impl<D: DataModel> System<D> {
             self.sessions.insert(sid.clone(), entry);
             for effect in effects.drain(..) {
                 self.apply(dm, &sid, parent.as_ref(), effect, now);
+            }
+            for ev in replies {
+                self.work.push_back((sid.clone(), Work::Deliver(ev)));
             }
             if finished || cancelled {
                 // A finished or cancelled session's invoked children are cancelled too.
