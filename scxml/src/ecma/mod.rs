@@ -32,7 +32,7 @@ const SYSTEM_VARIABLES: [&str; 4] = ["_sessionid", "_name", "_ioprocessors", "_e
 
 /// Loop iterations one script may run (per call frame) before it is stopped. boa raises an
 /// uncatchable error, so a `while(true){}` ends with `error.execution` instead of stalling.
-pub const DEFAULT_LOOP_LIMIT: u64 = 5_000_000;
+pub const DEFAULT_LOOP_LIMIT: u64 = 1_000_000;
 /// Nested calls one script may make.
 pub const DEFAULT_RECURSION_LIMIT: usize = 400;
 
