@@ -291,6 +291,11 @@ impl<D: DataModel> System<D> {
         self.sessions.get(id).map(|e| &e.session)
     }
 
+    /// Ids of the sessions alive now.
+    pub fn session_ids(&self) -> impl Iterator<Item = &str> {
+        self.sessions.keys().map(String::as_str)
+    }
+
     pub fn session_count(&self) -> usize {
         self.sessions.len()
     }

@@ -6,7 +6,7 @@
 //! Outgoing: an event is POSTed form-encoded with `_scxmleventname`, one field per
 //! `namelist`/`param` entry; `<content>` is sent percent-encoded as the body.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::TcpListener;
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
@@ -22,7 +22,28 @@ pub struct Incoming {
     pub event: Event,
 }
 
-type Routes = Arc<Mutex<HashMap<u64, Sender<Incoming>>>>;
+/// The ids of a runner's live sessions: a POST to any other id is answered 404, never
+/// acknowledged and dropped.
+pub type LiveSessions = Arc<Mutex<HashSet<String>>>;
+
+type Routes = Arc<Mutex<HashMap<u64, (Sender<Incoming>, LiveSessions)>>>;
+
+/// Replaces the set of live sessions.
+pub fn set_live<'a>(live: &LiveSessions, ids: impl Iterator<Item = &'a str>) {
+    if let Ok(mut l) = live.lock() {
+        l.clear();
+        l.extend(ids.map(String::from));
+    }
+}
+
+/// Adds one live session.
+pub fn mark_live(live: &LiveSessions, id: &str) {
+    if let Ok(mut l) = live.lock() {
+        if !l.contains(id) {
+            l.insert(id.to_string());
+        }
+    }
+}
 
 /// A loopback HTTP server shared by every runner of one process.
 #[derive(Clone)]
@@ -74,10 +95,16 @@ async fn receive(
     );
     event.raw = Some(raw);
     event.origintype = Some(BASICHTTP_PROCESSOR.to_string());
-    let sender = routes.lock().ok().and_then(|r| r.get(&runner).cloned());
-    match sender {
-        Some(tx) if tx.send(Incoming { session, event }).is_ok() => HttpResponse::Ok().finish(),
-        _ => HttpResponse::NotFound().body("no such SCXML session"),
+    let route = routes.lock().ok().and_then(|r| r.get(&runner).cloned());
+    let Some((tx, live)) = route else {
+        return HttpResponse::NotFound().body("no such SCXML runner");
+    };
+    if !live.lock().is_ok_and(|l| l.contains(&session)) {
+        return HttpResponse::NotFound().body("no such SCXML session");
+    }
+    match tx.send(Incoming { session, event }) {
+        Ok(()) => HttpResponse::Ok().finish(),
+        Err(_) => HttpResponse::NotFound().body("no such SCXML session"),
     }
 }
 
@@ -114,10 +141,13 @@ impl BasicHttpServer {
         format!("http://127.0.0.1:{}/basichttp/{runner}/", self.port)
     }
 
-    pub fn register(&self, runner: u64, tx: Sender<Incoming>) {
+    /// Routes a runner's events to `tx`; returns the set of its live sessions to keep current.
+    pub fn register(&self, runner: u64, tx: Sender<Incoming>) -> LiveSessions {
+        let live = LiveSessions::default();
         if let Ok(mut r) = self.routes.lock() {
-            r.insert(runner, tx);
+            r.insert(runner, (tx, live.clone()));
         }
+        live
     }
 
     pub fn unregister(&self, runner: u64) {

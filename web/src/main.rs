@@ -155,8 +155,17 @@ fn scxml(command: ScxmlCommand) -> ExitCode {
                 for p in problems {
                     eprintln!("{p}");
                 }
-                let report = serde_json::json!({"file": file.display().to_string(), "outcome": "error", "final": null, "events": 0});
-                println!("{report}");
+                let report = scxml_runner::RunReport {
+                    file: file.display().to_string(),
+                    outcome: Outcome::Error,
+                    final_state: None,
+                    events: 0,
+                    reason: None,
+                };
+                match serde_json::to_string(&report) {
+                    Ok(line) => println!("{line}"),
+                    Err(e) => eprintln!("{e}"),
+                }
                 return ExitCode::from(2);
             }
             let http = match BasicHttpServer::start() {

@@ -26,9 +26,10 @@ impl Loader for FileLoader {
         let resolved = resolve_uri(uri, base);
         let path = resolved.strip_prefix("file://").unwrap_or(&resolved);
         let path = path.strip_prefix("file:").unwrap_or(path);
-        std::fs::read_to_string(path)
+        let bytes = std::fs::read(path).map_err(|e| format!("cannot read '{path}': {e}"))?;
+        decode(&bytes)
             .map(|text| (text, resolved.clone()))
-            .map_err(|e| format!("cannot read '{path}': {e}"))
+            .map_err(|(line, col, msg)| format!("'{path}' {line}:{col}: {msg}"))
     }
 }
 
@@ -64,10 +65,13 @@ pub struct RunOptions {
 /// Sends Basic HTTP events with a blocking POST and picks up what the server received.
 struct HttpTransport {
     rx: Rc<Receiver<basichttp::Incoming>>,
+    live: basichttp::LiveSessions,
 }
 
 impl Transport for HttpTransport {
-    fn send(&mut self, _session: &str, target: &SendTarget, event: &Event) -> Result<(), String> {
+    fn send(&mut self, session: &str, target: &SendTarget, event: &Event) -> Result<(), String> {
+        // The sender is live, even if it started within the current call into the system.
+        basichttp::mark_live(&self.live, session);
         match target {
             SendTarget::BasicHttp(url) => basichttp::post(url, event),
             other => Err(format!("no transport for {other:?}")),
@@ -80,10 +84,61 @@ impl Transport for HttpTransport {
 
 static RUNNER_IDS: AtomicU64 = AtomicU64::new(1);
 
+/// Decodes a document: UTF-8 (with or without a byte-order mark), or ISO-8859-1 / US-ASCII
+/// when the XML declaration says so. An undecodable byte is reported with its line and column.
+pub fn decode(bytes: &[u8]) -> Result<String, (usize, usize, String)> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).to_ascii_lowercase();
+    let declared = head
+        .strip_prefix("<?xml")
+        .and_then(|d| d.split("?>").next())
+        .and_then(|d| d.split("encoding").nth(1))
+        .map(|rest| {
+            rest.trim_start_matches(|c: char| c == '=' || c.is_whitespace())
+                .trim_start_matches(['"', '\''])
+                .split(['"', '\''])
+                .next()
+                .unwrap_or("")
+                .to_string()
+        });
+    if matches!(
+        declared.as_deref(),
+        Some("iso-8859-1" | "latin1" | "latin-1" | "iso_8859-1")
+    ) {
+        return Ok(bytes.iter().map(|&b| char::from(b)).collect());
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Ok(s.to_string()),
+        Err(e) => {
+            let prefix = &bytes[..e.valid_up_to()];
+            let line = prefix.iter().filter(|&&b| b == b'\n').count() + 1;
+            let line_start = prefix
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1);
+            let col = String::from_utf8_lossy(&prefix[line_start..])
+                .chars()
+                .count()
+                + 1;
+            let byte = bytes.get(e.valid_up_to()).copied().unwrap_or(0);
+            Err((
+                line,
+                col,
+                format!(
+                    "the document is not valid UTF-8 (byte 0x{byte:02X}); save it as UTF-8 or declare \
+                     encoding=\"ISO-8859-1\""
+                ),
+            ))
+        }
+    }
+}
+
 /// Reads and validates a document file, returning every problem as `FILE:LINE:COL: message`.
 pub fn load(path: &Path) -> Result<scxml::Document, Vec<String>> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| vec![format!("{file}: {e}")])?;
+    let bytes = std::fs::read(path).map_err(|e| vec![format!("{file}: {e}")])?;
+    let text =
+        decode(&bytes).map_err(|(line, col, msg)| vec![format!("{file}:{line}:{col}: {msg}")])?;
     let base = std::fs::canonicalize(path)
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| file.clone());
@@ -112,7 +167,7 @@ pub fn run_file(path: &Path, http: &BasicHttpServer, opts: &RunOptions) -> RunRe
     };
     let runner = RUNNER_IDS.fetch_add(1, Ordering::Relaxed);
     let (tx, rx) = channel();
-    http.register(runner, tx);
+    let live = http.register(runner, tx);
     // Shared by the transport (polled right after each send) and the wait loop below.
     let rx = Rc::new(rx);
     let caps = Capabilities {
@@ -122,7 +177,10 @@ pub fn run_file(path: &Path, http: &BasicHttpServer, opts: &RunOptions) -> RunRe
     };
     let mut dm = EcmaDataModel::new();
     let mut sys: System<EcmaDataModel> = System::new(Box::new(FileLoader), caps);
-    sys.set_transport(Box::new(HttpTransport { rx: rx.clone() }));
+    sys.set_transport(Box::new(HttpTransport {
+        rx: rx.clone(),
+        live: live.clone(),
+    }));
     let started = Instant::now();
     let timeout_ms = opts.timeout.as_millis() as u64;
     // Virtual time starts at zero and jumps to the next timer whenever nothing else is pending.
@@ -137,6 +195,7 @@ pub fn run_file(path: &Path, http: &BasicHttpServer, opts: &RunOptions) -> RunRe
     let top = sys.start(&mut dm, doc, now(vnow));
     let mut result: Option<(Outcome, Option<String>, Option<String>)> = None;
     loop {
+        basichttp::set_live(&live, sys.session_ids());
         for out in sys.take_output() {
             match out {
                 Output::Log {
@@ -200,6 +259,8 @@ pub fn run_file(path: &Path, http: &BasicHttpServer, opts: &RunOptions) -> RunRe
         let deadline = sys.next_deadline();
         if opts.virtual_time {
             match deadline {
+                // The clock never jumps past the timeout: such a timer would fire too late.
+                Some(at) if at > timeout_ms => break,
                 Some(at) => {
                     vnow = vnow.max(at);
                     sys.advance(&mut dm, vnow);
