@@ -435,7 +435,25 @@ impl<S> Session<S> {
         // the top-level ones.
         let states: Vec<StateId> = match self.doc.binding {
             Binding::Early => (0..self.doc.states.len() as StateId).collect(),
-            Binding::Late => vec![0],
+            Binding::Late => {
+                // SCXML §5.3: with late binding every variable is created at initialisation;
+                // a state's values are assigned when it is first entered.
+                let doc = self.doc.clone();
+                for st in doc.states.iter().skip(1) {
+                    for data in &st.data {
+                        let r = with_env!(self, env => step.dm.declare(&self.scope, &env, &data.id, Init::Undefined));
+                        if let Err(e) = r {
+                            self.raise_error(
+                                "error.execution",
+                                format!("<data id=\"{}\">: {e}", data.id),
+                                None,
+                            );
+                        }
+                    }
+                }
+                self.bound.insert(0);
+                vec![0]
+            }
         };
         for s in states {
             self.bind_data(step, s);
@@ -630,6 +648,11 @@ impl<S> Session<S> {
                 // SCXML §6.5: <finalize> runs before the event is used for selection.
                 let doc = self.doc.clone();
                 let _ = self.execute_block(step, &doc.state(state).invokes[index].finalize);
+                if event.name.starts_with("done.invoke.") {
+                    // The invoked session is over: later sends to `#_<invokeid>` cannot be
+                    // delivered (error.communication).
+                    self.invocations.retain(|i| i.invokeid != invokeid);
+                }
             }
             if autoforward {
                 step.out.push(Effect::Send {

@@ -396,12 +396,31 @@ impl<D: DataModel> System<D> {
                         .get(sid)
                         .and_then(|e| e.children.iter().find(|(i, _)| *i == inv))
                         .map(|(_, c)| c.clone());
-                    if let Some(child) = child {
-                        self.work.push_back((child, Work::Deliver(event)));
+                    match child {
+                        Some(child) if self.sessions.contains_key(&child) => {
+                            self.work.push_back((child, Work::Deliver(event)));
+                        }
+                        _ => self.work.push_back((
+                            sid.to_string(),
+                            Work::SendFailed(
+                                event.sendid.clone(),
+                                format!("invoked session '{inv}' has ended"),
+                            ),
+                        )),
                     }
                 }
                 SendTarget::Session(target) => {
-                    self.work.push_back((target, Work::Deliver(event)));
+                    if self.sessions.contains_key(&target) || target == sid {
+                        self.work.push_back((target, Work::Deliver(event)));
+                    } else {
+                        self.work.push_back((
+                            sid.to_string(),
+                            Work::SendFailed(
+                                event.sendid.clone(),
+                                format!("no session '{target}'"),
+                            ),
+                        ));
+                    }
                 }
                 other => match self.transport.as_mut() {
                     Some(t) => {
