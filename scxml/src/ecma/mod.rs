@@ -142,8 +142,13 @@ impl std::fmt::Debug for EcmaDataModel {
     }
 }
 
+/// The error's first line (`TypeError: x is undefined`), without boa's stack trace.
 fn js_err(e: JsError) -> String {
-    e.to_string()
+    let s = e.to_string();
+    match s.split_once('\n') {
+        Some((first, _)) => first.to_string(),
+        None => s,
+    }
 }
 
 impl Default for EcmaDataModel {
