@@ -95,6 +95,10 @@ pub trait DataModel {
         index: Option<ExprId>,
     ) -> DmResult<()>;
 
+    /// The value of inline `<content>` (of `<send>`, `<donedata>`, `<invoke>`), interpreted the
+    /// way this data model interprets data (SCXML §5.6: JSON, XML or text).
+    fn content_value(&mut self, text: &str, is_xml: bool) -> Value;
+
     /// Evaluates an ad-hoc expression that is not part of a document (custom actions, consoles).
     fn eval_source(&mut self, scope: &Self::Scope, env: &Env, src: &str) -> DmResult<Value>;
 }
@@ -178,6 +182,14 @@ impl DataModel for NullDataModel {
         _: Option<ExprId>,
     ) -> DmResult<()> {
         Err("the null data model has no <foreach>".into())
+    }
+
+    fn content_value(&mut self, text: &str, is_xml: bool) -> Value {
+        if is_xml {
+            Value::Xml(text.trim().to_string())
+        } else {
+            Value::String(text.split_whitespace().collect::<Vec<_>>().join(" "))
+        }
     }
 
     fn eval_source(&mut self, _: &(), env: &Env, src: &str) -> DmResult<Value> {

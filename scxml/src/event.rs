@@ -15,6 +15,8 @@ pub enum Value {
     Array(Vec<Value>),
     /// Properties in insertion order.
     Object(Vec<(String, Value)>),
+    /// An XML document or fragment, as markup (an ECMAScript data model binds it to a DOM).
+    Xml(String),
 }
 
 impl Value {
@@ -37,7 +39,7 @@ impl Value {
             Value::Null => "null".into(),
             Value::Bool(b) => b.to_string(),
             Value::Number(n) => format_number(*n),
-            Value::String(s) => s.clone(),
+            Value::String(s) | Value::Xml(s) => s.clone(),
             Value::Array(_) | Value::Object(_) => self.to_json(),
         }
     }
@@ -55,7 +57,7 @@ impl Value {
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Value::Number(n) if n.is_finite() => out.push_str(&format_number(*n)),
             Value::Number(_) => out.push_str("null"),
-            Value::String(s) => write_json_string(s, out),
+            Value::String(s) | Value::Xml(s) => write_json_string(s, out),
             Value::Array(items) => {
                 out.push('[');
                 for (i, v) in items.iter().enumerate() {

@@ -1111,7 +1111,7 @@ impl<S> Session<S> {
     ) -> Result<Value, String> {
         match content {
             Content::Expr(e) => with_env!(self, env => step.dm.eval(&self.scope, &env, *e)),
-            Content::Inline(inline) => Ok(inline_text_value(&inline.raw, inline.is_xml)),
+            Content::Inline(inline) => Ok(step.dm.content_value(&inline.raw, inline.is_xml)),
         }
     }
 
@@ -1491,6 +1491,9 @@ impl<S> Session<S> {
                 Some(Content::Inline(c)) if c.document.is_some() => {
                     c.document.clone().map(InvokeContent::Document)
                 }
+                Some(Content::Inline(c)) if c.document_error.is_some() => {
+                    return Err(c.document_error.clone().unwrap_or_default());
+                }
                 Some(c) => Some(InvokeContent::Value(self.content_value(step, c)?)),
             };
             let params = match self.params_value(step, &inv.namelist, &inv.params)? {
@@ -1541,15 +1544,6 @@ struct Entry {
     default_entry: StateSet,
     /// (parent of a history state, default transition whose content runs after parent entry)
     history_content: Vec<(StateId, TransitionId)>,
-}
-
-/// Inline `<content>` becomes a string (text is space-normalised; markup is kept as written).
-fn inline_text_value(raw: &str, is_xml: bool) -> Value {
-    if is_xml {
-        Value::String(raw.trim().to_string())
-    } else {
-        Value::String(raw.split_whitespace().collect::<Vec<_>>().join(" "))
-    }
 }
 
 fn is_scxml_type(t: &str) -> bool {

@@ -197,8 +197,13 @@ pub enum Content {
 pub struct InlineContent {
     /// The raw markup between `<content>` and `</content>`.
     pub raw: String,
-    /// When the content is a single `<scxml>` element (an inline child document for `<invoke>`).
+    /// When the content is a single valid `<scxml>` element (an inline child document for
+    /// `<invoke>`).
     pub document: Option<Arc<Document>>,
+    /// When the content is a single `<scxml>` element that is not a valid document: its problems.
+    /// SCXML §6.4: the child only comes into being at invoke time, so this is `error.execution`
+    /// then, not a reason to reject the parent.
+    pub document_error: Option<String>,
     /// True when the content holds element children (XML), not only text.
     pub is_xml: bool,
 }

@@ -1556,20 +1556,40 @@ impl Builder<'_, '_> {
         let is_xml = c.has_elem_children();
         let raw = self.inline_text(c);
         let mut elems = c.elems();
-        let document = match (elems.next(), elems.next()) {
+        let (document, document_error) = match (elems.next(), elems.next()) {
             (Some(only), None) if only.is("scxml") && !c.has_text() => {
                 // An inline child document (SCXML §6.4 <invoke>): built from the same tree, so its positions
-                // are positions in this file and it inherits the namespaces declared around it.
-                build_document(self.ctx, only).map(|d| {
-                    self.ctx.problems.extend(crate::validate::validate(&d));
-                    Arc::new(d)
-                })
+                // are positions in this file and it inherits the namespaces declared around it. Its problems
+                // are kept with it: they become error.execution when (and if) it is invoked.
+                let before = self.ctx.problems.len();
+                let built = build_document(self.ctx, only);
+                let mut problems: Vec<Problem> = self.ctx.problems.drain(before..).collect();
+                if let Some(d) = &built {
+                    problems.extend(crate::validate::validate(d));
+                }
+                match built {
+                    Some(d) if problems.is_empty() => (Some(Arc::new(d)), None),
+                    _ => {
+                        let text = problems
+                            .iter()
+                            .map(|p| format!("{}:{}: {}", p.pos.line, p.pos.col, p.message))
+                            .collect::<Vec<_>>()
+                            .join("; ");
+                        let text = if text.is_empty() {
+                            "the inline <scxml> document is not valid".to_string()
+                        } else {
+                            format!("the inline <scxml> document is not valid: {text}")
+                        };
+                        (None, Some(text))
+                    }
+                }
             }
-            _ => None,
+            _ => (None, None),
         };
         Content::Inline(InlineContent {
             raw,
             document,
+            document_error,
             is_xml,
         })
     }

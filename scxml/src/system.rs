@@ -500,7 +500,7 @@ impl<D: DataModel> System<D> {
             .and_then(|e| e.session.document().base_uri.clone());
         let doc: Result<Arc<Document>, String> = match (&req.content, &req.src) {
             (Some(InvokeContent::Document(d)), _) => Ok(d.clone()),
-            (Some(InvokeContent::Value(Value::String(text))), _) => {
+            (Some(InvokeContent::Value(Value::String(text) | Value::Xml(text))), _) => {
                 parse_document(text, base.as_deref(), &*self.loader)
                     .map(Arc::new)
                     .map_err(|e| e.to_string())

@@ -448,12 +448,21 @@ fn invoke_with_inline_child_document() {
 }
 
 #[test]
-fn problems_in_an_inline_child_document_are_reported_in_place() {
-    check_problems(
+fn problems_in_an_inline_child_document_are_kept_with_it_for_invoke_time() {
+    // SCXML §6.4: the child only comes into being when it is invoked, so the parent loads and
+    // the child's problems (with their positions in this file) become error.execution then.
+    let doc = parse_ok(
         r#"<scxml><state id="s">
   <invoke><content><scxml><state id="x"><transition target="nosuch"/></state></scxml></content></invoke>
 </state></scxml>"#,
-        &[(2, 41, "<transition> target 'nosuch' does not exist")],
+    );
+    let Some(Content::Inline(inline)) = &doc.states[1].invokes[0].content else {
+        panic!("expected inline content");
+    };
+    assert!(inline.document.is_none());
+    assert_eq!(
+        inline.document_error.as_deref(),
+        Some("the inline <scxml> document is not valid: 2:41: <transition> target 'nosuch' does not exist")
     );
 }
 

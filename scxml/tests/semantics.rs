@@ -71,7 +71,7 @@ fn load(src: &str) -> Arc<Document> {
 fn literal(src: &str) -> Value {
     let mut ctx = boa_engine::Context::default();
     match ctx.eval(boa_engine::Source::from_bytes(&format!("({src})"))) {
-        Ok(v) => scxml::ecma::from_js(&v, &mut ctx, 0),
+        Ok(v) => scxml::ecma::from_js(&v, &mut ctx).expect("the literal converts"),
         Err(e) => panic!("bad event data literal {src:?}: {e}"),
     }
 }
@@ -1931,5 +1931,72 @@ fn null_data_model_evaluates_in_conditions() {
            </parallel></scxml>"#,
         &[deliver("go")],
         &["config: p r1 c r2 x"],
+    );
+}
+
+// ---- Values leaving the data model, and inline content ----------------------------------
+
+#[test]
+fn cyclic_value_in_send_params_raises_error_execution_instead_of_exhausting_memory() {
+    check(
+        r#"<scxml><datamodel><data id="o" expr="(function(){ var o = {}; o.self = o; return o; })()"/></datamodel>
+             <state id="s"><onentry><send event="e"><param name="p" expr="o"/></send></onentry>
+               <transition event="error.execution"><log expr="_event.data.message"/></transition></state></scxml>"#,
+        &[],
+        &[
+            "<param name=\"p\">: the value contains a cycle and cannot leave the data model",
+            "config: s",
+        ],
+    );
+}
+
+#[test]
+fn shared_substructure_is_bounded_when_it_leaves_the_data_model() {
+    // 2^40 paths through 40 shared objects: refused instead of expanded.
+    check(
+        r#"<scxml><datamodel><data id="o" expr="(function(){ var o = 1; for (var i = 0; i &lt; 40; i++) o = {a: o, b: o}; return o; })()"/></datamodel>
+             <state id="s"><onentry><send event="e"><param name="p" expr="o"/></send></onentry>
+               <transition event="error.execution"><log expr="_event.data.message"/></transition></state></scxml>"#,
+        &[],
+        &["<param name=\"p\">: the value has more than 100000 parts and cannot leave the data model", "config: s"],
+    );
+}
+
+#[test]
+fn xml_data_leaves_the_data_model_as_markup_and_returns_as_a_dom() {
+    check(
+        r#"<scxml><datamodel><data id="x"><books xmlns=""><book title="t1"/><book title="t2">text</book></books></data></datamodel>
+             <state id="s"><onentry><send event="e"><content expr="x"/></send></onentry>
+               <transition event="e"><log expr="_event.data.getElementsByTagName('book')[1].getAttribute('title') + ' ' + _event.data.documentElement.textContent"/></transition></state></scxml>"#,
+        &[],
+        &["t2 text", "config: s"],
+    );
+}
+
+#[test]
+fn inline_json_and_xml_content_become_objects_and_doms_in_event_data() {
+    check(
+        r#"<scxml><state id="s"><onentry>
+               <send event="json"><content>{"product": "bar", "size": 27}</content></send>
+               <send event="literal"><content>{ product : "baz" }</content></send>
+               <send event="xml"><content><order id="o1"><item/></order></content></send>
+               <send event="text"><content>  plain   words  </content></send>
+             </onentry>
+             <transition event="json"><log expr="_event.data.product + ' ' + (_event.data.size + 1)"/></transition>
+             <transition event="literal"><log expr="_event.data.product"/></transition>
+             <transition event="xml"><log expr="_event.data.getElementsByTagName('order')[0].getAttribute('id')"/></transition>
+             <transition event="text"><log expr="'[' + _event.data + ']'"/></transition></state></scxml>"#,
+        &[],
+        &["bar 28", "baz", "o1", "[plain words]", "config: s"],
+    );
+}
+
+#[test]
+fn invalid_inline_child_document_is_error_execution_at_invoke_time_not_a_load_error() {
+    check(
+        r#"<scxml><state id="s"><invoke id="c"><content><scxml><state id="cs"><transition target="nowhere"/></state></scxml></content></invoke>
+             <transition event="error.execution"><log expr="_event.data.message"/></transition></state></scxml>"#,
+        &[],
+        &["the inline <scxml> document is not valid: ...transition> target 'nowhere' does not exist", "config: s"],
     );
 }

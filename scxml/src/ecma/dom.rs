@@ -10,7 +10,7 @@ use quick_xml::Reader;
 
 use crate::event::Value;
 
-use super::to_js;
+use super::to_js_plain;
 
 /// Builds DOM objects from a tree `{tag, attrs, children}` / text nodes (strings).
 const PRELUDE: &str = r#"(function () {
@@ -47,22 +47,37 @@ const PRELUDE: &str = r#"(function () {
   Object.defineProperty(nodeProto, 'children', { get: function () {
     return this.childNodes.filter(function (c) { return c.nodeType === 1; });
   }});
+  function esc(s, attr) {
+    s = String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    return attr ? s.replace(/"/g, '&quot;') : s;
+  }
+  // The markup of a node: how a DOM value leaves the data model (event data, invoke content).
+  Object.defineProperty(nodeProto, 'toXML', { enumerable: false, value: function () {
+    if (this.nodeType === 3) return esc(this.nodeValue, false);
+    var inner = '';
+    for (var i = 0; i < this.childNodes.length; i++) inner += this.childNodes[i].toXML();
+    if (this.nodeType === 9) return inner;
+    var open = '<' + this.tagName;
+    for (var k in this._attrs) open += ' ' + k + '="' + esc(this._attrs[k], true) + '"';
+    return inner === '' ? open + '/>' : open + '>' + inner + '</' + this.tagName + '>';
+  }});
+  function hidden(o, k, v) { Object.defineProperty(o, k, { enumerable: false, writable: true, value: v }); }
   function build(n, parent) {
     var node = Object.create(nodeProto);
-    node.parentNode = parent;
+    hidden(node, 'parentNode', parent);
     if (typeof n === 'string') {
       node.nodeType = 3; node.nodeName = '#text'; node.nodeValue = n; node.childNodes = [];
       return node;
     }
     node.nodeType = 1; node.tagName = n.tag; node.nodeName = n.tag;
     node.localName = n.tag.indexOf(':') >= 0 ? n.tag.slice(n.tag.indexOf(':') + 1) : n.tag;
-    node._attrs = n.attrs; node.attributes = n.attrs;
+    hidden(node, '_attrs', n.attrs); node.attributes = n.attrs;
     node.childNodes = n.children.map(function (c) { return build(c, node); });
     return node;
   }
   return function (roots) {
     var doc = Object.create(nodeProto);
-    doc.nodeType = 9; doc.nodeName = '#document'; doc.parentNode = null;
+    doc.nodeType = 9; doc.nodeName = '#document'; hidden(doc, 'parentNode', null);
     doc.childNodes = roots.map(function (r) { return build(r, doc); });
     doc.documentElement = doc.children[0] || null;
     return doc;
@@ -85,7 +100,7 @@ impl DomBuilder {
     /// Parses `xml` and returns a DOM document, or `None` when it is not well-formed XML.
     pub(super) fn build(&self, xml: &str, ctx: &mut Context) -> Option<JsValue> {
         let roots = parse_tree(xml)?;
-        let tree = to_js(&Value::Array(roots), ctx);
+        let tree = to_js_plain(&Value::Array(roots), ctx);
         self.build
             .as_ref()?
             .call(&JsValue::undefined(), &[tree], ctx)
@@ -106,6 +121,11 @@ fn push_text(stack: &mut [Open], text: String) {
 
 /// An element being read: tag, attributes, children so far.
 type Open = (String, Vec<(String, Value)>, Vec<Value>);
+
+/// Whether `xml` is well-formed markup with at least one element.
+pub(super) fn is_well_formed(xml: &str) -> bool {
+    parse_tree(xml).is_some()
+}
 
 fn element(tag: String, attrs: Vec<(String, Value)>) -> Open {
     (tag, attrs, Vec::new())

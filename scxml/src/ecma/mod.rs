@@ -306,7 +306,35 @@ impl EcmaDataModel {
         );
     }
 
+    /// Converts a host value into an ECMAScript value; XML becomes a DOM (SCXML §B.2).
+    pub fn to_js(&mut self, v: &Value) -> JsValue {
+        match v {
+            Value::Xml(xml) => self
+                .dom
+                .build(xml, &mut self.ctx)
+                .unwrap_or_else(|| JsString::from(xml.as_str()).into()),
+            Value::Array(items) => {
+                let vals: Vec<JsValue> = items.iter().map(|i| self.to_js(i)).collect();
+                JsArray::from_iter(vals, &mut self.ctx).into()
+            }
+            Value::Object(props) => {
+                let o = JsObject::with_object_proto(self.ctx.intrinsics());
+                for (k, pv) in props {
+                    let jv = self.to_js(pv);
+                    let _ = o.create_data_property_or_throw(
+                        JsString::from(k.as_str()),
+                        jv,
+                        &mut self.ctx,
+                    );
+                }
+                o.into()
+            }
+            other => to_js_plain(other, &mut self.ctx),
+        }
+    }
+
     fn event_object(&mut self, ev: &Event) -> JsObject {
+        let data = self.to_js(&ev.data);
         let ctx = &mut self.ctx;
         let o = JsObject::with_object_proto(ctx.intrinsics());
         let opt = |s: &Option<String>| -> JsValue {
@@ -314,7 +342,6 @@ impl EcmaDataModel {
                 .map(|s| JsValue::from(JsString::from(s)))
                 .unwrap_or_default()
         };
-        let data = to_js(&ev.data, ctx);
         let fields: [(&str, JsValue); 8] = [
             ("name", JsString::from(ev.name.as_str()).into()),
             ("type", JsString::from(ev.kind.as_str()).into()),
@@ -403,7 +430,7 @@ impl EcmaDataModel {
         match init {
             Init::Undefined => Ok(JsValue::undefined()),
             Init::Expr(e) => self.value_js(scope, env, e),
-            Init::Value(v) => Ok(to_js(v, &mut self.ctx)),
+            Init::Value(v) => Ok(self.to_js(v)),
             Init::Text(t) => Ok(self.text_value(t)),
         }
     }
@@ -634,7 +661,7 @@ impl DataModel for EcmaDataModel {
 
     fn eval(&mut self, scope: &EcmaScope, env: &Env, expr: ExprId) -> DmResult<Value> {
         let v = self.value_js(scope, env, expr)?;
-        Ok(from_js(&v, &mut self.ctx, 0))
+        from_js(&v, &mut self.ctx)
     }
 
     fn eval_string(&mut self, scope: &EcmaScope, env: &Env, expr: ExprId) -> DmResult<String> {
@@ -724,6 +751,34 @@ impl DataModel for EcmaDataModel {
         Ok(())
     }
 
+    fn content_value(&mut self, text: &str, is_xml: bool) -> Value {
+        let t = text.trim();
+        if let Ok(v) = self.json_parse.call(
+            &JsValue::undefined(),
+            &[JsString::from(t).into()],
+            &mut self.ctx,
+        ) {
+            if let Ok(v) = from_js(&v, &mut self.ctx) {
+                return v;
+            }
+        }
+        if is_xml && parse_is_xml(t) {
+            return Value::Xml(t.to_string());
+        }
+        if t.starts_with('{') || t.starts_with('[') {
+            // Content written in the document itself may be an ECMAScript literal rather than
+            // strict JSON (`{ productName : "bar" }`). Never applied to data from outside.
+            if let Ok(f) = compile_fn(&mut self.ctx, &format!("(function(){{return ({t}\n);}})")) {
+                if let Ok(v) = f.call(&JsValue::undefined(), &[], &mut self.ctx) {
+                    if let Ok(v) = from_js(&v, &mut self.ctx) {
+                        return v;
+                    }
+                }
+            }
+        }
+        Value::String(t.split_whitespace().collect::<Vec<_>>().join(" "))
+    }
+
     fn eval_source(&mut self, scope: &EcmaScope, env: &Env, src: &str) -> DmResult<Value> {
         let entry = match self.adhoc.get(src) {
             Some(e) => e.clone(),
@@ -741,7 +796,7 @@ impl DataModel for EcmaDataModel {
             return Err("not an expression".into());
         };
         let v = self.eval_compiled(scope, env, c)?;
-        Ok(from_js(&v, &mut self.ctx, 0))
+        from_js(&v, &mut self.ctx)
     }
 }
 
@@ -819,22 +874,23 @@ fn is_identifier(s: &str) -> bool {
         )
 }
 
-/// Converts a host value into an ECMAScript value.
-pub fn to_js(v: &Value, ctx: &mut Context) -> JsValue {
+/// Converts a host value into an ECMAScript value; XML stays a string (see
+/// [`EcmaDataModel::to_js`] for the DOM).
+pub fn to_js_plain(v: &Value, ctx: &mut Context) -> JsValue {
     match v {
         Value::Undefined => JsValue::undefined(),
         Value::Null => JsValue::null(),
         Value::Bool(b) => JsValue::from(*b),
         Value::Number(n) => JsValue::from(*n),
-        Value::String(s) => JsString::from(s.as_str()).into(),
+        Value::String(s) | Value::Xml(s) => JsString::from(s.as_str()).into(),
         Value::Array(items) => {
-            let vals: Vec<JsValue> = items.iter().map(|i| to_js(i, ctx)).collect();
+            let vals: Vec<JsValue> = items.iter().map(|i| to_js_plain(i, ctx)).collect();
             JsArray::from_iter(vals, ctx).into()
         }
         Value::Object(props) => {
             let o = JsObject::with_object_proto(ctx.intrinsics());
             for (k, pv) in props {
-                let jv = to_js(pv, ctx);
+                let jv = to_js_plain(pv, ctx);
                 let _ = o.create_data_property_or_throw(JsString::from(k.as_str()), jv, ctx);
             }
             o.into()
@@ -842,70 +898,130 @@ pub fn to_js(v: &Value, ctx: &mut Context) -> JsValue {
     }
 }
 
-/// Converts an ECMAScript value to a host value: own enumerable properties, at most 32 levels
-/// deep (deeper levels and functions become `undefined`).
-pub fn from_js(v: &JsValue, ctx: &mut Context, depth: u32) -> Value {
-    if v.is_undefined() {
-        return Value::Undefined;
-    }
-    if v.is_null() {
-        return Value::Null;
-    }
-    if let Some(b) = v.as_boolean() {
-        return Value::Bool(b);
-    }
-    if let Some(n) = v.as_number() {
-        return Value::Number(n);
-    }
-    if let Some(s) = v.as_string() {
-        return Value::String(s.to_std_string_escaped());
-    }
-    let Some(obj) = v.as_object() else {
-        return v
-            .to_string(ctx)
-            .map(|s| Value::String(s.to_std_string_escaped()))
-            .unwrap_or_default();
+/// At most this many values are converted out of the data model in one go.
+const MAX_CONVERTED_VALUES: usize = 100_000;
+
+/// Converts an ECMAScript value to a host value: own enumerable properties; functions become
+/// `undefined`; a DOM node becomes its markup. A value reached again through its own
+/// ancestors (a cycle) is an error, and so is a value of more than 100,000 parts or deeper
+/// than 64 levels, so a shared or cyclic structure cannot blow up memory.
+pub fn from_js(v: &JsValue, ctx: &mut Context) -> DmResult<Value> {
+    let mut conv = Conversion {
+        path: Vec::new(),
+        budget: MAX_CONVERTED_VALUES,
     };
-    if obj.is_callable() || depth > 32 {
-        return Value::Undefined;
-    }
-    if obj.is_array() {
-        let len = obj
-            .get(js_string!("length"), ctx)
-            .and_then(|l| l.to_length(ctx))
-            .unwrap_or(0)
-            .min(1_000_000);
-        return Value::Array(
-            (0..len)
-                .map(|i| {
-                    let item = obj.get(i, ctx).unwrap_or_default();
-                    from_js(&item, ctx, depth + 1)
-                })
-                .collect(),
-        );
-    }
-    // Object.keys: own enumerable string-keyed properties, in property order.
-    let keys = boa_engine::builtins::object::OrdinaryObject::keys(
-        &JsValue::undefined(),
-        &[obj.clone().into()],
-        ctx,
-    )
-    .ok()
-    .and_then(|k| k.as_object())
-    .and_then(|k| JsArray::from_object(k).ok());
-    let mut props = Vec::new();
-    if let Some(keys) = keys {
-        let n = keys.length(ctx).unwrap_or(0).min(100_000);
-        for i in 0..n {
-            let Ok(k) = keys.get(i, ctx) else { continue };
-            let Some(name) = k.as_string().map(|s| s.to_std_string_escaped()) else {
-                continue;
-            };
-            let pv = obj
-                .get(JsString::from(name.as_str()), ctx)
-                .unwrap_or_default();
-            props.push((name, from_js(&pv, ctx, depth + 1)));
+    conv.value(v, ctx)
+}
+
+struct Conversion {
+    /// Objects being converted, outermost first (for the cycle check).
+    path: Vec<JsObject>,
+    budget: usize,
+}
+
+impl Conversion {
+    fn value(&mut self, v: &JsValue, ctx: &mut Context) -> DmResult<Value> {
+        if self.budget == 0 {
+            return Err(format!(
+                "the value has more than {MAX_CONVERTED_VALUES} parts and cannot leave the data model"
+            ));
         }
+        self.budget -= 1;
+        if v.is_undefined() {
+            return Ok(Value::Undefined);
+        }
+        if v.is_null() {
+            return Ok(Value::Null);
+        }
+        if let Some(b) = v.as_boolean() {
+            return Ok(Value::Bool(b));
+        }
+        if let Some(n) = v.as_number() {
+            return Ok(Value::Number(n));
+        }
+        if let Some(s) = v.as_string() {
+            return Ok(Value::String(s.to_std_string_escaped()));
+        }
+        let Some(obj) = v.as_object() else {
+            return Ok(v
+                .to_string(ctx)
+                .map(|s| Value::String(s.to_std_string_escaped()))
+                .unwrap_or_default());
+        };
+        if obj.is_callable() {
+            return Ok(Value::Undefined);
+        }
+        if self.path.iter().any(|o| JsObject::equals(o, &obj)) {
+            return Err("the value contains a cycle and cannot leave the data model".into());
+        }
+        if self.path.len() >= 64 {
+            return Err("the value is nested more than 64 levels deep".into());
+        }
+        if let Some(xml) = dom_markup(&obj, ctx) {
+            return Ok(Value::Xml(xml));
+        }
+        self.path.push(obj.clone());
+        let r = self.object(&obj, ctx);
+        self.path.pop();
+        r
     }
-    Value::Object(props)
+
+    fn object(&mut self, obj: &JsObject, ctx: &mut Context) -> DmResult<Value> {
+        if obj.is_array() {
+            let len = obj
+                .get(js_string!("length"), ctx)
+                .and_then(|l| l.to_length(ctx))
+                .unwrap_or(0);
+            if len as usize > self.budget {
+                return Err(format!(
+                    "the value has more than {MAX_CONVERTED_VALUES} parts and cannot leave the data model"
+                ));
+            }
+            let mut items = Vec::with_capacity(len as usize);
+            for i in 0..len {
+                let item = obj.get(i, ctx).unwrap_or_default();
+                items.push(self.value(&item, ctx)?);
+            }
+            return Ok(Value::Array(items));
+        }
+        // Object.keys: own enumerable string-keyed properties, in property order.
+        let keys = boa_engine::builtins::object::OrdinaryObject::keys(
+            &JsValue::undefined(),
+            &[obj.clone().into()],
+            ctx,
+        )
+        .ok()
+        .and_then(|k| k.as_object())
+        .and_then(|k| JsArray::from_object(k).ok());
+        let mut props = Vec::new();
+        if let Some(keys) = keys {
+            let n = keys.length(ctx).unwrap_or(0);
+            for i in 0..n {
+                let Ok(k) = keys.get(i, ctx) else { continue };
+                let Some(name) = k.as_string().map(|s| s.to_std_string_escaped()) else {
+                    continue;
+                };
+                let pv = obj
+                    .get(JsString::from(name.as_str()), ctx)
+                    .unwrap_or_default();
+                props.push((name, self.value(&pv, ctx)?));
+            }
+        }
+        Ok(Value::Object(props))
+    }
+}
+
+/// Whether `text` is well-formed XML markup.
+fn parse_is_xml(text: &str) -> bool {
+    dom::is_well_formed(text)
+}
+
+/// The markup of a DOM node built by [`dom`] (it has `nodeType` and a `toXML` method).
+fn dom_markup(obj: &JsObject, ctx: &mut Context) -> Option<String> {
+    let node_type = obj.get(js_string!("nodeType"), ctx).ok()?;
+    node_type.as_number()?;
+    let to_xml = obj.get(js_string!("toXML"), ctx).ok()?;
+    let f = to_xml.as_object().and_then(JsFunction::from_object)?;
+    let s = f.call(&obj.clone().into(), &[], ctx).ok()?;
+    s.as_string().map(|s| s.to_std_string_escaped())
 }
