@@ -1,0 +1,14 @@
+//! Ringback's domain: GMS-style configuration, service templates, the embedded store,
+//! access-number resources, pattern groups and phone-number analysis. No HTTP here: the `web`
+//! crate maps these types to the GMS REST API.
+//!
+//! Time is a parameter wherever behaviour depends on it (bookings, storage TTLs), so the rules
+//! are tested with a clock the test controls.
+
+pub mod config;
+pub mod patterns;
+pub mod phone;
+pub mod platform;
+pub mod resources;
+pub mod store;
+pub mod templates;

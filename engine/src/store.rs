@@ -1,0 +1,173 @@
+//! The persistence contract: what Ringback keeps durably, and how writes are acknowledged.
+//!
+//! Writes are batched by one writer (group commit) and a [`Commit`] resolves only once the
+//! transaction holding them is durable, so a handler that awaits it before answering never
+//! acknowledges anything a `kill -9` could lose. Reads are synchronous and cheap.
+//! [`sqlite::SqliteStore`] is the embedded implementation; another backend implements [`Store`].
+
+pub mod sqlite;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// Milliseconds since the Unix epoch. Passed in: the store never reads the clock.
+pub type Millis = i64;
+
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    #[error("storage backend failure: {0}")]
+    Backend(String),
+    #[error("the store is shut down")]
+    Closed,
+}
+
+/// One service instance (`POST /genesys/1/service/{name}` creates one; its `_id` is `id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceRecord {
+    pub id: String,
+    /// The configured service name (`request-interaction`, `callback-immediate`, ...).
+    pub service: String,
+    pub created_at: Millis,
+    /// When the record may be purged (`None`: kept until deleted).
+    pub expires_at: Option<Millis>,
+    /// The `gms_user` header of the request that created it.
+    pub gms_user: Option<String>,
+    /// Parameters and results, as the GMS API's string fields.
+    pub data: BTreeMap<String, String>,
+}
+
+/// One value in a storage record: text or a file part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageValue {
+    pub bytes: Vec<u8>,
+    /// For file parts: the part's content type and file name.
+    pub content_type: Option<String>,
+    pub filename: Option<String>,
+}
+
+/// A storage record (`/genesys/1/storage/...`, and `/service/{id}/storage`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageRecord {
+    pub id: String,
+    pub owner: Option<String>,
+    pub expires_at: Millis,
+    pub values: BTreeMap<String, StorageValue>,
+}
+
+/// An access number booked by a service (request-interaction / request-access).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Booking {
+    pub group: String,
+    pub number: String,
+    /// With `_provide_code`: the access code that, with the number, identifies the booking.
+    pub access_code: Option<String>,
+    pub service_id: String,
+    /// The caller's number (`_phone_number`), for DNIS + ANI matching.
+    pub phone_number: Option<String>,
+    pub expires_at: Millis,
+    /// A locking booking holds the number exclusively until it is matched or expires.
+    pub locking: bool,
+}
+
+/// One change. A batch of them commits atomically.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteOp {
+    /// Replaces a configuration section (`server`, `service.<name>`, `resources.<group>`, ...).
+    PutSection {
+        section: String,
+        options: Vec<(String, String)>,
+    },
+    DeleteSection {
+        section: String,
+    },
+    /// An uploaded template (the zip as received).
+    PutTemplate {
+        name: String,
+        zip: Vec<u8>,
+    },
+    DeleteTemplate {
+        name: String,
+    },
+    PutService(ServiceRecord),
+    DeleteService {
+        id: String,
+    },
+    /// Creates the record or merges `values` into it, setting its expiry.
+    PutStorage {
+        id: String,
+        owner: Option<String>,
+        expires_at: Millis,
+        values: BTreeMap<String, StorageValue>,
+    },
+    DeleteStorage {
+        id: String,
+    },
+    DeleteStorageKey {
+        id: String,
+        key: String,
+    },
+    PutBooking(Booking),
+    DeleteBooking {
+        group: String,
+        number: String,
+        service_id: String,
+    },
+    /// Removes every service record, storage record and booking expired at `now`.
+    PurgeExpired {
+        now: Millis,
+    },
+}
+
+/// Resolves when the batch that holds the write is durable. Await it, or [`Commit::wait`].
+pub struct Commit(pub(crate) futures_channel::oneshot::Receiver<Result<(), StoreError>>);
+
+impl std::fmt::Debug for Commit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Commit")
+    }
+}
+
+impl Commit {
+    /// Blocks until durable (for callers outside an async runtime).
+    pub fn wait(self) -> Result<(), StoreError> {
+        futures_executor::block_on(self)
+    }
+
+    /// A commit that has already failed.
+    pub fn failed(e: StoreError) -> Commit {
+        let (tx, rx) = futures_channel::oneshot::channel();
+        let _ = tx.send(Err(e));
+        Commit(rx)
+    }
+}
+
+impl Future for Commit {
+    type Output = Result<(), StoreError>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|r| r.unwrap_or(Err(StoreError::Closed)))
+    }
+}
+
+/// A configuration section: its name and its options in order.
+pub type Section = (String, Vec<(String, String)>);
+
+/// Durable state. Implementations are shared by every worker (`Send + Sync`).
+pub trait Store: Send + Sync {
+    /// Queues writes; they commit together, in order, in one transaction.
+    fn write(&self, ops: Vec<WriteOp>) -> Commit;
+
+    /// Every configuration section, in name order.
+    fn sections(&self) -> Result<Vec<Section>, StoreError>;
+    fn templates(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    fn service(&self, id: &str) -> Result<Option<ServiceRecord>, StoreError>;
+    /// Every service record not expired at `now` (used to rebuild caches at start).
+    fn services(&self, now: Millis) -> Result<Vec<ServiceRecord>, StoreError>;
+    /// The record, unless expired at `now`.
+    fn storage(&self, id: &str, now: Millis) -> Result<Option<StorageRecord>, StoreError>;
+    /// Every booking not expired at `now`.
+    fn bookings(&self, now: Millis) -> Result<Vec<Booking>, StoreError>;
+}

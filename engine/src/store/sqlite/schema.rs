@@ -1,0 +1,97 @@
+//! The SQLite schema and its migrations, versioned with `PRAGMA user_version`.
+//!
+//! Migration `i` (0-based) takes a database from version `i` to `i + 1`. A new issue that
+//! changes the schema appends a migration; it never edits one that has shipped.
+
+use rusqlite::Connection;
+
+use super::backend;
+use crate::store::StoreError;
+
+/// The schema version this build writes (`PRAGMA user_version` after [`migrate`]).
+pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the initial schema.
+    "
+    CREATE TABLE sections (
+        section TEXT NOT NULL,
+        key     TEXT NOT NULL,
+        value   TEXT NOT NULL,
+        ord     INTEGER NOT NULL,
+        PRIMARY KEY (section, key)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE templates (
+        name TEXT PRIMARY KEY NOT NULL,
+        zip  BLOB NOT NULL
+    );
+
+    CREATE TABLE services (
+        id         TEXT PRIMARY KEY NOT NULL,
+        service    TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NULL,
+        gms_user   TEXT NULL,
+        data       TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX services_expires_at ON services (expires_at);
+
+    CREATE TABLE storage_meta (
+        id         TEXT PRIMARY KEY NOT NULL,
+        owner      TEXT NULL,
+        expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX storage_meta_expires_at ON storage_meta (expires_at);
+
+    CREATE TABLE storage (
+        id           TEXT NOT NULL,
+        key          TEXT NOT NULL,
+        bytes        BLOB NOT NULL,
+        content_type TEXT NULL,
+        filename     TEXT NULL,
+        PRIMARY KEY (id, key)
+    );
+
+    CREATE TABLE bookings (
+        grp          TEXT NOT NULL,
+        number       TEXT NOT NULL,
+        service_id   TEXT NOT NULL,
+        access_code  TEXT NULL,
+        phone_number TEXT NULL,
+        expires_at   INTEGER NOT NULL,
+        locking      INTEGER NOT NULL,
+        PRIMARY KEY (grp, number, service_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX bookings_expires_at ON bookings (expires_at);
+    ",
+];
+
+/// Brings the database up to [`SCHEMA_VERSION`], one transaction per migration.
+///
+/// A database written by a newer build (a higher version) is refused rather than guessed at.
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current: i32 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(backend("reading the schema version"))?;
+    if current > SCHEMA_VERSION {
+        return Err(StoreError::Backend(format!(
+            "the database has schema version {current}, newer than this build's {SCHEMA_VERSION}"
+        )));
+    }
+    for (from, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
+        let to = from + 1;
+        let tx = conn
+            .transaction()
+            .map_err(backend("starting a schema migration"))?;
+        tx.execute_batch(sql)
+            .map_err(backend(&format!("migrating the schema to version {to}")))?;
+        // PRAGMA takes no bound parameters; `to` is a small integer we produced.
+        tx.execute_batch(&format!("PRAGMA user_version = {to}"))
+            .map_err(backend("recording the schema version"))?;
+        tx.commit()
+            .map_err(backend(&format!("committing schema version {to}")))?;
+        tracing::info!(version = to, "store schema migrated");
+    }
+    Ok(())
+}

@@ -1,0 +1,341 @@
+//! The writer thread: the only owner of the write connection, committing queued requests in
+//! groups (one transaction, one WAL sync, many acknowledgements).
+
+use crossbeam_channel::Receiver;
+use futures_channel::oneshot;
+use rusqlite::{params, Connection, TransactionBehavior};
+
+use super::backend;
+use crate::store::{StoreError, WriteOp};
+
+/// At most this many requests share one transaction...
+const MAX_BATCH_REQUESTS: usize = 1024;
+/// ...and a batch stops growing once its payload passes this many bytes.
+const MAX_BATCH_BYTES: usize = 1 << 20;
+
+/// One `Store::write` call: its operations and where to send the outcome.
+pub(super) struct Request {
+    pub(super) ops: Vec<WriteOp>,
+    pub(super) reply: oneshot::Sender<Result<(), StoreError>>,
+}
+
+/// Runs until every sender is dropped and the queue is drained.
+///
+/// crossbeam's `recv` keeps returning queued messages after disconnection, so shutdown
+/// finishes all accepted work before the thread exits.
+pub(super) fn run(mut conn: Connection, rx: Receiver<Request>) {
+    let mut batch = Vec::new();
+    while let Ok(first) = rx.recv() {
+        let mut bytes = payload_size(&first.ops);
+        batch.push(first);
+        while batch.len() < MAX_BATCH_REQUESTS && bytes < MAX_BATCH_BYTES {
+            match rx.try_recv() {
+                Ok(next) => {
+                    bytes += payload_size(&next.ops);
+                    batch.push(next);
+                }
+                Err(_) => break,
+            }
+        }
+        commit_batch(&mut conn, &mut batch, bytes);
+    }
+    tracing::debug!("store writer stopped");
+}
+
+/// Commits `batch` in one transaction and answers every request; empties `batch`.
+///
+/// If anything in the group fails, the group is rolled back and its requests re-run one
+/// transaction each, so a bad request fails alone and the others still commit, in order.
+fn commit_batch(conn: &mut Connection, batch: &mut Vec<Request>, bytes: usize) {
+    let requests = batch.len();
+    let ops: usize = batch.iter().map(|r| r.ops.len()).sum();
+    match run_in_transaction(conn, batch.iter().map(|r| r.ops.as_slice())) {
+        Ok(()) => {
+            tracing::debug!(requests, ops, bytes, "store batch committed");
+            for request in batch.drain(..) {
+                // The caller may have stopped waiting; nothing to do then.
+                let _ = request.reply.send(Ok(()));
+            }
+        }
+        Err(e) if requests == 1 => {
+            tracing::warn!(error = %e, "store write failed");
+            for request in batch.drain(..) {
+                let _ = request.reply.send(Err(e.clone()));
+            }
+        }
+        Err(e) => {
+            tracing::warn!(
+                error = %e,
+                requests,
+                "store batch failed; re-running its requests one by one"
+            );
+            for request in batch.drain(..) {
+                let outcome = run_in_transaction(conn, std::iter::once(request.ops.as_slice()));
+                if let Err(e) = &outcome {
+                    tracing::warn!(error = %e, "store write failed");
+                }
+                let _ = request.reply.send(outcome);
+            }
+        }
+    }
+}
+
+/// Applies every group of operations in one transaction; on error it is rolled back (when the
+/// transaction is dropped uncommitted).
+fn run_in_transaction<'a>(
+    conn: &mut Connection,
+    groups: impl Iterator<Item = &'a [WriteOp]>,
+) -> Result<(), StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(backend("starting a write transaction"))?;
+    for ops in groups {
+        for op in ops {
+            apply(&tx, op)?;
+        }
+    }
+    tx.commit().map_err(backend("committing writes"))
+}
+
+fn apply(conn: &Connection, op: &WriteOp) -> Result<(), StoreError> {
+    match op {
+        WriteOp::PutSection { section, options } => {
+            let what = "writing a configuration section";
+            conn.prepare_cached("DELETE FROM sections WHERE section = ?1")
+                .and_then(|mut s| s.execute([section]))
+                .map_err(backend(what))?;
+            // A repeated key keeps its first position and takes its last value, as inserting
+            // into an ordered map would.
+            let mut insert = conn
+                .prepare_cached(
+                    "INSERT INTO sections (section, key, value, ord) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (section, key) DO UPDATE SET value = excluded.value",
+                )
+                .map_err(backend(what))?;
+            for (ord, (key, value)) in options.iter().enumerate() {
+                insert
+                    .execute(params![section, key, value, ord as i64])
+                    .map_err(backend(what))?;
+            }
+        }
+        WriteOp::DeleteSection { section } => {
+            conn.prepare_cached("DELETE FROM sections WHERE section = ?1")
+                .and_then(|mut s| s.execute([section]))
+                .map_err(backend("deleting a configuration section"))?;
+        }
+        WriteOp::PutTemplate { name, zip } => {
+            conn.prepare_cached("INSERT OR REPLACE INTO templates (name, zip) VALUES (?1, ?2)")
+                .and_then(|mut s| s.execute(params![name, zip]))
+                .map_err(backend("writing a template"))?;
+        }
+        WriteOp::DeleteTemplate { name } => {
+            conn.prepare_cached("DELETE FROM templates WHERE name = ?1")
+                .and_then(|mut s| s.execute([name]))
+                .map_err(backend("deleting a template"))?;
+        }
+        WriteOp::PutService(record) => {
+            let data = serde_json::to_string(&record.data).map_err(|e| {
+                StoreError::Backend(format!("encoding service {} data: {e}", record.id))
+            })?;
+            conn.prepare_cached(
+                "INSERT OR REPLACE INTO services
+                     (id, service, created_at, expires_at, gms_user, data)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    record.id,
+                    record.service,
+                    record.created_at,
+                    record.expires_at,
+                    record.gms_user,
+                    data
+                ])
+            })
+            .map_err(backend("writing a service record"))?;
+        }
+        WriteOp::DeleteService { id } => {
+            conn.prepare_cached("DELETE FROM services WHERE id = ?1")
+                .and_then(|mut s| s.execute([id]))
+                .map_err(backend("deleting a service record"))?;
+        }
+        WriteOp::PutStorage {
+            id,
+            owner,
+            expires_at,
+            values,
+        } => {
+            let what = "writing a storage record";
+            conn.prepare_cached(
+                "INSERT INTO storage_meta (id, owner, expires_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (id) DO UPDATE
+                     SET owner = excluded.owner, expires_at = excluded.expires_at",
+            )
+            .and_then(|mut s| s.execute(params![id, owner, expires_at]))
+            .map_err(backend(what))?;
+            let mut put = conn
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO storage (id, key, bytes, content_type, filename)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(backend(what))?;
+            for (key, value) in values {
+                put.execute(params![
+                    id,
+                    key,
+                    value.bytes,
+                    value.content_type,
+                    value.filename
+                ])
+                .map_err(backend(what))?;
+            }
+        }
+        WriteOp::DeleteStorage { id } => {
+            let what = "deleting a storage record";
+            conn.prepare_cached("DELETE FROM storage WHERE id = ?1")
+                .and_then(|mut s| s.execute([id]))
+                .map_err(backend(what))?;
+            conn.prepare_cached("DELETE FROM storage_meta WHERE id = ?1")
+                .and_then(|mut s| s.execute([id]))
+                .map_err(backend(what))?;
+        }
+        WriteOp::DeleteStorageKey { id, key } => {
+            conn.prepare_cached("DELETE FROM storage WHERE id = ?1 AND key = ?2")
+                .and_then(|mut s| s.execute([id, key]))
+                .map_err(backend("deleting a storage value"))?;
+        }
+        WriteOp::PutBooking(b) => {
+            conn.prepare_cached(
+                "INSERT OR REPLACE INTO bookings
+                     (grp, number, service_id, access_code, phone_number, expires_at, locking)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    b.group,
+                    b.number,
+                    b.service_id,
+                    b.access_code,
+                    b.phone_number,
+                    b.expires_at,
+                    b.locking
+                ])
+            })
+            .map_err(backend("writing a booking"))?;
+        }
+        WriteOp::DeleteBooking {
+            group,
+            number,
+            service_id,
+        } => {
+            conn.prepare_cached(
+                "DELETE FROM bookings WHERE grp = ?1 AND number = ?2 AND service_id = ?3",
+            )
+            .and_then(|mut s| s.execute([group, number, service_id]))
+            .map_err(backend("deleting a booking"))?;
+        }
+        WriteOp::PurgeExpired { now } => {
+            let what = "purging expired records";
+            // Expired means `expires_at <= now`, the same rule the reads apply.
+            for sql in [
+                "DELETE FROM services WHERE expires_at <= ?1",
+                "DELETE FROM storage WHERE id IN
+                     (SELECT id FROM storage_meta WHERE expires_at <= ?1)",
+                "DELETE FROM storage_meta WHERE expires_at <= ?1",
+                "DELETE FROM bookings WHERE expires_at <= ?1",
+            ] {
+                conn.prepare_cached(sql)
+                    .and_then(|mut s| s.execute([now]))
+                    .map_err(backend(what))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Roughly how many bytes a request carries, to bound a batch's size.
+fn payload_size(ops: &[WriteOp]) -> usize {
+    ops.iter()
+        .map(|op| match op {
+            WriteOp::PutSection { section, options } => {
+                section.len()
+                    + options
+                        .iter()
+                        .map(|(k, v)| k.len() + v.len())
+                        .sum::<usize>()
+            }
+            WriteOp::PutTemplate { name, zip } => name.len() + zip.len(),
+            WriteOp::PutService(r) => {
+                r.id.len()
+                    + r.service.len()
+                    + r.data.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+            }
+            WriteOp::PutStorage { id, values, .. } => {
+                id.len()
+                    + values
+                        .iter()
+                        .map(|(k, v)| k.len() + v.bytes.len())
+                        .sum::<usize>()
+            }
+            WriteOp::PutBooking(b) => b.group.len() + b.number.len() + b.service_id.len(),
+            _ => 64,
+        })
+        .sum()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn request(ops: Vec<WriteOp>) -> (Request, oneshot::Receiver<Result<(), StoreError>>) {
+        let (reply, rx) = oneshot::channel();
+        (Request { ops, reply }, rx)
+    }
+
+    fn put_template(name: &str) -> WriteOp {
+        WriteOp::PutTemplate {
+            name: name.into(),
+            zip: vec![1],
+        }
+    }
+
+    #[test]
+    fn a_failing_request_in_a_batch_fails_alone() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::schema::migrate(&mut conn).unwrap();
+        // Make one request fail: the table its second op touches is gone.
+        conn.execute_batch("DROP TABLE bookings").unwrap();
+        let (a, a_rx) = request(vec![put_template("a")]);
+        let (bad, bad_rx) = request(vec![
+            put_template("in-bad"),
+            WriteOp::DeleteBooking {
+                group: "g".into(),
+                number: "n".into(),
+                service_id: "s".into(),
+            },
+        ]);
+        let (c, c_rx) = request(vec![put_template("c")]);
+        let mut batch = vec![a, bad, c];
+        commit_batch(&mut conn, &mut batch, 0);
+        assert!(batch.is_empty());
+
+        let outcome = |mut rx: oneshot::Receiver<_>| rx.try_recv().unwrap().unwrap();
+        assert_eq!(outcome(a_rx), Ok(()));
+        assert_eq!(
+            outcome(bad_rx),
+            Err(StoreError::Backend(
+                "deleting a booking: no such table: bookings".into()
+            ))
+        );
+        assert_eq!(outcome(c_rx), Ok(()));
+        let names: Vec<String> = conn
+            .prepare("SELECT name FROM templates ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(names, ["a", "c"]);
+    }
+}
