@@ -1,0 +1,1025 @@
+//! The service platform: configuration, templates, access-number resources, pattern groups,
+//! service records and storage behind one handle that the web layer calls.
+//!
+//! Every change is written to the store and awaited before the caller answers, so nothing
+//! acknowledged is lost. In-memory state (the resource pool, the compiled patterns) is
+//! guarded by locks that are never held across an `.await`. Time is a parameter.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+use crate::config::{is_ecmascript_identifier, Config, ServerConfig};
+use crate::patterns::PatternGroups;
+use crate::resources::{
+    Allocation, BookRequest, GroupConfig, MatchRequest, ResourceError, ResourcePool,
+    DEFAULT_BOOKING_SECS,
+};
+use crate::store::{
+    Booking, Millis, ServiceRecord, StorageRecord, StorageValue, Store, StoreError, WriteOp,
+};
+use crate::templates::Templates;
+
+/// A node's availability (Node API).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeStatus {
+    Online,
+    Offline,
+    /// Draining: the process exits once in-flight requests are answered.
+    Shutdown,
+}
+
+impl NodeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeStatus::Online => "ONLINE",
+            NodeStatus::Offline => "OFFLINE",
+            NodeStatus::Shutdown => "SHUTDOWN",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<NodeStatus> {
+        match s {
+            "ONLINE" => Some(NodeStatus::Online),
+            "OFFLINE" => Some(NodeStatus::Offline),
+            "SHUTDOWN" => Some(NodeStatus::Shutdown),
+            _ => None,
+        }
+    }
+}
+
+/// Errors of the platform, each a decision for the HTTP layer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlatformError {
+    /// The request is wrong (a missing or invalid parameter, an invalid configuration).
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// A resource is exhausted or the node is offline.
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    NotImplemented(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("the store failed: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// A value in a service reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Field {
+    Str(String),
+    Int(i64),
+    Bool(bool),
+    Map(Vec<(String, Field)>),
+    List(Vec<Field>),
+}
+
+/// What a service answers: an HTTP status and a JSON object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    pub fields: Vec<(String, Field)>,
+}
+
+impl Reply {
+    fn ok(fields: Vec<(String, Field)>) -> Reply {
+        Reply {
+            status: 200,
+            fields,
+        }
+    }
+}
+
+fn s(v: impl Into<String>) -> Field {
+    Field::Str(v.into())
+}
+
+/// Storage TTLs are whole seconds from 1 to one year.
+pub const MAX_TTL_SECS: i64 = 365 * 24 * 3600;
+/// How long a service's own storage and record live when the service sets no `_ttl`.
+pub const DEFAULT_SERVICE_TTL_SECS: i64 = 24 * 3600;
+
+/// Parses a storage TTL (seconds).
+pub fn parse_ttl(ttl: &str) -> Result<i64, PlatformError> {
+    match ttl.trim().parse::<i64>() {
+        Ok(n) if (1..=MAX_TTL_SECS).contains(&n) => Ok(n),
+        _ => Err(PlatformError::BadRequest(format!(
+            "invalid TTL '{ttl}': it must be a whole number of seconds from 1 to {MAX_TTL_SECS}"
+        ))),
+    }
+}
+
+fn truthy(v: Option<&str>) -> bool {
+    matches!(
+        v.map(|v| v.trim().to_ascii_lowercase()).as_deref(),
+        Some("true" | "yes" | "1" | "on")
+    )
+}
+
+/// Reads a resource group section into a pool configuration.
+pub fn group_config(
+    name: &str,
+    options: &[(String, String)],
+) -> Result<GroupConfig, PlatformError> {
+    let get = |k: &str| {
+        options
+            .iter()
+            .rev()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
+    let numbers: Vec<String> = get("numbers")
+        .unwrap_or("")
+        .split(',')
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .collect();
+    for n in &numbers {
+        if !n.chars().all(|c| c.is_ascii_digit() || c == '+') {
+            return Err(PlatformError::BadRequest(format!(
+                "resource group '{name}': '{n}' is not an access number (digits only)"
+            )));
+        }
+    }
+    let allocation_text = get("allocation").unwrap_or("random");
+    let allocation = Allocation::parse(allocation_text).ok_or_else(|| {
+        PlatformError::BadRequest(format!(
+            "resource group '{name}': allocation '{allocation_text}' is not random or round-robin"
+        ))
+    })?;
+    let booking_secs = match get("_booking_expiration_timeout") {
+        None | Some("") => DEFAULT_BOOKING_SECS,
+        Some(v) => crate::resources::booking_secs(Some(v), DEFAULT_BOOKING_SECS),
+    };
+    Ok(GroupConfig {
+        numbers,
+        allocation,
+        locking: truthy(get("locking")),
+        booking_secs,
+    })
+}
+
+/// The service platform of one node.
+pub struct Platform {
+    store: Arc<dyn Store>,
+    config: RwLock<Config>,
+    /// `[server]` with defaults, kept apart because every request reads it.
+    server: RwLock<Arc<ServerConfig>>,
+    templates: Templates,
+    resources: Mutex<ResourcePool>,
+    patterns: RwLock<PatternGroups>,
+    node: AtomicU8,
+    rng: Mutex<StdRng>,
+}
+
+impl std::fmt::Debug for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Platform")
+            .field("node", &self.node_status())
+            .finish()
+    }
+}
+
+impl Platform {
+    /// Opens the platform on a store. A store without configuration is seeded with `seed` (the
+    /// `--config` file or the embedded sample); otherwise the stored configuration wins, since
+    /// it holds every change made through the admin API.
+    pub fn open(
+        store: Arc<dyn Store>,
+        seed: &Config,
+        now: Millis,
+    ) -> Result<Platform, PlatformError> {
+        let stored = store.sections()?;
+        let config = if stored.is_empty() {
+            let ops = seed
+                .sections()
+                .iter()
+                .map(|(name, options)| WriteOp::PutSection {
+                    section: name.clone(),
+                    options: options.clone(),
+                })
+                .collect();
+            store.write(ops).wait()?;
+            seed.clone()
+        } else {
+            let mut c = Config::default();
+            for (name, options) in stored {
+                c.set_section(&name, options).map_err(|e| {
+                    PlatformError::BadRequest(format!("stored configuration is invalid: {e}"))
+                })?;
+            }
+            c
+        };
+        let templates = Templates::with_builtins()
+            .map_err(|e| PlatformError::BadRequest(format!("built-in templates: {e}")))?;
+        for (name, zip) in store.templates()? {
+            if let Err(e) = templates.add_zip(&name, &zip) {
+                tracing::warn!(template = %name, error = %e, "stored template ignored");
+            }
+        }
+        let mut pool = ResourcePool::new();
+        for (group, options) in config.resource_groups() {
+            match group_config(group, options) {
+                Ok(cfg) => pool.configure(group, cfg),
+                Err(e) => tracing::warn!(group, error = %e, "resource group ignored"),
+            }
+        }
+        let orphans = pool.restore(store.bookings(now)?);
+        if !orphans.is_empty() {
+            let ops = orphans
+                .into_iter()
+                .map(|b| WriteOp::DeleteBooking {
+                    group: b.group,
+                    number: b.number,
+                    service_id: b.service_id,
+                })
+                .collect();
+            store.write(ops).wait()?;
+        }
+        let (patterns, errors) = PatternGroups::compile(config.pattern_groups());
+        for (group, e) in errors {
+            tracing::warn!(group = %group, error = %e, "pattern ignored");
+        }
+        Ok(Platform {
+            store,
+            server: RwLock::new(Arc::new(config.server())),
+            config: RwLock::new(config),
+            templates,
+            resources: Mutex::new(pool),
+            patterns: RwLock::new(patterns),
+            node: AtomicU8::new(0),
+            rng: Mutex::new(StdRng::from_os_rng()),
+        })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn templates(&self) -> &Templates {
+        &self.templates
+    }
+
+    /// A copy of the current configuration.
+    pub fn config(&self) -> Config {
+        self.config.read().clone()
+    }
+
+    pub fn node_status(&self) -> NodeStatus {
+        match self.node.load(Ordering::Relaxed) {
+            0 => NodeStatus::Online,
+            1 => NodeStatus::Offline,
+            _ => NodeStatus::Shutdown,
+        }
+    }
+
+    pub fn set_node_status(&self, status: NodeStatus) {
+        let v = match status {
+            NodeStatus::Online => 0,
+            NodeStatus::Offline => 1,
+            NodeStatus::Shutdown => 2,
+        };
+        self.node.store(v, Ordering::Relaxed);
+    }
+
+    /// The `[server]` settings (credentials, node id, listen address).
+    pub fn server(&self) -> Arc<ServerConfig> {
+        self.server.read().clone()
+    }
+
+    fn new_id(&self) -> String {
+        let server = self.server();
+        format!("{}-{}", server.node_id, uuid::Uuid::new_v4())
+    }
+
+    // ---- Admin: configuration ---------------------------------------------------------
+
+    /// Every configured service: name → options.
+    pub fn services(&self) -> Vec<(String, Vec<(String, String)>)> {
+        self.config
+            .read()
+            .services()
+            .map(|(n, o)| (n.to_string(), o.to_vec()))
+            .collect()
+    }
+
+    pub fn service_options(&self, name: &str) -> Option<Vec<(String, String)>> {
+        self.config.read().service(name).map(<[_]>::to_vec)
+    }
+
+    /// Creates or replaces `[service.<name>]` after validating it against its template.
+    pub async fn put_service(
+        &self,
+        name: &str,
+        options: Vec<(String, String)>,
+    ) -> Result<(), PlatformError> {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(PlatformError::BadRequest(format!(
+                "invalid service name '{name}': use letters, digits, '-', '_' and '.'"
+            )));
+        }
+        if let Err(errors) = self.templates.validate_service(&options) {
+            let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            return Err(PlatformError::BadRequest(format!(
+                "service '{name}' is invalid: {}",
+                text.join("; ")
+            )));
+        }
+        self.put_section(&format!("service.{name}"), options).await
+    }
+
+    pub async fn delete_service(&self, name: &str) -> Result<(), PlatformError> {
+        let section = format!("service.{name}");
+        if self.config.read().section(&section).is_none() {
+            return Err(PlatformError::NotFound(format!(
+                "service '{name}' is not configured"
+            )));
+        }
+        self.store
+            .write(vec![WriteOp::DeleteSection {
+                section: section.clone(),
+            }])
+            .await?;
+        self.config.write().remove_section(&section);
+        Ok(())
+    }
+
+    /// A non-service section (`server`, `callback`, `push`, ...).
+    pub fn section(&self, name: &str) -> Option<Vec<(String, String)>> {
+        self.config.read().section(name).map(<[_]>::to_vec)
+    }
+
+    /// Replaces a non-service configuration section.
+    pub async fn put_config_section(
+        &self,
+        name: &str,
+        options: Vec<(String, String)>,
+    ) -> Result<(), PlatformError> {
+        if name.starts_with("service.")
+            || name.starts_with("resources.")
+            || name.starts_with("patterns.")
+        {
+            return Err(PlatformError::BadRequest(format!(
+                "section '{name}' is managed through its own admin API"
+            )));
+        }
+        for (k, _) in &options {
+            // Non-service sections also hold GMS's dotted and hyphenated option names.
+            let plain = k
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            if k.is_empty() || !(plain || is_ecmascript_identifier(k)) {
+                return Err(PlatformError::BadRequest(format!(
+                    "invalid option name '{k}'"
+                )));
+            }
+        }
+        self.put_section(name, options).await
+    }
+
+    async fn put_section(
+        &self,
+        section: &str,
+        options: Vec<(String, String)>,
+    ) -> Result<(), PlatformError> {
+        // Check the section is representable before anything is written.
+        let mut candidate = self.config.read().clone();
+        candidate
+            .set_section(section, options.clone())
+            .map_err(|e| PlatformError::BadRequest(e.to_string()))?;
+        self.store
+            .write(vec![WriteOp::PutSection {
+                section: section.to_string(),
+                options: options.clone(),
+            }])
+            .await?;
+        let mut config = self.config.write();
+        let _ = config.set_section(section, options);
+        if section == "server" {
+            *self.server.write() = Arc::new(config.server());
+        }
+        Ok(())
+    }
+
+    // ---- Admin: resource groups and pattern groups -----------------------------------
+
+    /// A resource group's configuration and `(available, total)` numbers.
+    pub fn resource_group(&self, group: &str, now: Millis) -> Option<(GroupConfig, usize, usize)> {
+        let pool = self.resources.lock();
+        let cfg = pool.group(group)?.clone();
+        let (available, total) = pool.counts(group, now)?;
+        Some((cfg, available, total))
+    }
+
+    pub async fn put_resource_group(
+        &self,
+        group: &str,
+        options: Vec<(String, String)>,
+    ) -> Result<(), PlatformError> {
+        let cfg = group_config(group, &options)?;
+        self.put_section(&format!("resources.{group}"), options)
+            .await?;
+        self.resources.lock().configure(group, cfg);
+        Ok(())
+    }
+
+    pub async fn delete_resource_group(&self, group: &str) -> Result<(), PlatformError> {
+        let section = format!("resources.{group}");
+        if self.config.read().section(&section).is_none() {
+            return Err(PlatformError::NotFound(format!(
+                "resource group '{group}' does not exist"
+            )));
+        }
+        let bookings = self.resources.lock().remove(group).unwrap_or_default();
+        let mut ops = vec![WriteOp::DeleteSection {
+            section: section.clone(),
+        }];
+        ops.extend(bookings.into_iter().map(|b| WriteOp::DeleteBooking {
+            group: b.group,
+            number: b.number,
+            service_id: b.service_id,
+        }));
+        self.store.write(ops).await?;
+        self.config.write().remove_section(&section);
+        Ok(())
+    }
+
+    pub fn pattern_group(&self, group: &str) -> Option<Vec<(String, String)>> {
+        self.config
+            .read()
+            .section(&format!("patterns.{group}"))
+            .map(<[_]>::to_vec)
+    }
+
+    pub async fn put_pattern_group(
+        &self,
+        group: &str,
+        options: Vec<(String, String)>,
+    ) -> Result<(), PlatformError> {
+        if let Err(errors) = crate::patterns::PatternGroup::compile(&options) {
+            let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            return Err(PlatformError::BadRequest(text.join("; ")));
+        }
+        self.put_section(&format!("patterns.{group}"), options)
+            .await?;
+        self.recompile_patterns();
+        Ok(())
+    }
+
+    pub async fn delete_pattern_group(&self, group: &str) -> Result<(), PlatformError> {
+        let section = format!("patterns.{group}");
+        if self.config.read().section(&section).is_none() {
+            return Err(PlatformError::NotFound(format!(
+                "pattern group '{group}' does not exist"
+            )));
+        }
+        self.store
+            .write(vec![WriteOp::DeleteSection {
+                section: section.clone(),
+            }])
+            .await?;
+        self.config.write().remove_section(&section);
+        self.recompile_patterns();
+        Ok(())
+    }
+
+    fn recompile_patterns(&self) {
+        let (patterns, _) = PatternGroups::compile(self.config.read().pattern_groups());
+        *self.patterns.write() = patterns;
+    }
+
+    /// Pattern Matcher API: the parameters whose value matches a pattern (of one group, or
+    /// of any group).
+    pub fn match_patterns(
+        &self,
+        group: Option<&str>,
+        params: &[(String, String)],
+    ) -> Result<Vec<(String, String)>, PlatformError> {
+        let patterns = self.patterns.read();
+        match group {
+            None => Ok(patterns.match_params(params)),
+            Some(g) => patterns
+                .group(g)
+                .map(|grp| grp.match_params(params))
+                .ok_or_else(|| {
+                    PlatformError::NotFound(format!("pattern group '{g}' does not exist"))
+                }),
+        }
+    }
+
+    // ---- Admin: templates ---------------------------------------------------------------
+
+    pub async fn upload_template(&self, name: &str, zip: Vec<u8>) -> Result<(), PlatformError> {
+        self.templates
+            .add_zip(name, &zip)
+            .map_err(|e| PlatformError::BadRequest(e.to_string()))?;
+        self.store
+            .write(vec![WriteOp::PutTemplate {
+                name: name.to_string(),
+                zip,
+            }])
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_template(&self, name: &str) -> Result<(), PlatformError> {
+        self.templates.remove(name).map_err(|e| match e {
+            crate::templates::TemplateError::UnknownTemplate(_) => {
+                PlatformError::NotFound(e.to_string())
+            }
+            other => PlatformError::BadRequest(other.to_string()),
+        })?;
+        self.store
+            .write(vec![WriteOp::DeleteTemplate {
+                name: name.to_string(),
+            }])
+            .await?;
+        Ok(())
+    }
+
+    // ---- Service API ----------------------------------------------------------------------
+
+    /// `POST /genesys/1/service/{name}`: runs the configured service.
+    pub async fn call_service(
+        &self,
+        name: &str,
+        params: &[(String, String)],
+        gms_user: Option<&str>,
+        now: Millis,
+    ) -> Result<Reply, PlatformError> {
+        let options = self.service_options(name).ok_or_else(|| {
+            PlatformError::NotFound(format!("service '{name}' is not configured"))
+        })?;
+        let opt = |k: &str| {
+            options
+                .iter()
+                .rev()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+        };
+        let kind = opt("_type").unwrap_or("builtin").to_string();
+        let builtin = opt("_service").unwrap_or("").to_string();
+        if kind != "builtin" {
+            return Err(PlatformError::NotImplemented(format!(
+                "service '{name}' is an ORS service ('{builtin}'); SCXML services are not served yet"
+            )));
+        }
+        let param = |k: &str| {
+            params
+                .iter()
+                .rev()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+                .filter(|v| !v.is_empty())
+        };
+        // A request parameter wins over the service's option of the same name.
+        let value = |k: &str| param(k).or_else(|| opt(k).filter(|v| !v.is_empty()));
+        match builtin.as_str() {
+            "get" => Ok(self.get_service(&options)),
+            "basic_get" => basic_get(&options),
+            "request-interaction" => {
+                let group = value("_resource_group").unwrap_or("DNIS").to_string();
+                let id = self.new_id();
+                let ttl = value("_ttl")
+                    .and_then(|t| t.parse::<i64>().ok())
+                    .filter(|t| *t > 0)
+                    .unwrap_or(DEFAULT_SERVICE_TTL_SECS);
+                let record = ServiceRecord {
+                    id: id.clone(),
+                    service: name.to_string(),
+                    created_at: now,
+                    expires_at: Some(now.saturating_add(ttl.saturating_mul(1000))),
+                    gms_user: gms_user.map(String::from),
+                    data: params.iter().cloned().collect(),
+                };
+                let req = BookRequest {
+                    group,
+                    service_id: id,
+                    phone_number: value("_phone_number").map(String::from),
+                    provide_code: truthy(value("_provide_code")),
+                    code_length: value("_access_code_length").map(String::from),
+                    timeout: value("_booking_expiration_timeout").map(String::from),
+                };
+                self.book(Some(record), req, now).await
+            }
+            "request-access" => {
+                let id = param("_id").ok_or_else(|| {
+                    PlatformError::BadRequest("request-access needs the '_id' of a service".into())
+                })?;
+                match self.store.service(id)? {
+                    Some(r) if r.expires_at.is_none_or(|e| e > now) => {}
+                    _ => {
+                        return Err(PlatformError::NotFound(format!(
+                            "service '{id}' does not exist or has ended"
+                        )))
+                    }
+                }
+                let group = value("_resource_group").ok_or_else(|| {
+                    PlatformError::BadRequest(
+                        "request-access needs '_resource_group' (a resource group name)".into(),
+                    )
+                })?;
+                let req = BookRequest {
+                    group: group.to_string(),
+                    service_id: id.to_string(),
+                    phone_number: value("_phone_number").map(String::from),
+                    provide_code: truthy(value("_provide_code")),
+                    code_length: value("_access_code_length").map(String::from),
+                    timeout: value("_booking_expiration_timeout").map(String::from),
+                };
+                self.book(None, req, now).await
+            }
+            "match-interaction" => {
+                let number = param("_access_number").ok_or_else(|| {
+                    PlatformError::BadRequest(
+                        "match-interaction needs '_access_number' (the number called)".into(),
+                    )
+                })?;
+                let req = MatchRequest {
+                    access_number: number.to_string(),
+                    phone_number: param("_phone_number").map(String::from),
+                    access_code: param("_access_code").map(String::from),
+                };
+                self.match_interaction(
+                    req,
+                    truthy(value("_return_user_data")),
+                    truthy(value("_return_multiple_matches")),
+                    truthy(value("_delete_service")),
+                    now,
+                )
+                .await
+            }
+            "office-hours" | "capacity" | "urs-stat" | "request-chat" => {
+                Err(PlatformError::NotImplemented(format!(
+                    "the '{builtin}' builtin service is not served yet"
+                )))
+            }
+            other => Err(PlatformError::BadRequest(format!(
+                "service '{name}' names an unknown builtin '{other}'"
+            ))),
+        }
+    }
+
+    fn get_service(&self, options: &[(String, String)]) -> Reply {
+        let code = |k: &str, d: u16| {
+            options
+                .iter()
+                .rev()
+                .find(|(key, _)| key == k)
+                .and_then(|(_, v)| v.trim().parse::<u16>().ok())
+                .filter(|c| (100..600).contains(c))
+                .unwrap_or(d)
+        };
+        let status = match self.node_status() {
+            NodeStatus::Online => code("_online_code", 200),
+            NodeStatus::Offline | NodeStatus::Shutdown => code("_offline_code", 503),
+        };
+        Reply {
+            status,
+            fields: custom_options(options),
+        }
+    }
+
+    async fn book(
+        &self,
+        record: Option<ServiceRecord>,
+        req: BookRequest,
+        now: Millis,
+    ) -> Result<Reply, PlatformError> {
+        let booking = {
+            let mut pool = self.resources.lock();
+            let mut rng = self.rng.lock();
+            pool.book(&req, now, &mut *rng).map_err(|e| match e {
+                ResourceError::UnknownGroup(_) => PlatformError::BadRequest(e.to_string()),
+                ResourceError::BadCodeLength(_) => PlatformError::BadRequest(e.to_string()),
+                ResourceError::EmptyGroup(_)
+                | ResourceError::NoneAvailable(_)
+                | ResourceError::CodesExhausted { .. } => PlatformError::Unavailable(e.to_string()),
+            })?
+        };
+        let mut ops = Vec::with_capacity(2);
+        if let Some(r) = record {
+            ops.push(WriteOp::PutService(r));
+        }
+        ops.push(WriteOp::PutBooking(booking.clone()));
+        if let Err(e) = self.store.write(ops).await {
+            // Not durable: the booking must not stay handed out.
+            self.resources.lock().release(&booking.service_id);
+            return Err(e.into());
+        }
+        let mut fields = vec![
+            ("_id".to_string(), s(booking.service_id.clone())),
+            ("_access_number".to_string(), s(booking.number.clone())),
+        ];
+        if let Some(code) = &booking.access_code {
+            fields.push(("_access_code".to_string(), s(code.clone())));
+        }
+        fields.push((
+            "_expiration_time".to_string(),
+            Field::Int((booking.expires_at - now).max(0) / 1000),
+        ));
+        Ok(Reply::ok(fields))
+    }
+
+    async fn match_interaction(
+        &self,
+        req: MatchRequest,
+        return_user_data: bool,
+        multiple: bool,
+        delete_service: bool,
+        now: Millis,
+    ) -> Result<Reply, PlatformError> {
+        // Find and release under one lock: two calls can never match the same booking.
+        let matched: Vec<Booking> = {
+            let mut pool = self.resources.lock();
+            let found = pool.find(&req, now);
+            let chosen: Vec<Booking> = if multiple {
+                found
+            } else {
+                found.into_iter().take(1).collect()
+            };
+            for b in &chosen {
+                pool.release(&b.service_id);
+            }
+            chosen
+        };
+        if matched.is_empty() {
+            return Err(PlatformError::NotFound(format!(
+                "no service matches access number {}{}",
+                req.access_number,
+                match (&req.access_code, &req.phone_number) {
+                    (Some(c), _) => format!(" with access code {c}"),
+                    (None, Some(p)) => format!(" from {p}"),
+                    _ => String::new(),
+                }
+            )));
+        }
+        let mut ops = Vec::new();
+        let mut results = Vec::new();
+        for b in &matched {
+            ops.push(WriteOp::DeleteBooking {
+                group: b.group.clone(),
+                number: b.number.clone(),
+                service_id: b.service_id.clone(),
+            });
+            let mut fields = vec![
+                ("_id".to_string(), s(b.service_id.clone())),
+                ("_data_id".to_string(), s(b.service_id.clone())),
+            ];
+            if return_user_data {
+                let data = self
+                    .store
+                    .service(&b.service_id)?
+                    .map(|r| user_data(&r.data))
+                    .unwrap_or_default();
+                fields.push(("user_data".to_string(), Field::Map(data)));
+            }
+            if delete_service {
+                ops.push(WriteOp::DeleteService {
+                    id: b.service_id.clone(),
+                });
+            }
+            results.push(fields);
+        }
+        self.store.write(ops).await?;
+        if multiple {
+            Ok(Reply::ok(vec![(
+                "matches".to_string(),
+                Field::List(results.into_iter().map(Field::Map).collect()),
+            )]))
+        } else {
+            Ok(Reply::ok(results.into_iter().next().unwrap_or_default()))
+        }
+    }
+
+    /// `GET /genesys/1/service/{id}`: a service instance's record.
+    pub fn service_record(&self, id: &str, now: Millis) -> Result<ServiceRecord, PlatformError> {
+        self.store
+            .service(id)?
+            .filter(|r| r.expires_at.is_none_or(|e| e > now))
+            .ok_or_else(|| {
+                PlatformError::NotFound(format!("service instance '{id}' does not exist"))
+            })
+    }
+
+    /// `DELETE /genesys/1/service/{id}`: ends a service instance and releases its resources.
+    pub async fn delete_service_record(&self, id: &str, now: Millis) -> Result<(), PlatformError> {
+        self.service_record(id, now)?;
+        let released = self.resources.lock().release(id);
+        let mut ops: Vec<WriteOp> = released
+            .into_iter()
+            .map(|b| WriteOp::DeleteBooking {
+                group: b.group,
+                number: b.number,
+                service_id: b.service_id,
+            })
+            .collect();
+        ops.push(WriteOp::DeleteService { id: id.to_string() });
+        ops.push(WriteOp::DeleteStorage { id: id.to_string() });
+        self.store.write(ops).await?;
+        Ok(())
+    }
+
+    // ---- Storage API ----------------------------------------------------------------------
+
+    /// Creates a storage record; returns its id.
+    pub async fn create_storage(
+        &self,
+        custom_id: Option<&str>,
+        ttl: i64,
+        values: BTreeMap<String, StorageValue>,
+        owner: Option<&str>,
+        now: Millis,
+    ) -> Result<String, PlatformError> {
+        let id = match custom_id {
+            Some(c) => {
+                if owner.is_none() {
+                    return Err(PlatformError::BadRequest(
+                        "a storage record with a custom id needs the gms_user header".into(),
+                    ));
+                }
+                if c.is_empty()
+                    || c.len() > 128
+                    || !c
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.'))
+                {
+                    return Err(PlatformError::BadRequest(format!(
+                        "invalid storage id '{c}': use up to 128 letters, digits, '-', '_' and '.'"
+                    )));
+                }
+                if let Some(existing) = self.store.storage(c, now)? {
+                    if existing.owner.as_deref() != owner {
+                        return Err(PlatformError::Forbidden(format!(
+                            "storage '{c}' belongs to another gms_user"
+                        )));
+                    }
+                }
+                c.to_string()
+            }
+            None => uuid::Uuid::new_v4().simple().to_string(),
+        };
+        self.store
+            .write(vec![WriteOp::PutStorage {
+                id: id.clone(),
+                owner: owner.map(String::from),
+                expires_at: now.saturating_add(ttl.saturating_mul(1000)),
+                values,
+            }])
+            .await?;
+        Ok(id)
+    }
+
+    /// Adds or replaces values of an existing record and resets its TTL.
+    pub async fn update_storage(
+        &self,
+        id: &str,
+        ttl: i64,
+        values: BTreeMap<String, StorageValue>,
+        requester: Option<&str>,
+        now: Millis,
+    ) -> Result<(), PlatformError> {
+        let existing = self.storage(id, requester, now)?;
+        self.store
+            .write(vec![WriteOp::PutStorage {
+                id: id.to_string(),
+                owner: existing.owner,
+                expires_at: now.saturating_add(ttl.saturating_mul(1000)),
+                values,
+            }])
+            .await?;
+        Ok(())
+    }
+
+    /// Reads a record; a record created with a `gms_user` is readable by that user only.
+    pub fn storage(
+        &self,
+        id: &str,
+        requester: Option<&str>,
+        now: Millis,
+    ) -> Result<StorageRecord, PlatformError> {
+        let record = self
+            .store
+            .storage(id, now)?
+            .ok_or_else(|| PlatformError::NotFound(format!("storage '{id}' does not exist")))?;
+        match (&record.owner, requester) {
+            (Some(owner), Some(r)) if owner != r => Err(PlatformError::Forbidden(format!(
+                "storage '{id}' belongs to another gms_user"
+            ))),
+            (Some(_), None) => Err(PlatformError::Forbidden(format!(
+                "storage '{id}' needs the gms_user header of its owner"
+            ))),
+            _ => Ok(record),
+        }
+    }
+
+    pub async fn delete_storage(
+        &self,
+        id: &str,
+        key: Option<&str>,
+        requester: Option<&str>,
+        now: Millis,
+    ) -> Result<(), PlatformError> {
+        let record = self.storage(id, requester, now)?;
+        let op = match key {
+            None => WriteOp::DeleteStorage { id: id.to_string() },
+            Some(k) => {
+                if !record.values.contains_key(k) {
+                    return Err(PlatformError::NotFound(format!(
+                        "storage '{id}' has no key '{k}'"
+                    )));
+                }
+                WriteOp::DeleteStorageKey {
+                    id: id.to_string(),
+                    key: k.to_string(),
+                }
+            }
+        };
+        self.store.write(vec![op]).await?;
+        Ok(())
+    }
+
+    /// A service's own storage: created on first write, living as long as the service.
+    pub async fn put_service_storage(
+        &self,
+        service_id: &str,
+        values: BTreeMap<String, StorageValue>,
+        now: Millis,
+    ) -> Result<(), PlatformError> {
+        let record = self.service_record(service_id, now)?;
+        let expires_at = record
+            .expires_at
+            .unwrap_or(now.saturating_add(DEFAULT_SERVICE_TTL_SECS * 1000));
+        self.store
+            .write(vec![WriteOp::PutStorage {
+                id: service_id.to_string(),
+                owner: None,
+                expires_at,
+                values,
+            }])
+            .await?;
+        Ok(())
+    }
+
+    /// Removes everything expired: bookings from the pool, and records from the store.
+    pub async fn purge_expired(&self, now: Millis) -> Result<(), PlatformError> {
+        self.resources.lock().expire(now);
+        self.store
+            .write(vec![WriteOp::PurgeExpired { now }])
+            .await?;
+        Ok(())
+    }
+}
+
+/// Options without a leading underscore: the values a get service echoes.
+fn custom_options(options: &[(String, String)]) -> Vec<(String, Field)> {
+    options
+        .iter()
+        .filter(|(k, _)| !k.starts_with('_'))
+        .map(|(k, v)| (k.clone(), s(v.clone())))
+        .collect()
+}
+
+/// Parameters without a leading underscore: a service's user data.
+fn user_data(data: &BTreeMap<String, String>) -> Vec<(String, Field)> {
+    data.iter()
+        .filter(|(k, _)| !k.starts_with('_'))
+        .map(|(k, v)| (k.clone(), s(v.clone())))
+        .collect()
+}
+
+/// The basic_get builtin: answers with the `result` status; with 200, the custom options.
+fn basic_get(options: &[(String, String)]) -> Result<Reply, PlatformError> {
+    let result = options
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "result")
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_else(|| "200".into());
+    let status = result
+        .parse::<u16>()
+        .ok()
+        .filter(|c| (100..600).contains(c))
+        .ok_or_else(|| {
+            PlatformError::BadRequest(format!(
+                "basic_get option 'result' must be an HTTP status code, not '{result}'"
+            ))
+        })?;
+    let fields = if status == 200 {
+        custom_options(options)
+    } else {
+        Vec::new()
+    };
+    Ok(Reply { status, fields })
+}
