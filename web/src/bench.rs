@@ -150,3 +150,26 @@ pub fn run(dir: &Path, events: u64, sessions: usize) -> Result<Figures, String> 
         live_sessions: sessions,
     })
 }
+
+/// `ringback bench hello`: an actix-web hello-world server with the same HTTP stack as
+/// `ringback serve`, the baseline the GMS API throughput is compared against.
+pub fn hello(listen: &str, workers: Option<usize>) -> std::io::Result<()> {
+    use actix_web::{web, App, HttpResponse, HttpServer};
+    actix_web::rt::System::new().block_on(async move {
+        let mut server = HttpServer::new(|| {
+            App::new().route(
+                "/hello",
+                web::to(|| async { HttpResponse::Ok().json(serde_json::json!({"msg": "hello"})) }),
+            )
+        });
+        if let Some(w) = workers {
+            server = server.workers(w.max(1));
+        }
+        let server = server.bind(listen)?;
+        let addr = server.addrs().first().copied();
+        if let Some(addr) = addr {
+            eprintln!("ringback: hello world on http://{addr}/hello");
+        }
+        server.run().await
+    })
+}

@@ -1,6 +1,8 @@
-//! Ringback's HTTP side and command line: the SCXML runner with its Basic HTTP Event I/O
-//! Processor (more of the GMS REST API arrives with the service platform).
+//! Ringback's HTTP side and command line: the GMS REST API (`api`, `server`), the SCXML runner
+//! with its Basic HTTP Event I/O Processor, and the benchmarks.
 
+pub mod api;
 pub mod basichttp;
 pub mod bench;
 pub mod scxml_runner;
+pub mod server;

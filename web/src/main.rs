@@ -21,6 +21,21 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the server: the GMS REST API under /genesys, with its embedded store.
+    Serve {
+        /// Address to listen on (default: the [server] listen option, 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Folder of the embedded store.
+        #[arg(long, default_value = "./ringback-data")]
+        data_dir: PathBuf,
+        /// A GMS-style INI file that seeds an empty store (default: the embedded sample).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// HTTP worker threads (default: one per core).
+        #[arg(long)]
+        workers: Option<usize>,
+    },
     /// SCXML tools: run documents, run a conformance folder, validate.
     Scxml {
         #[command(subcommand)]
@@ -46,6 +61,13 @@ enum BenchCommand {
         /// Live callback-like sessions.
         #[arg(long, default_value_t = 100_000)]
         sessions: usize,
+    },
+    /// An actix-web hello-world server (GET /hello): the HTTP baseline for bench/http.sh.
+    Hello {
+        #[arg(long, default_value = "127.0.0.1:18089")]
+        listen: String,
+        #[arg(long)]
+        workers: Option<usize>,
     },
 }
 
@@ -88,6 +110,23 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     match cli.command {
+        Command::Serve {
+            listen,
+            data_dir,
+            config,
+            workers,
+        } => match ringback::server::serve(ringback::server::ServeOptions {
+            listen,
+            data_dir,
+            config,
+            workers,
+        }) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ringback serve: {e}");
+                ExitCode::from(1)
+            }
+        },
         Command::Scxml { command } => scxml(command),
         Command::Bench {
             command:
@@ -97,6 +136,15 @@ fn main() -> ExitCode {
                     sessions,
                 },
         } => bench_scxml(&charts, events, sessions),
+        Command::Bench {
+            command: BenchCommand::Hello { listen, workers },
+        } => match ringback::bench::hello(&listen, workers) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ringback bench hello: {e}");
+                ExitCode::from(1)
+            }
+        },
     }
 }
 

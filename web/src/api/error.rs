@@ -1,0 +1,131 @@
+//! `ApiError`: every error the REST API can answer with, as the GMS error body
+//! `{"exception": "<java class>", "message": "...", "code": <status>, "phrase": "<reason>"}`
+//! (gms-api.md §1.7 and §8.1: `exception` + `message`, plus `code`/`phrase` as GMS 8.5.2).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+/// What went wrong, with the message the client sees.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    ServiceUnavailable(String),
+    #[error("{0}")]
+    NotImplemented(String),
+    /// A phone number that cannot be parsed (400, reported as GMS's `GSGException`).
+    #[error("{0}")]
+    InvalidPhoneNumber(String),
+    /// A fault of ours (the store failed): reported as 500, logged with its detail.
+    #[error("{0}")]
+    Internal(String),
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    exception: &'a str,
+    message: &'a str,
+    code: u16,
+    phrase: &'a str,
+}
+
+impl ApiError {
+    /// The Java exception class GMS reports for this kind of error.
+    pub fn exception(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "com.genesyslab.gsg.services.ServiceException",
+            ApiError::NotFound(_) => "com.genesyslab.gsg.services.ServiceNotFoundException",
+            ApiError::Unauthorized(_) => "com.genesyslab.gsg.security.AuthenticationException",
+            ApiError::Forbidden(_) => "com.genesyslab.gsg.security.AccessDeniedException",
+            ApiError::MethodNotAllowed(_) => {
+                "com.genesyslab.gsg.services.MethodNotAllowedException"
+            }
+            ApiError::Conflict(_) => "com.genesyslab.gsg.services.ConflictException",
+            ApiError::PayloadTooLarge(_) => "com.genesyslab.gsg.services.PayloadTooLargeException",
+            ApiError::UnsupportedMediaType(_) => {
+                "com.genesyslab.gsg.services.UnsupportedMediaTypeException"
+            }
+            ApiError::ServiceUnavailable(_) => {
+                "com.genesyslab.gsg.services.ServiceUnavailableException"
+            }
+            ApiError::NotImplemented(_) => "com.genesyslab.gsg.services.NotImplementedException",
+            ApiError::InvalidPhoneNumber(_) | ApiError::Internal(_) => {
+                "com.genesyslab.gsg.GSGException"
+            }
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            ApiError::BadRequest(m)
+            | ApiError::NotFound(m)
+            | ApiError::Unauthorized(m)
+            | ApiError::Forbidden(m)
+            | ApiError::MethodNotAllowed(m)
+            | ApiError::Conflict(m)
+            | ApiError::PayloadTooLarge(m)
+            | ApiError::UnsupportedMediaType(m)
+            | ApiError::ServiceUnavailable(m)
+            | ApiError::NotImplemented(m)
+            | ApiError::InvalidPhoneNumber(m)
+            | ApiError::Internal(m) => m,
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            ApiError::InvalidPhoneNumber(_) => StatusCode::BAD_REQUEST,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        if status.is_server_error() {
+            tracing::error!(
+                status = status.as_u16(),
+                message = self.message(),
+                "request failed"
+            );
+        }
+        let body = Body {
+            exception: self.exception(),
+            message: self.message(),
+            code: status.as_u16(),
+            phrase: status.canonical_reason().unwrap_or(""),
+        };
+        let mut resp = HttpResponse::build(status);
+        if matches!(self, ApiError::Unauthorized(_)) {
+            resp.insert_header(("WWW-Authenticate", "Basic realm=\"genesys\""));
+        }
+        resp.json(body)
+    }
+}

@@ -1,0 +1,6 @@
+//! The GMS REST API (`/genesys/1/...`): routes, request parameters and the GMS error body.
+
+pub mod auth;
+pub mod error;
+pub mod params;
+pub mod routes;

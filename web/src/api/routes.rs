@@ -1,0 +1,894 @@
+//! The routes of `/genesys/1/...`: thin handlers that read parameters, check authentication,
+//! call the [`Platform`] and turn its answers into JSON.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::web::{self, Data, Path, Payload};
+use actix_web::{HttpRequest, HttpResponse};
+use engine::platform::{parse_ttl, Field, NodeStatus, Platform, PlatformError, Reply};
+use engine::store::StorageValue;
+use serde_json::{Map, Value};
+
+use super::auth::{self, Credentials};
+use super::error::ApiError;
+use super::params::{self, Param, Params};
+
+/// What every handler shares.
+pub struct AppState {
+    pub platform: Arc<Platform>,
+    /// Stops the HTTP server (set once it runs): used by `changestatus/SHUTDOWN`.
+    pub shutdown: tokio::sync::mpsc::UnboundedSender<()>,
+}
+
+type State = Data<AppState>;
+
+/// Milliseconds since the Unix epoch: the one place the API reads the clock.
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl From<PlatformError> for ApiError {
+    fn from(e: PlatformError) -> ApiError {
+        match e {
+            PlatformError::BadRequest(m) => ApiError::BadRequest(m),
+            PlatformError::NotFound(m) => ApiError::NotFound(m),
+            PlatformError::Unavailable(m) => ApiError::ServiceUnavailable(m),
+            PlatformError::NotImplemented(m) => ApiError::NotImplemented(m),
+            PlatformError::Forbidden(m) => ApiError::Forbidden(m),
+            PlatformError::Store(s) => ApiError::Internal(format!("the store failed: {s}")),
+        }
+    }
+}
+
+fn field_json(f: &Field) -> Value {
+    match f {
+        Field::Str(s) => Value::String(s.clone()),
+        Field::Int(n) => Value::from(*n),
+        Field::Bool(b) => Value::Bool(*b),
+        Field::Map(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), field_json(v))).collect()),
+        Field::List(items) => Value::Array(items.iter().map(field_json).collect()),
+    }
+}
+
+fn reply(r: Reply) -> HttpResponse {
+    let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK);
+    let body: Map<String, Value> = r
+        .fields
+        .iter()
+        .map(|(k, v)| (k.clone(), field_json(v)))
+        .collect();
+    HttpResponse::build(status).json(Value::Object(body))
+}
+
+fn options_json(options: &[(String, String)]) -> Value {
+    Value::Object(
+        options
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect(),
+    )
+}
+
+fn gms_user(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get("gms_user")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(String::from)
+}
+
+fn server_credentials(state: &State) -> Credentials {
+    let server = state.platform.server();
+    Credentials {
+        username: server.username.clone(),
+        password: server.password.clone(),
+    }
+}
+
+/// Server-level authentication (admin API, storage, patterns).
+fn authenticate(req: &HttpRequest, state: &State) -> Result<(), ApiError> {
+    auth::check(req, &server_credentials(state))
+}
+
+/// Service-level authentication: the service's `username`/`password` override the server's.
+fn authenticate_service(req: &HttpRequest, state: &State, service: &str) -> Result<(), ApiError> {
+    let svc = state.platform.service_options(service).map(|o| {
+        let get = |k: &str| {
+            o.iter()
+                .rev()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+        };
+        Credentials {
+            username: get("username"),
+            password: get("password"),
+        }
+    });
+    auth::check(
+        req,
+        &Credentials::resolve(&server_credentials(state), svc.as_ref()),
+    )
+}
+
+/// A JSON object of option → string value (numbers and booleans are accepted as text).
+async fn json_options(payload: Payload) -> Result<Vec<(String, String)>, ApiError> {
+    let bytes = read_limited(payload, params::MAX_BODY).await?;
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::BadRequest(format!("the request body is not valid JSON: {e}")))?;
+    let Value::Object(map) = value else {
+        return Err(ApiError::BadRequest(
+            "the request body must be a JSON object of option names to values".into(),
+        ));
+    };
+    map.into_iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => Ok((k, s)),
+            Value::Number(n) => Ok((k, n.to_string())),
+            Value::Bool(b) => Ok((k, b.to_string())),
+            other => Err(ApiError::BadRequest(format!(
+                "option '{k}' must be a string, number or boolean, not {other}"
+            ))),
+        })
+        .collect()
+}
+
+async fn read_limited(mut payload: Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
+    use futures_util::StreamExt;
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk
+            .map_err(|e| ApiError::BadRequest(format!("cannot read the request body: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge(format!(
+                "the request body is larger than {limit} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+// ---- Node API ------------------------------------------------------------------------------
+
+async fn node_status(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain")
+        .body(state.platform.node_status().as_str()))
+}
+
+async fn node_change(
+    req: HttpRequest,
+    state: State,
+    status: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let status = status.into_inner();
+    let new = NodeStatus::parse(&status).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "unknown node status '{status}': use ONLINE, OFFLINE or SHUTDOWN"
+        ))
+    })?;
+    tracing::info!(status = new.as_str(), "node status changed");
+    state.platform.set_node_status(new);
+    if new == NodeStatus::Shutdown {
+        let _ = state.shutdown.send(());
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain")
+        .body(new.as_str()))
+}
+
+// ---- Admin API -----------------------------------------------------------------------------
+
+async fn admin_services(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let all: Map<String, Value> = state
+        .platform
+        .services()
+        .into_iter()
+        .map(|(name, opts)| (name, options_json(&opts)))
+        .collect();
+    Ok(HttpResponse::Ok().json(Value::Object(all)))
+}
+
+async fn admin_service_get(
+    req: HttpRequest,
+    state: State,
+    name: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let opts = state
+        .platform
+        .service_options(&name)
+        .ok_or_else(|| ApiError::NotFound(format!("service '{name}' is not configured")))?;
+    Ok(HttpResponse::Ok().json(options_json(&opts)))
+}
+
+async fn admin_service_put(
+    req: HttpRequest,
+    state: State,
+    name: Path<String>,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let options = json_options(payload).await?;
+    state.platform.put_service(&name, options).await?;
+    let opts = state.platform.service_options(&name).unwrap_or_default();
+    Ok(HttpResponse::Ok().json(options_json(&opts)))
+}
+
+async fn admin_service_delete(
+    req: HttpRequest,
+    state: State,
+    name: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    state.platform.delete_service(&name).await?;
+    Ok(HttpResponse::Ok().finish())
+}
+
+async fn admin_config_get(
+    req: HttpRequest,
+    state: State,
+    section: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let opts = state
+        .platform
+        .section(&section)
+        .ok_or_else(|| ApiError::NotFound(format!("section '{section}' does not exist")))?;
+    Ok(HttpResponse::Ok().json(options_json(&opts)))
+}
+
+async fn admin_config_put(
+    req: HttpRequest,
+    state: State,
+    section: Path<String>,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let options = json_options(payload).await?;
+    state.platform.put_config_section(&section, options).await?;
+    Ok(HttpResponse::Ok().json(options_json(
+        &state.platform.section(&section).unwrap_or_default(),
+    )))
+}
+
+async fn admin_templates(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let list: Vec<Value> = state
+        .platform
+        .templates()
+        .list()
+        .iter()
+        .map(|t| {
+            serde_json::json!({
+                "name": t.name,
+                "type": t.service_type.as_str(),
+                "description": t.description,
+                "options": t.options.len(),
+                "presets": t.presets.iter().map(|p| p.name.clone()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(list))
+}
+
+async fn admin_template_get(
+    req: HttpRequest,
+    state: State,
+    name: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let t = state
+        .platform
+        .templates()
+        .get(&name)
+        .ok_or_else(|| ApiError::NotFound(format!("template '{name}' does not exist")))?;
+    let options: Vec<Value> = t
+        .options
+        .iter()
+        .map(|o| {
+            serde_json::json!({
+                "name": o.name, "default": o.default, "description": o.description,
+                "category": o.category, "kind": format!("{:?}", o.kind).to_lowercase(),
+            })
+        })
+        .collect();
+    let presets: Vec<Value> = t
+        .presets
+        .iter()
+        .map(|p| serde_json::json!({"name": p.name, "description": p.description, "values": p.values}))
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "name": t.name, "type": t.service_type.as_str(), "description": t.description,
+        "options": options, "presets": presets,
+    })))
+}
+
+async fn admin_template_upload(
+    req: HttpRequest,
+    state: State,
+    name: Path<String>,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let ct = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let zip = if ct.starts_with("multipart/form-data") {
+        let p = params::read(&req, payload).await?;
+        p.0.into_iter()
+            .find_map(|(_, v)| match v {
+                Param::File { bytes, .. } => Some(bytes),
+                Param::Text(_) => None,
+            })
+            .ok_or_else(|| {
+                ApiError::BadRequest("the upload has no file part (the template zip)".into())
+            })?
+    } else {
+        read_limited(payload, params::MAX_BODY).await?
+    };
+    state.platform.upload_template(&name, zip).await?;
+    Ok(HttpResponse::Ok().finish())
+}
+
+async fn admin_template_delete(
+    req: HttpRequest,
+    state: State,
+    name: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    state.platform.delete_template(&name).await?;
+    Ok(HttpResponse::Ok().finish())
+}
+
+async fn admin_resources_get(
+    req: HttpRequest,
+    state: State,
+    group: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let (cfg, available, total) = state
+        .platform
+        .resource_group(&group, now())
+        .ok_or_else(|| ApiError::NotFound(format!("resource group '{group}' does not exist")))?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "numbers": cfg.numbers,
+        "allocation": cfg.allocation.as_str(),
+        "locking": cfg.locking,
+        "_booking_expiration_timeout": cfg.booking_secs,
+        "available": available,
+        "total": total,
+    })))
+}
+
+async fn admin_resources_put(
+    req: HttpRequest,
+    state: State,
+    group: Path<String>,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let bytes = read_limited(payload, params::MAX_BODY).await?;
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::BadRequest(format!("the request body is not valid JSON: {e}")))?;
+    let Value::Object(map) = value else {
+        return Err(ApiError::BadRequest(
+            "the request body must be a JSON object".into(),
+        ));
+    };
+    let mut options = Vec::new();
+    for (k, v) in map {
+        let text = match (k.as_str(), v) {
+            ("numbers", Value::Array(items)) => {
+                let mut numbers = Vec::new();
+                for item in items {
+                    match item {
+                        Value::String(s) => numbers.push(s),
+                        Value::Number(n) => numbers.push(n.to_string()),
+                        other => {
+                            return Err(ApiError::BadRequest(format!(
+                                "'numbers' must list phone numbers as strings, not {other}"
+                            )))
+                        }
+                    }
+                }
+                numbers.join(",")
+            }
+            (_, Value::String(s)) => s,
+            (_, Value::Number(n)) => n.to_string(),
+            (_, Value::Bool(b)) => b.to_string(),
+            (key, other) => {
+                return Err(ApiError::BadRequest(format!(
+                    "'{key}' must be a string, number or boolean, not {other}"
+                )))
+            }
+        };
+        options.push((k, text));
+    }
+    state.platform.put_resource_group(&group, options).await?;
+    admin_resources_get(req, state, group).await
+}
+
+async fn admin_resources_delete(
+    req: HttpRequest,
+    state: State,
+    group: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    state.platform.delete_resource_group(&group).await?;
+    Ok(HttpResponse::Ok().finish())
+}
+
+async fn admin_patterns_get(
+    req: HttpRequest,
+    state: State,
+    group: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let opts = state
+        .platform
+        .pattern_group(&group)
+        .ok_or_else(|| ApiError::NotFound(format!("pattern group '{group}' does not exist")))?;
+    Ok(HttpResponse::Ok().json(options_json(&opts)))
+}
+
+async fn admin_patterns_put(
+    req: HttpRequest,
+    state: State,
+    group: Path<String>,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let options = json_options(payload).await?;
+    state.platform.put_pattern_group(&group, options).await?;
+    Ok(HttpResponse::Ok().json(options_json(
+        &state.platform.pattern_group(&group).unwrap_or_default(),
+    )))
+}
+
+async fn admin_patterns_delete(
+    req: HttpRequest,
+    state: State,
+    group: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    state.platform.delete_pattern_group(&group).await?;
+    Ok(HttpResponse::Ok().finish())
+}
+
+// ---- Service API ---------------------------------------------------------------------------
+
+async fn service_call(
+    req: HttpRequest,
+    state: State,
+    name: Path<String>,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    let name = name.into_inner();
+    let configured = state.platform.service_options(&name).is_some();
+    if !configured && req.method() == actix_web::http::Method::GET {
+        // GET /service/{id}: a service instance's record.
+        authenticate(&req, &state)?;
+        return service_record(&state, &name);
+    }
+    authenticate_service(&req, &state, &name)?;
+    let p = params::read(&req, payload).await?;
+    let user = gms_user(&req);
+    let r = state
+        .platform
+        .call_service(&name, &p.texts(), user.as_deref(), now())
+        .await?;
+    Ok(reply(r))
+}
+
+fn service_record(state: &State, id: &str) -> Result<HttpResponse, ApiError> {
+    let r = state.platform.service_record(id, now())?;
+    let mut body = Map::new();
+    body.insert("_id".into(), Value::String(r.id.clone()));
+    body.insert("_service_name".into(), Value::String(r.service.clone()));
+    body.insert("_created_time".into(), Value::String(iso(r.created_at)));
+    if let Some(e) = r.expires_at {
+        body.insert("_expiration_time".into(), Value::String(iso(e)));
+    }
+    for (k, v) in &r.data {
+        body.entry(k.clone())
+            .or_insert_with(|| Value::String(v.clone()));
+    }
+    Ok(HttpResponse::Ok().json(Value::Object(body)))
+}
+
+fn iso(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+        .unwrap_or_default()
+}
+
+async fn service_delete(
+    req: HttpRequest,
+    state: State,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    state.platform.delete_service_record(&id, now()).await?;
+    Ok(HttpResponse::Ok().finish())
+}
+
+// ---- Storage API ---------------------------------------------------------------------------
+
+fn storage_values(p: Params) -> Result<BTreeMap<String, StorageValue>, ApiError> {
+    let mut values = BTreeMap::new();
+    for (k, v) in p.0 {
+        if k.is_empty() {
+            return Err(ApiError::BadRequest(
+                "a storage key must not be empty".into(),
+            ));
+        }
+        let value = match v {
+            Param::Text(t) => StorageValue {
+                bytes: t.into_bytes(),
+                content_type: None,
+                filename: None,
+            },
+            Param::File {
+                bytes,
+                content_type,
+                filename,
+            } => StorageValue {
+                bytes,
+                content_type: content_type.or_else(|| Some("application/octet-stream".into())),
+                filename,
+            },
+        };
+        values.insert(k, value);
+    }
+    Ok(values)
+}
+
+fn storage_json(values: &BTreeMap<String, StorageValue>) -> Value {
+    Value::Object(
+        values
+            .iter()
+            .map(|(k, v)| {
+                let text = if v.content_type.is_none() {
+                    String::from_utf8_lossy(&v.bytes).into_owned()
+                } else {
+                    // A file part: read it whole with /storage/binary/{id}/{key}.
+                    v.filename.clone().unwrap_or_else(|| k.clone())
+                };
+                (k.clone(), Value::String(text))
+            })
+            .collect(),
+    )
+}
+
+async fn storage_create(
+    req: HttpRequest,
+    state: State,
+    ttl: Path<String>,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let ttl = parse_ttl(&ttl)?;
+    let values = storage_values(params::read(&req, payload).await?)?;
+    let user = gms_user(&req);
+    let id = state
+        .platform
+        .create_storage(None, ttl, values, user.as_deref(), now())
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "id": id })))
+}
+
+async fn storage_create_custom(
+    req: HttpRequest,
+    state: State,
+    path: Path<(String, String)>,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let (custom, ttl) = path.into_inner();
+    let ttl = parse_ttl(&ttl)?;
+    let values = storage_values(params::read(&req, payload).await?)?;
+    let user = gms_user(&req);
+    let id = state
+        .platform
+        .create_storage(Some(&custom), ttl, values, user.as_deref(), now())
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "id": id })))
+}
+
+async fn storage_update(
+    req: HttpRequest,
+    state: State,
+    path: Path<(String, String)>,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let (id, ttl) = path.into_inner();
+    let ttl = parse_ttl(&ttl)?;
+    let values = storage_values(params::read(&req, payload).await?)?;
+    let user = gms_user(&req);
+    state
+        .platform
+        .update_storage(&id, ttl, values, user.as_deref(), now())
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "id": id })))
+}
+
+async fn storage_read(
+    req: HttpRequest,
+    state: State,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let user = gms_user(&req);
+    let r = state.platform.storage(&id, user.as_deref(), now())?;
+    Ok(HttpResponse::Ok().json(storage_json(&r.values)))
+}
+
+fn one_value(
+    record: &engine::store::StorageRecord,
+    key: &str,
+    binary: bool,
+) -> Result<HttpResponse, ApiError> {
+    let v = record
+        .values
+        .get(key)
+        .ok_or_else(|| ApiError::NotFound(format!("storage '{}' has no key '{key}'", record.id)))?;
+    if binary || v.content_type.is_some() {
+        let mut resp = HttpResponse::Ok();
+        resp.content_type(
+            v.content_type
+                .clone()
+                .unwrap_or_else(|| "application/octet-stream".into()),
+        );
+        if let Some(name) = &v.filename {
+            resp.insert_header((
+                "Content-Disposition",
+                format!("attachment; filename=\"{}\"", name.replace('"', "")),
+            ));
+        }
+        Ok(resp.body(v.bytes.clone()))
+    } else {
+        Ok(HttpResponse::Ok()
+            .content_type("text/plain; charset=utf-8")
+            .body(v.bytes.clone()))
+    }
+}
+
+async fn storage_read_key(
+    req: HttpRequest,
+    state: State,
+    path: Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let (id, key) = path.into_inner();
+    let user = gms_user(&req);
+    let r = state.platform.storage(&id, user.as_deref(), now())?;
+    one_value(&r, &key, false)
+}
+
+async fn storage_read_binary(
+    req: HttpRequest,
+    state: State,
+    path: Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let (id, key) = path.into_inner();
+    let user = gms_user(&req);
+    let r = state.platform.storage(&id, user.as_deref(), now())?;
+    one_value(&r, &key, true)
+}
+
+async fn storage_delete(
+    req: HttpRequest,
+    state: State,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let user = gms_user(&req);
+    state
+        .platform
+        .delete_storage(&id, None, user.as_deref(), now())
+        .await?;
+    Ok(HttpResponse::Ok().finish())
+}
+
+// Per-service storage.
+
+async fn service_storage_put(
+    req: HttpRequest,
+    state: State,
+    id: Path<String>,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let values = storage_values(params::read(&req, payload).await?)?;
+    state
+        .platform
+        .put_service_storage(&id, values, now())
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "id": id.into_inner() })))
+}
+
+async fn service_storage_get(
+    req: HttpRequest,
+    state: State,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    state.platform.service_record(&id, now())?;
+    let values = match state.platform.storage(&id, None, now()) {
+        Ok(r) => r.values,
+        Err(PlatformError::NotFound(_)) => BTreeMap::new(),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(HttpResponse::Ok().json(storage_json(&values)))
+}
+
+async fn service_storage_key(
+    req: HttpRequest,
+    state: State,
+    path: Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let (id, key) = path.into_inner();
+    let r = state.platform.storage(&id, None, now())?;
+    one_value(&r, &key, false)
+}
+
+async fn service_storage_binary(
+    req: HttpRequest,
+    state: State,
+    path: Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let (id, key) = path.into_inner();
+    let r = state.platform.storage(&id, None, now())?;
+    one_value(&r, &key, true)
+}
+
+async fn service_storage_delete_key(
+    req: HttpRequest,
+    state: State,
+    path: Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let (id, key) = path.into_inner();
+    state
+        .platform
+        .delete_storage(&id, Some(&key), None, now())
+        .await?;
+    Ok(HttpResponse::Ok().finish())
+}
+
+// ---- Pattern matcher -----------------------------------------------------------------------
+
+async fn patterns_match(
+    req: HttpRequest,
+    state: State,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let p = params::read(&req, payload).await?;
+    let matched = state.platform.match_patterns(None, &p.texts())?;
+    Ok(HttpResponse::Ok().json(options_json(&matched)))
+}
+
+async fn patterns_match_group(
+    req: HttpRequest,
+    state: State,
+    group: Path<String>,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let p = params::read(&req, payload).await?;
+    let matched = state.platform.match_patterns(Some(&group), &p.texts())?;
+    Ok(HttpResponse::Ok().json(options_json(&matched)))
+}
+
+// ---- Phone numbers ---------------------------------------------------------------------------
+
+async fn phone_number(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let q: Vec<(String, String)> = form_urlencoded::parse(req.query_string().as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let get = |k: &str| {
+        q.iter()
+            .rev()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.trim().is_empty())
+    };
+    let number = get("number")
+        .ok_or_else(|| ApiError::BadRequest("the 'number' query parameter is required".into()))?;
+    let info = engine::phone::analyze_localized(number, get("country"), get("geocodingLocale"))
+        .map_err(|e| ApiError::InvalidPhoneNumber(e.to_string()))?;
+    Ok(HttpResponse::Ok().json(info))
+}
+
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound(format!(
+        "no API at {} {}",
+        req.method(),
+        req.path()
+    )))
+}
+
+/// Every `/genesys/1` route; the server and the integration tests both mount this. Routes are
+/// grouped in scopes so a request only tries the patterns of its own area.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/genesys/1")
+            .service(
+                web::scope("/service")
+                    .route("/{name}", web::post().to(service_call))
+                    .route("/{name}", web::get().to(service_call))
+                    .route("/{id}", web::delete().to(service_delete))
+                    .route("/{id}/storage", web::post().to(service_storage_put))
+                    .route("/{id}/storage", web::get().to(service_storage_get))
+                    .route(
+                        "/{id}/storage/binary/{key}",
+                        web::get().to(service_storage_binary),
+                    )
+                    .route("/{id}/storage/{key}", web::get().to(service_storage_key))
+                    .route(
+                        "/{id}/storage/{key}",
+                        web::delete().to(service_storage_delete_key),
+                    )
+                    .default_service(web::to(not_found)),
+            )
+            .service(
+                web::scope("/storage")
+                    .route("/custom/{id}/{ttl}", web::post().to(storage_create_custom))
+                    .route("/binary/{id}/{key}", web::get().to(storage_read_binary))
+                    .route("/{ttl}", web::post().to(storage_create))
+                    .route("/{id}/{ttl}", web::post().to(storage_update))
+                    .route("/{id}", web::get().to(storage_read))
+                    .route("/{id}/{key}", web::get().to(storage_read_key))
+                    .route("/{id}", web::delete().to(storage_delete))
+                    .default_service(web::to(not_found)),
+            )
+            .service(
+                web::scope("/admin")
+                    .route("/node/status", web::get().to(node_status))
+                    .route("/node/changestatus/{status}", web::post().to(node_change))
+                    .route("/services", web::get().to(admin_services))
+                    .route("/services/{name}", web::get().to(admin_service_get))
+                    .route("/services/{name}", web::put().to(admin_service_put))
+                    .route("/services/{name}", web::delete().to(admin_service_delete))
+                    .route("/config/{section}", web::get().to(admin_config_get))
+                    .route("/config/{section}", web::put().to(admin_config_put))
+                    .route("/templates", web::get().to(admin_templates))
+                    .route("/templates/{name}", web::get().to(admin_template_get))
+                    .route("/templates/{name}", web::post().to(admin_template_upload))
+                    .route("/templates/{name}", web::put().to(admin_template_upload))
+                    .route("/templates/{name}", web::delete().to(admin_template_delete))
+                    .route("/resources/{group}", web::get().to(admin_resources_get))
+                    .route("/resources/{group}", web::put().to(admin_resources_put))
+                    .route(
+                        "/resources/{group}",
+                        web::delete().to(admin_resources_delete),
+                    )
+                    .route("/patterns/{group}", web::get().to(admin_patterns_get))
+                    .route("/patterns/{group}", web::put().to(admin_patterns_put))
+                    .route("/patterns/{group}", web::delete().to(admin_patterns_delete))
+                    .default_service(web::to(not_found)),
+            )
+            .route("/phonenumber", web::get().to(phone_number))
+            .route("/patterns", web::post().to(patterns_match))
+            .route(
+                "/patterns/group/{group}",
+                web::post().to(patterns_match_group),
+            )
+            .default_service(web::to(not_found)),
+    );
+}
