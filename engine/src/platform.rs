@@ -870,14 +870,18 @@ impl Platform {
             }
             None => uuid::Uuid::new_v4().simple().to_string(),
         };
-        self.store
-            .write(vec![WriteOp::PutStorage {
-                id: id.clone(),
-                owner: owner.map(String::from),
-                expires_at: now.saturating_add(ttl.saturating_mul(1000)),
-                values,
-            }])
-            .await?;
+        let mut ops = Vec::with_capacity(2);
+        if self.store.storage(&id, now)?.is_none() {
+            // An expired record not purged yet must not lend its old keys to the new one.
+            ops.push(WriteOp::DeleteStorage { id: id.clone() });
+        }
+        ops.push(WriteOp::PutStorage {
+            id: id.clone(),
+            owner: owner.map(String::from),
+            expires_at: now.saturating_add(ttl.saturating_mul(1000)),
+            values,
+        });
+        self.store.write(ops).await?;
         Ok(id)
     }
 
@@ -961,14 +965,19 @@ impl Platform {
         let expires_at = record
             .expires_at
             .unwrap_or(now.saturating_add(DEFAULT_SERVICE_TTL_SECS * 1000));
-        self.store
-            .write(vec![WriteOp::PutStorage {
+        let mut ops = Vec::with_capacity(2);
+        if self.store.storage(service_id, now)?.is_none() {
+            ops.push(WriteOp::DeleteStorage {
                 id: service_id.to_string(),
-                owner: None,
-                expires_at,
-                values,
-            }])
-            .await?;
+            });
+        }
+        ops.push(WriteOp::PutStorage {
+            id: service_id.to_string(),
+            owner: None,
+            expires_at,
+            values,
+        });
+        self.store.write(ops).await?;
         Ok(())
     }
 
