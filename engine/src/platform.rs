@@ -991,11 +991,15 @@ impl Platform {
     }
 }
 
-/// Options without a leading underscore: the values a get service echoes.
+/// Options that hold credentials: never part of a reply.
+const SECRET_OPTIONS: [&str; 2] = ["username", "password"];
+
+/// Options without a leading underscore (credentials excepted): the values a get service
+/// echoes.
 fn custom_options(options: &[(String, String)]) -> Vec<(String, Field)> {
     options
         .iter()
-        .filter(|(k, _)| !k.starts_with('_'))
+        .filter(|(k, _)| !k.starts_with('_') && !SECRET_OPTIONS.contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), s(v.clone())))
         .collect()
 }
