@@ -72,6 +72,7 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
                 srv.call(req).instrument(span)
             })
             .configure(routes::configure)
+            .default_service(web::to(routes::outside_api))
     })
     .shutdown_timeout(10);
     if let Some(w) = opts.workers {

@@ -73,9 +73,30 @@ impl Params {
     }
 }
 
-fn urlencoded(bytes: &[u8], out: &mut Params) -> Result<(), ApiError> {
-    for (k, v) in form_urlencoded::parse(bytes) {
-        out.push(k.into_owned(), Param::Text(v.into_owned()))?;
+/// Decodes one `application/x-www-form-urlencoded` component; bytes that are not UTF-8 are
+/// an error rather than silently replaced.
+fn decode_component(raw: &[u8]) -> Result<String, ApiError> {
+    let plus: Vec<u8> = raw
+        .iter()
+        .map(|&b| if b == b'+' { b' ' } else { b })
+        .collect();
+    let bytes: Vec<u8> = percent_encoding::percent_decode(&plus).collect();
+    String::from_utf8(bytes).map_err(|_| {
+        ApiError::BadRequest(format!(
+            "the form parameter '{}' is not valid UTF-8; send binary data as a multipart file part",
+            String::from_utf8_lossy(raw)
+        ))
+    })
+}
+
+/// Parses `application/x-www-form-urlencoded` text (also the query string), strictly.
+pub fn urlencoded(bytes: &[u8], out: &mut Params) -> Result<(), ApiError> {
+    for pair in bytes.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+        let (k, v) = match pair.iter().position(|&b| b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &[][..]),
+        };
+        out.push(decode_component(k)?, Param::Text(decode_component(v)?))?;
     }
     Ok(())
 }

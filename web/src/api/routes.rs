@@ -823,72 +823,120 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     )))
 }
 
+async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed(format!(
+        "{} is not allowed on {}",
+        req.method(),
+        req.path()
+    )))
+}
+
+/// One path: its method handlers, and 405 for any other method.
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
 /// Every `/genesys/1` route; the server and the integration tests both mount this. Routes are
-/// grouped in scopes so a request only tries the patterns of its own area.
+/// grouped in scopes so a request only tries the patterns of its own area; a known path with
+/// another method is 405, an unknown path 404, both with the GMS error body.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/genesys/1")
             .service(
                 web::scope("/service")
-                    .route("/{name}", web::post().to(service_call))
-                    .route("/{name}", web::get().to(service_call))
-                    .route("/{id}", web::delete().to(service_delete))
-                    .route("/{id}/storage", web::post().to(service_storage_put))
-                    .route("/{id}/storage", web::get().to(service_storage_get))
-                    .route(
-                        "/{id}/storage/binary/{key}",
-                        web::get().to(service_storage_binary),
+                    .service(
+                        resource("/{name}")
+                            .route(web::post().to(service_call))
+                            .route(web::get().to(service_call))
+                            .route(web::delete().to(service_delete)),
                     )
-                    .route("/{id}/storage/{key}", web::get().to(service_storage_key))
-                    .route(
-                        "/{id}/storage/{key}",
-                        web::delete().to(service_storage_delete_key),
+                    .service(
+                        resource("/{id}/storage")
+                            .route(web::post().to(service_storage_put))
+                            .route(web::get().to(service_storage_get)),
+                    )
+                    .service(
+                        resource("/{id}/storage/binary/{key}")
+                            .route(web::get().to(service_storage_binary)),
+                    )
+                    .service(
+                        resource("/{id}/storage/{key}")
+                            .route(web::get().to(service_storage_key))
+                            .route(web::delete().to(service_storage_delete_key)),
                     )
                     .default_service(web::to(not_found)),
             )
             .service(
                 web::scope("/storage")
-                    .route("/custom/{id}/{ttl}", web::post().to(storage_create_custom))
-                    .route("/binary/{id}/{key}", web::get().to(storage_read_binary))
-                    .route("/{ttl}", web::post().to(storage_create))
-                    .route("/{id}/{ttl}", web::post().to(storage_update))
-                    .route("/{id}", web::get().to(storage_read))
-                    .route("/{id}/{key}", web::get().to(storage_read_key))
-                    .route("/{id}", web::delete().to(storage_delete))
+                    .service(
+                        resource("/custom/{id}/{ttl}").route(web::post().to(storage_create_custom)),
+                    )
+                    .service(
+                        resource("/binary/{id}/{key}").route(web::get().to(storage_read_binary)),
+                    )
+                    .service(
+                        resource("/{id}")
+                            .route(web::post().to(storage_create))
+                            .route(web::get().to(storage_read))
+                            .route(web::delete().to(storage_delete)),
+                    )
+                    .service(
+                        resource("/{id}/{key}")
+                            .route(web::post().to(storage_update))
+                            .route(web::get().to(storage_read_key)),
+                    )
                     .default_service(web::to(not_found)),
             )
             .service(
                 web::scope("/admin")
-                    .route("/node/status", web::get().to(node_status))
-                    .route("/node/changestatus/{status}", web::post().to(node_change))
-                    .route("/services", web::get().to(admin_services))
-                    .route("/services/{name}", web::get().to(admin_service_get))
-                    .route("/services/{name}", web::put().to(admin_service_put))
-                    .route("/services/{name}", web::delete().to(admin_service_delete))
-                    .route("/config/{section}", web::get().to(admin_config_get))
-                    .route("/config/{section}", web::put().to(admin_config_put))
-                    .route("/templates", web::get().to(admin_templates))
-                    .route("/templates/{name}", web::get().to(admin_template_get))
-                    .route("/templates/{name}", web::post().to(admin_template_upload))
-                    .route("/templates/{name}", web::put().to(admin_template_upload))
-                    .route("/templates/{name}", web::delete().to(admin_template_delete))
-                    .route("/resources/{group}", web::get().to(admin_resources_get))
-                    .route("/resources/{group}", web::put().to(admin_resources_put))
-                    .route(
-                        "/resources/{group}",
-                        web::delete().to(admin_resources_delete),
+                    .service(resource("/node/status").route(web::get().to(node_status)))
+                    .service(
+                        resource("/node/changestatus/{status}").route(web::post().to(node_change)),
                     )
-                    .route("/patterns/{group}", web::get().to(admin_patterns_get))
-                    .route("/patterns/{group}", web::put().to(admin_patterns_put))
-                    .route("/patterns/{group}", web::delete().to(admin_patterns_delete))
+                    .service(resource("/services").route(web::get().to(admin_services)))
+                    .service(
+                        resource("/services/{name}")
+                            .route(web::get().to(admin_service_get))
+                            .route(web::put().to(admin_service_put))
+                            .route(web::delete().to(admin_service_delete)),
+                    )
+                    .service(
+                        resource("/config/{section}")
+                            .route(web::get().to(admin_config_get))
+                            .route(web::put().to(admin_config_put)),
+                    )
+                    .service(resource("/templates").route(web::get().to(admin_templates)))
+                    .service(
+                        resource("/templates/{name}")
+                            .route(web::get().to(admin_template_get))
+                            .route(web::post().to(admin_template_upload))
+                            .route(web::put().to(admin_template_upload))
+                            .route(web::delete().to(admin_template_delete)),
+                    )
+                    .service(
+                        resource("/resources/{group}")
+                            .route(web::get().to(admin_resources_get))
+                            .route(web::put().to(admin_resources_put))
+                            .route(web::delete().to(admin_resources_delete)),
+                    )
+                    .service(
+                        resource("/patterns/{group}")
+                            .route(web::get().to(admin_patterns_get))
+                            .route(web::put().to(admin_patterns_put))
+                            .route(web::delete().to(admin_patterns_delete)),
+                    )
                     .default_service(web::to(not_found)),
             )
-            .route("/phonenumber", web::get().to(phone_number))
-            .route("/patterns", web::post().to(patterns_match))
-            .route(
-                "/patterns/group/{group}",
-                web::post().to(patterns_match_group),
+            .service(resource("/phonenumber").route(web::get().to(phone_number)))
+            .service(resource("/patterns").route(web::post().to(patterns_match)))
+            .service(
+                resource("/patterns/group/{group}").route(web::post().to(patterns_match_group)),
             )
             .default_service(web::to(not_found)),
     );
+}
+
+/// The answer for paths outside the API (mounted as the application's default service).
+pub async fn outside_api(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    not_found(req).await
 }
