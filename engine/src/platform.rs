@@ -294,9 +294,11 @@ impl Platform {
         self.server.read().clone()
     }
 
+    /// A service id: the node id and a time-ordered UUID (v7), so new records append to the
+    /// store's indexes instead of landing on random pages.
     fn new_id(&self) -> String {
         let server = self.server();
-        format!("{}-{}", server.node_id, uuid::Uuid::new_v4())
+        format!("{}-{}", server.node_id, uuid::Uuid::now_v7())
     }
 
     // ---- Admin: configuration ---------------------------------------------------------
@@ -868,7 +870,8 @@ impl Platform {
                 }
                 c.to_string()
             }
-            None => uuid::Uuid::new_v4().simple().to_string(),
+            // Time-ordered, like service ids, so inserts append.
+            None => uuid::Uuid::now_v7().simple().to_string(),
         };
         let mut ops = Vec::with_capacity(2);
         if self.store.storage(&id, now)?.is_none() {
