@@ -2,57 +2,6 @@
 //! options as variables of its data model (`_data._target`, ...). The Service Management UI
 //! enforces the same rule: no `.` and no `-` in a parameter name.
 
-/// ECMAScript reserved words (ECMA-262 §12.7.2, plus the words reserved in strict mode and the
-/// literals `null`, `true` and `false`), none of which may name a variable.
-const RESERVED: &[&str] = &[
-    "await",
-    "break",
-    "case",
-    "catch",
-    "class",
-    "const",
-    "continue",
-    "debugger",
-    "default",
-    "delete",
-    "do",
-    "else",
-    "enum",
-    "export",
-    "extends",
-    "false",
-    "finally",
-    "for",
-    "function",
-    "if",
-    "implements",
-    "import",
-    "in",
-    "instanceof",
-    "interface",
-    "let",
-    "new",
-    "null",
-    "package",
-    "private",
-    "protected",
-    "public",
-    "return",
-    "static",
-    "super",
-    "switch",
-    "this",
-    "throw",
-    "true",
-    "try",
-    "typeof",
-    "var",
-    "void",
-    "while",
-    "with",
-    "yield",
-];
-
 /// Why `name` is not a valid option name, or `None` when it is one.
 ///
 /// Only the ASCII subset of identifiers is accepted (letters, digits, `_`, `$`, not starting with
@@ -76,7 +25,7 @@ pub(crate) fn identifier_problem(name: &str) -> Option<&'static str> {
     {
         return Some("only ASCII letters, digits, '_' and '$' are allowed");
     }
-    if RESERVED.contains(&name) {
+    if scxml::ecma::is_reserved_word(name) {
         return Some("it is an ECMAScript reserved word");
     }
     None

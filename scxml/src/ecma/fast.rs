@@ -543,58 +543,9 @@ fn push_code_point(units: &mut Vec<u16>, cp: u32) -> Option<()> {
 // Parser
 // ---------------------------------------------------------------------------
 
-/// Words that are never valid (or never safe) as identifier references.
-const RESERVED: &[&str] = &[
-    "arguments",
-    "async",
-    "await",
-    "break",
-    "case",
-    "catch",
-    "class",
-    "const",
-    "continue",
-    "debugger",
-    "default",
-    "delete",
-    "do",
-    "else",
-    "enum",
-    "eval",
-    "export",
-    "extends",
-    "false",
-    "finally",
-    "for",
-    "function",
-    "if",
-    "implements",
-    "import",
-    "in",
-    "instanceof",
-    "interface",
-    "let",
-    "new",
-    "null",
-    "package",
-    "private",
-    "protected",
-    "public",
-    "return",
-    "static",
-    "super",
-    "switch",
-    "this",
-    "throw",
-    "true",
-    "try",
-    "typeof",
-    "var",
-    "void",
-    "while",
-    "with",
-    "yield",
-];
+/// Names the fast path leaves to boa besides the reserved words: their meaning depends on
+/// the calling function (`arguments`, `eval`) or on the syntax around them (`async`).
+const NOT_FAST_IDENTIFIERS: &[&str] = &["arguments", "async", "eval"];
 
 struct Parser {
     toks: Vec<Tok>,
@@ -860,7 +811,9 @@ impl Parser {
                 "true" => Node::Bool(true),
                 "false" => Node::Bool(false),
                 "null" => Node::Null,
-                w if RESERVED.contains(&w) => return None,
+                w if super::is_reserved_word(w) || NOT_FAST_IDENTIFIERS.contains(&w) => {
+                    return None
+                }
                 w => Node::Ident(self.ident(w)?),
             },
             Tok::P(P::LParen) => {

@@ -27,6 +27,62 @@ use crate::event::{Event, Value};
 use crate::interp::StateSet;
 use crate::model::{Document, ExprId, ExprKind};
 
+/// ECMAScript reserved words (ES2023 §12.7.2, with those reserved in strict mode): no variable
+/// or option name may be one of them.
+pub const RESERVED_WORDS: &[&str] = &[
+    "await",
+    "break",
+    "case",
+    "catch",
+    "class",
+    "const",
+    "continue",
+    "debugger",
+    "default",
+    "delete",
+    "do",
+    "else",
+    "enum",
+    "export",
+    "extends",
+    "false",
+    "finally",
+    "for",
+    "function",
+    "if",
+    "implements",
+    "import",
+    "in",
+    "instanceof",
+    "interface",
+    "let",
+    "new",
+    "null",
+    "package",
+    "private",
+    "protected",
+    "public",
+    "return",
+    "static",
+    "super",
+    "switch",
+    "this",
+    "throw",
+    "true",
+    "try",
+    "typeof",
+    "var",
+    "void",
+    "while",
+    "with",
+    "yield",
+];
+
+/// Whether `word` is an ECMAScript reserved word.
+pub fn is_reserved_word(word: &str) -> bool {
+    RESERVED_WORDS.contains(&word)
+}
+
 /// Variables an expression may not assign (SCXML §5.10: system variables are read-only).
 const SYSTEM_VARIABLES: [&str; 4] = ["_sessionid", "_name", "_ioprocessors", "_event"];
 
@@ -829,49 +885,7 @@ fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_alphabetic() || c == '_' || c == '$')
         && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
-        && !matches!(
-            s,
-            "break"
-                | "case"
-                | "catch"
-                | "class"
-                | "const"
-                | "continue"
-                | "debugger"
-                | "default"
-                | "delete"
-                | "do"
-                | "else"
-                | "export"
-                | "extends"
-                | "finally"
-                | "for"
-                | "function"
-                | "if"
-                | "import"
-                | "in"
-                | "instanceof"
-                | "new"
-                | "return"
-                | "super"
-                | "switch"
-                | "this"
-                | "throw"
-                | "try"
-                | "typeof"
-                | "var"
-                | "void"
-                | "while"
-                | "with"
-                | "yield"
-                | "let"
-                | "static"
-                | "enum"
-                | "await"
-                | "null"
-                | "true"
-                | "false"
-        )
+        && !is_reserved_word(s)
 }
 
 /// Converts a host value into an ECMAScript value; XML stays a string (see
