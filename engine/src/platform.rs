@@ -71,6 +71,16 @@ pub enum PlatformError {
     Store(#[from] StoreError),
 }
 
+impl PlatformError {
+    /// Replaces the message of a `NotFound` with one that names what was missing.
+    fn unless_missing(self, message: impl FnOnce() -> String) -> PlatformError {
+        match self {
+            PlatformError::NotFound(_) => PlatformError::NotFound(message()),
+            other => other,
+        }
+    }
+}
+
 /// A value in a service reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Field {
@@ -342,18 +352,25 @@ impl Platform {
     }
 
     pub async fn delete_service(&self, name: &str) -> Result<(), PlatformError> {
-        let section = format!("service.{name}");
-        if self.config.read().section(&section).is_none() {
+        self.delete_section(&format!("service.{name}"), Vec::new())
+            .await
+            .map_err(|e| e.unless_missing(|| format!("service '{name}' is not configured")))
+    }
+
+    /// Removes a configuration section together with `also` (in one commit); `NotFound` when
+    /// the section does not exist.
+    async fn delete_section(&self, section: &str, also: Vec<WriteOp>) -> Result<(), PlatformError> {
+        if self.config.read().section(section).is_none() {
             return Err(PlatformError::NotFound(format!(
-                "service '{name}' is not configured"
+                "section '{section}' does not exist"
             )));
         }
-        self.store
-            .write(vec![WriteOp::DeleteSection {
-                section: section.clone(),
-            }])
-            .await?;
-        self.config.write().remove_section(&section);
+        let mut ops = vec![WriteOp::DeleteSection {
+            section: section.to_string(),
+        }];
+        ops.extend(also);
+        self.store.write(ops).await?;
+        self.config.write().remove_section(section);
         Ok(())
     }
 
@@ -444,17 +461,15 @@ impl Platform {
             )));
         }
         let bookings = self.resources.lock().remove(group).unwrap_or_default();
-        let mut ops = vec![WriteOp::DeleteSection {
-            section: section.clone(),
-        }];
-        ops.extend(bookings.into_iter().map(|b| WriteOp::DeleteBooking {
-            group: b.group,
-            number: b.number,
-            service_id: b.service_id,
-        }));
-        self.store.write(ops).await?;
-        self.config.write().remove_section(&section);
-        Ok(())
+        let ops = bookings
+            .into_iter()
+            .map(|b| WriteOp::DeleteBooking {
+                group: b.group,
+                number: b.number,
+                service_id: b.service_id,
+            })
+            .collect();
+        self.delete_section(&section, ops).await
     }
 
     pub fn pattern_group(&self, group: &str) -> Option<Vec<(String, String)>> {
@@ -480,18 +495,9 @@ impl Platform {
     }
 
     pub async fn delete_pattern_group(&self, group: &str) -> Result<(), PlatformError> {
-        let section = format!("patterns.{group}");
-        if self.config.read().section(&section).is_none() {
-            return Err(PlatformError::NotFound(format!(
-                "pattern group '{group}' does not exist"
-            )));
-        }
-        self.store
-            .write(vec![WriteOp::DeleteSection {
-                section: section.clone(),
-            }])
-            .await?;
-        self.config.write().remove_section(&section);
+        self.delete_section(&format!("patterns.{group}"), Vec::new())
+            .await
+            .map_err(|e| e.unless_missing(|| format!("pattern group '{group}' does not exist")))?;
         self.recompile_patterns();
         Ok(())
     }
