@@ -577,7 +577,13 @@ impl Platform {
                 .map(|(_, v)| v.as_str())
         };
         let kind = opt("_type").unwrap_or("builtin").to_string();
-        let builtin = opt("_service").unwrap_or("").to_string();
+        // `_service` names a template; the template says which builtin implements it (an
+        // uploaded template may reuse one: `"service": "get"`).
+        let service = opt("_service").unwrap_or("");
+        let builtin = match self.templates.get(service) {
+            Some(t) if kind == "builtin" => t.service.clone(),
+            _ => service.to_string(),
+        };
         if kind != "builtin" {
             return Err(PlatformError::NotImplemented(format!(
                 "service '{name}' is an ORS service ('{builtin}'); SCXML services are not served yet"

@@ -159,3 +159,44 @@ fn configuration_services_and_bookings_survive_reopening_the_store() {
     .expect("the booking survived");
     assert_eq!(field(&m.fields, "_id"), id);
 }
+
+fn zip_of(files: &[(&str, &str)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut buf);
+        for (name, body) in files {
+            z.start_file(*name, zip::write::SimpleFileOptions::default())
+                .expect("zip entry");
+            z.write_all(body.as_bytes()).expect("zip write");
+        }
+        z.finish().expect("zip finish");
+    }
+    buf.into_inner()
+}
+
+#[test]
+fn a_service_made_from_an_uploaded_template_runs_the_builtin_the_template_names() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = open(dir.path());
+    let template = r#"{"name":"greeter","type":"builtin","service":"get","description":"greets",
+        "options":[{"name":"greeting","default":"hello","description":"what to say","category":"General","kind":"mandatory"}]}"#;
+    block_on(p.upload_template("greeter", zip_of(&[("greeter/template.json", template)])))
+        .expect("uploaded");
+    block_on(p.put_service(
+        "hi",
+        params(&[
+            ("_type", "builtin"),
+            ("_service", "greeter"),
+            ("greeting", "hey"),
+        ]),
+    ))
+    .expect("configured");
+    let r = block_on(p.call_service("hi", &[], None, T0)).expect("served");
+    assert_eq!(r.status, 200);
+    assert_eq!(field(&r.fields, "greeting"), "hey");
+    // The upload is durable too.
+    drop(p);
+    let p = open(dir.path());
+    assert!(p.templates().get("greeter").is_some());
+}
