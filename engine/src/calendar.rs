@@ -146,9 +146,8 @@ impl OfficeHours {
             let value = value.trim();
             if name == "_timezone" {
                 if !value.is_empty() {
-                    calendar.tz = parse_timezone(value).ok_or_else(|| {
-                        bad_option(name, format!("unknown time zone '{value}'"))
-                    })?;
+                    calendar.tz = parse_timezone(value)
+                        .ok_or_else(|| bad_option(name, format!("unknown time zone '{value}'")))?;
                 }
             } else if value.is_empty() {
                 continue;
@@ -235,7 +234,9 @@ impl OfficeHours {
                 .filter(|(d, _)| d.matches(day))
                 .flat_map(|(_, ranges)| ranges.iter());
             for range in regular.iter().chain(extra) {
-                let Some((s, e)) = range.on(day) else { continue };
+                let Some((s, e)) = range.on(day) else {
+                    continue;
+                };
                 if let (Some(s), Some(e)) = (
                     local_to_utc(self.tz, s, Pick::Earliest),
                     local_to_utc(self.tz, e, Pick::Latest),
@@ -265,7 +266,6 @@ impl OfficeHours {
         end: Option<&str>,
         number_of_days: Option<&str>,
     ) -> Result<CalendarReply, CalendarError> {
-        let present = |p: Option<&str>| p.map(str::trim).filter(|s| !s.is_empty());
         let start = match present(start) {
             Some(s) => parse_utc_instant(s).ok_or_else(|| {
                 bad_parameter("start", format!("'{s}' is not an ISO-8601 date-time"))
@@ -351,9 +351,9 @@ fn numbered(name: &str, prefix: &str) -> bool {
 
 /// `Mon-Fri 08:00-18:00[,...]`: the days (Monday first) and the ranges.
 fn parse_regular(value: &str) -> Result<([bool; 7], Vec<TimeRange>), String> {
-    let split = value
-        .find(|c: char| c.is_ascii_digit())
-        .ok_or_else(|| format!("'{value}': expected '<days> HH:MM-HH:MM', e.g. 'Mon-Fri 08:00-18:00'"))?;
+    let split = value.find(|c: char| c.is_ascii_digit()).ok_or_else(|| {
+        format!("'{value}': expected '<days> HH:MM-HH:MM', e.g. 'Mon-Fri 08:00-18:00'")
+    })?;
     let (days, ranges) = value.split_at(split);
     let days = parse_days(days)?;
     Ok((days, parse_ranges(ranges)?))
@@ -391,7 +391,11 @@ fn parse_weekday(name: &str) -> Result<Weekday, String> {
         "fri" | "friday" => Weekday::Fri,
         "sat" | "saturday" => Weekday::Sat,
         "sun" | "sunday" => Weekday::Sun,
-        _ => return Err(format!("unknown day '{name}' (expected Mon, Tue, Wed, Thu, Fri, Sat or Sun)")),
+        _ => {
+            return Err(format!(
+                "unknown day '{name}' (expected Mon, Tue, Wed, Thu, Fri, Sat or Sun)"
+            ))
+        }
     };
     Ok(day)
 }
@@ -526,7 +530,11 @@ pub(crate) fn parse_query_time(s: &str) -> Option<QueryTime> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(QueryTime::Instant(t.with_timezone(&Utc)));
     }
-    for format in ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%:z"] {
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f%:z",
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%dT%H:%M%:z",
+    ] {
         if let Ok(t) = DateTime::parse_from_str(s, format) {
             return Some(QueryTime::Instant(t.with_timezone(&Utc)));
         }
@@ -535,19 +543,28 @@ pub(crate) fn parse_query_time(s: &str) -> Option<QueryTime> {
         Some(rest) => (rest, true),
         None => (s, false),
     };
-    let naive = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(local, f).ok())
-        .or_else(|| {
-            NaiveDate::parse_from_str(local, "%Y-%m-%d")
-                .ok()
-                .map(|d| d.and_time(NaiveTime::MIN))
-        })?;
+    let naive = [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(local, f).ok())
+    .or_else(|| {
+        NaiveDate::parse_from_str(local, "%Y-%m-%d")
+            .ok()
+            .map(|d| d.and_time(NaiveTime::MIN))
+    })?;
     Some(if utc {
         QueryTime::Instant(Utc.from_utc_datetime(&naive))
     } else {
         QueryTime::Local(naive)
     })
+}
+
+/// A query parameter that is given and not blank, trimmed.
+pub(crate) fn present(p: Option<&str>) -> Option<&str> {
+    p.map(str::trim).filter(|s| !s.is_empty())
 }
 
 /// A Calendar API instant: ISO-8601, UTC when no offset is given.

@@ -5,6 +5,8 @@
 //! Time is a parameter wherever behaviour depends on it (bookings, storage TTLs), so the rules
 //! are tested with a clock the test controls.
 
+pub mod calendar;
+pub mod capacity;
 pub mod config;
 pub mod patterns;
 pub mod phone;

@@ -84,6 +84,7 @@ impl PlatformError {
 /// A value in a service reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Field {
+    Null,
     Str(String),
     Int(i64),
     Bool(bool),
@@ -347,6 +348,28 @@ impl Platform {
                 "service '{name}' is invalid: {}",
                 text.join("; ")
             )));
+        }
+        // Calendars are checked now, so a bad option is a 400 here, not a failing service later.
+        let service = options
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "_service")
+            .map(|(_, v)| v.as_str());
+        let builtin = service
+            .and_then(|s| self.templates.get(s))
+            .map(|t| t.service.clone());
+        match builtin.as_deref() {
+            Some("office-hours") => {
+                crate::calendar::OfficeHours::from_options(&options).map_err(|e| {
+                    PlatformError::BadRequest(format!("service '{name}' is invalid: {e}"))
+                })?;
+            }
+            Some("capacity") => {
+                self.capacity(&options).map_err(|e| {
+                    PlatformError::BadRequest(format!("service '{name}' is invalid: {e}"))
+                })?;
+            }
+            _ => {}
         }
         self.put_section(&format!("service.{name}"), options).await
     }
@@ -674,15 +697,48 @@ impl Platform {
                 )
                 .await
             }
-            "office-hours" | "capacity" | "urs-stat" | "request-chat" => {
-                Err(PlatformError::NotImplemented(format!(
-                    "the '{builtin}' builtin service is not served yet"
-                )))
+            "office-hours" => {
+                let hours = crate::calendar::OfficeHours::from_options(&options).map_err(|e| {
+                    PlatformError::Unavailable(format!("service '{name}' is misconfigured: {e}"))
+                })?;
+                let reply = hours
+                    .query(
+                        utc(now)?,
+                        param("start"),
+                        param("end"),
+                        param("number-of-days"),
+                    )
+                    .map_err(|e| PlatformError::BadRequest(e.to_string()))?;
+                json_reply(&reply)
             }
+            "capacity" => {
+                let capacity = self.capacity(&options).map_err(|e| {
+                    PlatformError::Unavailable(format!("service '{name}' is misconfigured: {e}"))
+                })?;
+                let reply = capacity
+                    .query(utc(now)?, param("start"), param("end"), param("timezone"))
+                    .map_err(|e| PlatformError::BadRequest(e.to_string()))?;
+                json_reply(&reply)
+            }
+            "urs-stat" | "request-chat" => Err(PlatformError::NotImplemented(format!(
+                "the '{builtin}' builtin service is not served yet"
+            ))),
             other => Err(PlatformError::BadRequest(format!(
                 "service '{name}' names an unknown builtin '{other}'"
             ))),
         }
+    }
+
+    /// A capacity service's calendar; `[capacity] _max_capacity` bounds every value.
+    fn capacity(
+        &self,
+        options: &[(String, String)],
+    ) -> Result<crate::capacity::Capacity, crate::capacity::CapacityError> {
+        let mut opts = options.to_vec();
+        if let Some(max) = self.config.read().get("capacity", "_max_capacity") {
+            opts.push(("_max_capacity".to_string(), max.to_string()));
+        }
+        crate::capacity::Capacity::from_options(&opts)
     }
 
     fn get_service(&self, options: &[(String, String)]) -> Reply {
@@ -1003,6 +1059,39 @@ impl Platform {
             .write(vec![WriteOp::PurgeExpired { now }])
             .await?;
         Ok(())
+    }
+}
+
+fn utc(now: Millis) -> Result<chrono::DateTime<chrono::Utc>, PlatformError> {
+    chrono::DateTime::from_timestamp_millis(now)
+        .ok_or_else(|| PlatformError::BadRequest(format!("time {now} is out of range")))
+}
+
+fn field_of(v: serde_json::Value) -> Field {
+    match v {
+        serde_json::Value::Null => Field::Null,
+        serde_json::Value::Bool(b) => Field::Bool(b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Field::Int(i),
+            None => Field::Str(n.to_string()),
+        },
+        serde_json::Value::String(s) => Field::Str(s),
+        serde_json::Value::Array(items) => Field::List(items.into_iter().map(field_of).collect()),
+        serde_json::Value::Object(map) => {
+            Field::Map(map.into_iter().map(|(k, v)| (k, field_of(v))).collect())
+        }
+    }
+}
+
+/// A 200 reply with the fields of a serialisable answer (calendars).
+fn json_reply(answer: &impl serde::Serialize) -> Result<Reply, PlatformError> {
+    match serde_json::to_value(answer) {
+        Ok(serde_json::Value::Object(map)) => Ok(Reply::ok(
+            map.into_iter().map(|(k, v)| (k, field_of(v))).collect(),
+        )),
+        Ok(_) | Err(_) => Err(PlatformError::Unavailable(
+            "the calendar answer could not be encoded".into(),
+        )),
     }
 }
 

@@ -1666,3 +1666,86 @@ fn wrong_method_on_a_known_path_is_405() {
     let message = r.gms_error(405, METHOD_NOT_ALLOWED);
     assert!(message.contains("DELETE"), "{message}");
 }
+
+#[test]
+fn office_hours_service_lists_open_periods_in_utc_and_local_time() {
+    let server = Server::start();
+    // The sample's business-hours: America/Los_Angeles, Mon-Fri 08:00-18:00.
+    let r = server.get("/service/business-hours?start=2026-11-24T00:00:00.000Z&number-of-days=1");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v: Value = serde_json::from_slice(&r.body).expect("JSON");
+    assert_eq!(v["error"], Value::Null);
+    assert_eq!(v["timezone"], "America/Los_Angeles");
+    let periods: Vec<(String, String)> = v["periods"]
+        .as_array()
+        .expect("periods")
+        .iter()
+        .map(|p| {
+            (
+                str_field(p, "start").to_string(),
+                str_field(p, "end").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        periods,
+        [
+            (
+                "2026-11-24T00:00:00.000Z".to_string(),
+                "2026-11-24T02:00:00.000Z".to_string()
+            ),
+            (
+                "2026-11-24T16:00:00.000Z".to_string(),
+                "2026-11-25T00:00:00.000Z".to_string()
+            ),
+        ]
+    );
+    let bad = server.get("/service/business-hours?start=garbage");
+    assert_eq!(bad.status, 400);
+    let e: Value = serde_json::from_slice(&bad.body).expect("JSON");
+    assert_eq!(
+        e["message"],
+        "invalid parameter start: 'garbage' is not an ISO-8601 date-time"
+    );
+}
+
+#[test]
+fn capacity_service_lists_buckets_and_invalid_calendars_are_refused_at_configuration() {
+    let server = Server::start();
+    let r = server.get(
+        "/service/capacity?start=2026-11-24T08:00:00.000&end=2026-11-24T08:15:00.000&timezone=UTC",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v: Value = serde_json::from_slice(&r.body).expect("JSON");
+    assert_eq!(v["durationMin"], 5);
+    let slots: Vec<(String, u64)> = v["slots"]
+        .as_array()
+        .expect("slots")
+        .iter()
+        .map(|s| {
+            (
+                str_field(s, "utcTime").to_string(),
+                s["capacity"].as_u64().expect("capacity"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        slots,
+        [
+            ("2026-11-24T08:00:00.000Z".to_string(), 5),
+            ("2026-11-24T08:05:00.000Z".to_string(), 5),
+            ("2026-11-24T08:10:00.000Z".to_string(), 5),
+        ]
+    );
+    let bad = server.put_json(
+        "/admin/services/late-hours",
+        &serde_json::json!({"_type": "builtin", "_service": "office-hours", "_timezone": "Mars/Olympus"}),
+    );
+    assert_eq!(bad.status, 400, "{}", bad.text());
+    let e: Value = serde_json::from_slice(&bad.body).expect("JSON");
+    let msg = e["message"].as_str().expect("message");
+    assert!(
+        msg.starts_with("service 'late-hours' is invalid: invalid option _timezone"),
+        "{msg}"
+    );
+}

@@ -44,6 +44,7 @@ impl From<PlatformError> for ApiError {
 
 fn field_json(f: &Field) -> Value {
     match f {
+        Field::Null => Value::Null,
         Field::Str(s) => Value::String(s.clone()),
         Field::Int(n) => Value::from(*n),
         Field::Bool(b) => Value::Bool(*b),
