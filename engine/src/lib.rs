@@ -11,6 +11,8 @@ pub mod config;
 pub mod patterns;
 pub mod phone;
 pub mod platform;
+pub mod queue;
 pub mod resources;
+pub mod routing;
 pub mod store;
 pub mod templates;
