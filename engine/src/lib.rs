@@ -5,6 +5,7 @@
 //! Time is a parameter wherever behaviour depends on it (bookings, storage TTLs), so the rules
 //! are tested with a clock the test controls.
 
+pub mod agents;
 pub mod calendar;
 pub mod capacity;
 pub mod config;
@@ -15,4 +16,5 @@ pub mod queue;
 pub mod resources;
 pub mod routing;
 pub mod store;
+pub mod telephony;
 pub mod templates;

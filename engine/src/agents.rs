@@ -1,0 +1,756 @@
+//! Agents and agent reservation (URS-style), as pure logic with time passed in.
+//!
+//! An agent comes from an `[agent.<id>]` configuration section ([`AgentConfig`]); its live state
+//! is an [`Agent`]; the set of agents and the reservations held on them is an [`AgentPool`].
+//!
+//! Reservation follows the Genesys model (`_agent_reserve_timeout`, default 30 s, used to
+//! "prevent the reservation of the same agent for two distinct calls"): when a queue's head item
+//! has a current target that a Ready agent satisfies, the item reserves that agent; the agent
+//! then accepts (the reservation becomes an interaction), rejects, or lets the reservation time
+//! out. Reject and timeout return the agent, and the item may try again under its own rules.
+//!
+//! Rules kept by [`AgentPool`]:
+//! - per media, an agent never holds more reservations + interactions than its capacity for that
+//!   media (voice capacity 1 ⇒ one reservation *or* one call); media are independent of each other;
+//! - a reservation belongs to exactly one item, and an item holds at most one reservation;
+//! - a reservation of an agent who logs out or goes Not Ready is cancelled and reported, so the
+//!   item can retry.
+//!
+//! Choice among candidates ([`AgentPool::try_reserve`]): agents this item has not already been
+//! offered to (rejected or timed out) first, then the least loaded on the media, then the longest
+//! idle (earliest [`Agent::ready_since`]), then the lowest agent id. An agent that rejected or let
+//! the item time out is only offered it again when no other agent fits.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::queue::ItemId;
+use crate::routing::target::{Target, TargetKind};
+use crate::store::Millis;
+
+/// `_agent_reserve_timeout` default: 30 s.
+pub const DEFAULT_RESERVE_TIMEOUT_MS: Millis = 30_000;
+
+/// The media an agent has when the `media` option is absent.
+pub const DEFAULT_MEDIA: &str = "voice";
+
+/// Options an `[agent.<id>]` section may hold; any other option is an error.
+pub const AGENT_OPTIONS: [&str; 5] = ["groups", "skills", "place", "media", "capacity"];
+
+/// Agent configuration and state errors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AgentError {
+    /// A configuration option is malformed; `option` names it.
+    #[error("agent '{agent}': option '{option}': {message}")]
+    Option {
+        agent: String,
+        option: String,
+        message: String,
+    },
+    #[error("agent id must not be empty")]
+    EmptyId,
+    #[error("agent '{0}' is already defined")]
+    DuplicateAgent(String),
+    #[error("no agent '{0}'")]
+    UnknownAgent(String),
+    #[error("agent '{0}' is logged out")]
+    LoggedOut(String),
+    #[error("agent '{agent}' does not handle media '{media}'")]
+    UnknownMedia { agent: String, media: String },
+    #[error("agent '{agent}' is at capacity for media '{media}'")]
+    AtCapacity { agent: String, media: String },
+    #[error("agent '{agent}' has no '{media}' interaction in progress")]
+    NoInteraction { agent: String, media: String },
+    #[error("item {0} holds no reservation")]
+    NoReservation(ItemId),
+    /// `accept` came at or after `expires_at`: the reservation has been dropped as timed out.
+    #[error("reservation of agent '{agent}' for item {item} expired")]
+    Expired { item: ItemId, agent: String },
+}
+
+fn opt_err(agent: &str, option: &str, message: impl Into<String>) -> AgentError {
+    AgentError::Option {
+        agent: agent.to_owned(),
+        option: option.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// One `[agent.<id>]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentConfig {
+    pub id: String,
+    /// Agent groups (`GA` targets); also the groups the agent's place belongs to (`GP`).
+    pub groups: BTreeSet<String>,
+    /// Skill name → level.
+    pub skills: BTreeMap<String, u32>,
+    pub place: Option<String>,
+    /// Media name → capacity (≥ 1). Media names are lower-cased.
+    pub capacity: BTreeMap<String, u32>,
+}
+
+/// Splits a list at `,` or `;`, trimming items and dropping empty ones.
+fn list(value: &str) -> impl Iterator<Item = &str> {
+    value
+        .split([',', ';'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// Parses `name=value` pairs separated by `,` or `;` into a map (duplicates are errors).
+fn pairs(
+    agent: &str,
+    option: &str,
+    value: &str,
+    lower_keys: bool,
+) -> Result<BTreeMap<String, u32>, AgentError> {
+    let mut out = BTreeMap::new();
+    for item in list(value) {
+        let Some((name, level)) = item.split_once('=') else {
+            return Err(opt_err(
+                agent,
+                option,
+                format!("'{item}' is not a name=value pair"),
+            ));
+        };
+        let name = name.trim();
+        let name = if lower_keys {
+            name.to_ascii_lowercase()
+        } else {
+            name.to_owned()
+        };
+        if name.is_empty() {
+            return Err(opt_err(agent, option, format!("'{item}' has no name")));
+        }
+        let level: u32 = level.trim().parse().map_err(|_| {
+            opt_err(
+                agent,
+                option,
+                format!("'{}' is not a non-negative integer", level.trim()),
+            )
+        })?;
+        if out.insert(name.clone(), level).is_some() {
+            return Err(opt_err(agent, option, format!("'{name}' is given twice")));
+        }
+    }
+    Ok(out)
+}
+
+impl AgentConfig {
+    /// Parses an `[agent.<id>]` section.
+    ///
+    /// - `groups`: `Billing,Sales` (`,` or `;`);
+    /// - `skills`: `English=20,Loans=3` (`,` or `;` between pairs; levels are non-negative
+    ///   integers; names are case-sensitive, as in skill expressions);
+    /// - `place`: one place name;
+    /// - `media`: `voice,chat` (lower-cased; default `voice`);
+    /// - `capacity`: `voice=1,chat=3` (≥ 1; default 1 for each media; every media named must be
+    ///   in `media`).
+    ///
+    /// Unknown options, repeated options and duplicate list entries are errors naming the option.
+    pub fn from_options(id: &str, options: &[(String, String)]) -> Result<AgentConfig, AgentError> {
+        if id.trim().is_empty() {
+            return Err(AgentError::EmptyId);
+        }
+        let mut seen = BTreeSet::new();
+        let mut groups = BTreeSet::new();
+        let mut skills = BTreeMap::new();
+        let mut place = None;
+        let mut media: Option<Vec<String>> = None;
+        let mut capacity = None;
+        for (key, value) in options {
+            let key = key.trim();
+            if !AGENT_OPTIONS.contains(&key) {
+                return Err(opt_err(
+                    id,
+                    key,
+                    "unknown option (expected groups, skills, place, media or capacity)",
+                ));
+            }
+            if !seen.insert(key) {
+                return Err(opt_err(id, key, "given twice"));
+            }
+            match key {
+                "groups" => {
+                    for g in list(value) {
+                        if !groups.insert(g.to_owned()) {
+                            return Err(opt_err(id, key, format!("group '{g}' is given twice")));
+                        }
+                    }
+                }
+                "skills" => skills = pairs(id, key, value, false)?,
+                "place" => {
+                    let p = value.trim();
+                    if p.is_empty() {
+                        return Err(opt_err(id, key, "empty place name"));
+                    }
+                    place = Some(p.to_owned());
+                }
+                "media" => {
+                    let mut m = Vec::new();
+                    for name in list(value) {
+                        let name = name.to_ascii_lowercase();
+                        if m.contains(&name) {
+                            return Err(opt_err(id, key, format!("media '{name}' is given twice")));
+                        }
+                        m.push(name);
+                    }
+                    if m.is_empty() {
+                        return Err(opt_err(id, key, "no media given"));
+                    }
+                    media = Some(m);
+                }
+                _ => capacity = Some(pairs(id, key, value, true)?),
+            }
+        }
+        let media = media.unwrap_or_else(|| vec![DEFAULT_MEDIA.to_owned()]);
+        let mut caps: BTreeMap<String, u32> = media.iter().map(|m| (m.clone(), 1)).collect();
+        for (m, n) in capacity.unwrap_or_default() {
+            if n == 0 {
+                return Err(opt_err(
+                    id,
+                    "capacity",
+                    format!("capacity for '{m}' must be at least 1"),
+                ));
+            }
+            match caps.get_mut(&m) {
+                Some(slot) => *slot = n,
+                None => {
+                    return Err(opt_err(
+                        id,
+                        "capacity",
+                        format!("media '{m}' is not in the agent's media"),
+                    ))
+                }
+            }
+        }
+        Ok(AgentConfig {
+            id: id.to_owned(),
+            groups,
+            skills,
+            place,
+            capacity: caps,
+        })
+    }
+
+    /// A config with the given id, media `voice` (capacity 1) and nothing else.
+    pub fn new(id: &str) -> AgentConfig {
+        AgentConfig {
+            id: id.to_owned(),
+            groups: BTreeSet::new(),
+            skills: BTreeMap::new(),
+            place: None,
+            capacity: BTreeMap::from([(DEFAULT_MEDIA.to_owned(), 1)]),
+        }
+    }
+
+    /// Capacity for a media (0 when the agent does not handle it).
+    pub fn capacity(&self, media: &str) -> u32 {
+        self.capacity.get(media).copied().unwrap_or(0)
+    }
+
+    /// Whether this agent satisfies a routing target. The statistics server is not consulted.
+    ///
+    /// - `A`: the agent id equals the name;
+    /// - `AP`: the agent's place equals the name;
+    /// - `GA`: the agent is in the group; for a `?:` target, the skill expression holds over
+    ///   the agent's skills (a missing skill is level 0);
+    /// - `GP`: there is no place-group configuration, so a place group is taken to be the agent
+    ///   group of the same name: an agent who has a place and is in group `X` matches `X@….GP`;
+    /// - `GC` (campaign groups): not supported, never matches.
+    pub fn matches(&self, target: &Target) -> bool {
+        if let Some(expr) = &target.skill {
+            return target.kind == TargetKind::AgentGroup
+                && expr.eval(&|name| self.skills.get(name).copied());
+        }
+        match target.kind {
+            TargetKind::Agent => self.id == target.name,
+            TargetKind::AgentPlace => self.place.as_deref() == Some(target.name.as_str()),
+            TargetKind::AgentGroup => self.groups.contains(&target.name),
+            TargetKind::PlaceGroup => self.place.is_some() && self.groups.contains(&target.name),
+            TargetKind::CampaignGroup => false,
+        }
+    }
+}
+
+/// An agent's state. Being busy is per media ([`Agent::load`]), not a state: a Ready agent with
+/// spare capacity on a media can still be offered work on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentState {
+    LoggedOut,
+    NotReady,
+    Ready,
+    /// Wrap-up after an interaction; blocks new work on every media until `until`.
+    AfterCallWork {
+        until: Millis,
+    },
+}
+
+/// One agent's live state.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    config: AgentConfig,
+    state: AgentState,
+    /// When the agent last became free for work (Ready, end of an interaction without wrap-up,
+    /// end of wrap-up). The longest-idle agent has the earliest value.
+    ready_since: Millis,
+    /// Interactions in progress per media.
+    busy: BTreeMap<String, u32>,
+}
+
+impl Agent {
+    /// A logged-out agent.
+    pub fn new(config: AgentConfig) -> Agent {
+        Agent {
+            config,
+            state: AgentState::LoggedOut,
+            ready_since: 0,
+            busy: BTreeMap::new(),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.config.id
+    }
+
+    pub fn config(&self) -> &AgentConfig {
+        &self.config
+    }
+
+    /// The state at `now`: wrap-up that has ended reads as Ready.
+    pub fn state(&self, now: Millis) -> AgentState {
+        match self.state {
+            AgentState::AfterCallWork { until } if until <= now => AgentState::Ready,
+            s => s,
+        }
+    }
+
+    /// Applies the end of wrap-up, if due, to the stored state.
+    fn settle(&mut self, now: Millis) {
+        if let AgentState::AfterCallWork { until } = self.state {
+            if until <= now {
+                self.state = AgentState::Ready;
+                self.ready_since = until;
+            }
+        }
+    }
+
+    pub fn is_logged_in(&self) -> bool {
+        self.state != AgentState::LoggedOut
+    }
+
+    /// When the agent last became free for work (meaningful while Ready).
+    pub fn ready_since(&self, now: Millis) -> Millis {
+        match self.state {
+            AgentState::AfterCallWork { until } if until <= now => until,
+            _ => self.ready_since,
+        }
+    }
+
+    /// Interactions in progress on a media.
+    pub fn load(&self, media: &str) -> u32 {
+        self.busy.get(media).copied().unwrap_or(0)
+    }
+
+    /// Interactions in progress over all media.
+    pub fn total_load(&self) -> u32 {
+        self.busy.values().sum()
+    }
+
+    /// Ready at `now`, handles `media`, and has an interaction slot free on it (reservations are
+    /// the pool's business: see [`AgentPool::is_available`]).
+    pub fn is_available(&self, media: &str, now: Millis) -> bool {
+        self.state(now) == AgentState::Ready && self.load(media) < self.config.capacity(media)
+    }
+
+    /// Logged out → Not Ready. Logging in again is a no-op.
+    pub fn login(&mut self, now: Millis) {
+        self.settle(now);
+        if self.state == AgentState::LoggedOut {
+            self.state = AgentState::NotReady;
+        }
+    }
+
+    /// → Ready (ends wrap-up early). Already Ready: no change, `ready_since` kept.
+    pub fn ready(&mut self, now: Millis) -> Result<(), AgentError> {
+        self.settle(now);
+        match self.state {
+            AgentState::LoggedOut => Err(AgentError::LoggedOut(self.config.id.clone())),
+            AgentState::Ready => Ok(()),
+            AgentState::NotReady | AgentState::AfterCallWork { .. } => {
+                self.state = AgentState::Ready;
+                self.ready_since = now;
+                Ok(())
+            }
+        }
+    }
+
+    /// → Not Ready (ends wrap-up). Interactions in progress continue.
+    pub fn not_ready(&mut self, now: Millis) -> Result<(), AgentError> {
+        self.settle(now);
+        if self.state == AgentState::LoggedOut {
+            return Err(AgentError::LoggedOut(self.config.id.clone()));
+        }
+        self.state = AgentState::NotReady;
+        Ok(())
+    }
+
+    /// → Logged out. Always succeeds; interactions still counted are dropped (the interaction
+    /// layer owns the calls themselves).
+    pub fn logout(&mut self, _now: Millis) {
+        self.state = AgentState::LoggedOut;
+        self.busy.clear();
+    }
+
+    /// Starts an interaction on a media. Needs a logged-in agent who handles the media and has a
+    /// free slot on it; it need not be Ready (e.g. an agent-initiated call while Not Ready).
+    pub fn start_interaction(&mut self, media: &str, now: Millis) -> Result<(), AgentError> {
+        self.settle(now);
+        self.check_slot(media, 0)?;
+        *self.busy.entry(media.to_owned()).or_insert(0) += 1;
+        Ok(())
+    }
+
+    /// Ok when one more interaction fits on `media` beside `reserved` reservations.
+    fn check_slot(&self, media: &str, reserved: u32) -> Result<(), AgentError> {
+        if self.state == AgentState::LoggedOut {
+            return Err(AgentError::LoggedOut(self.config.id.clone()));
+        }
+        let cap = self.config.capacity(media);
+        if cap == 0 {
+            return Err(AgentError::UnknownMedia {
+                agent: self.config.id.clone(),
+                media: media.to_owned(),
+            });
+        }
+        if self.load(media) + reserved >= cap {
+            return Err(AgentError::AtCapacity {
+                agent: self.config.id.clone(),
+                media: media.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Ends an interaction. With `acw_ms > 0` a Ready agent enters wrap-up until `now + acw_ms`
+    /// (an existing wrap-up is extended, never shortened); a Not Ready agent stays Not Ready.
+    /// Without wrap-up a Ready agent counts as free again from `now`.
+    pub fn end_interaction(
+        &mut self,
+        media: &str,
+        acw_ms: Millis,
+        now: Millis,
+    ) -> Result<(), AgentError> {
+        self.settle(now);
+        match self.busy.get_mut(media) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => {
+                return Err(AgentError::NoInteraction {
+                    agent: self.config.id.clone(),
+                    media: media.to_owned(),
+                })
+            }
+        }
+        match self.state {
+            AgentState::Ready | AgentState::AfterCallWork { .. } if acw_ms > 0 => {
+                let end = now.saturating_add(acw_ms);
+                let until = match self.state {
+                    AgentState::AfterCallWork { until } => until.max(end),
+                    _ => end,
+                };
+                self.state = AgentState::AfterCallWork { until };
+            }
+            AgentState::Ready => self.ready_since = now,
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// One agent held for one item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reservation {
+    pub agent: String,
+    pub item: ItemId,
+    /// The virtual queue the item was reserved from.
+    pub queue: String,
+    pub media: String,
+    pub reserved_at: Millis,
+    /// The reservation times out at this instant (inclusive: `expire(expires_at)` ends it).
+    pub expires_at: Millis,
+}
+
+/// Agents plus the reservations held on them.
+#[derive(Debug, Clone, Default)]
+pub struct AgentPool {
+    agents: BTreeMap<String, Agent>,
+    reservations: BTreeMap<ItemId, Reservation>,
+    /// Agents each item was offered to and that rejected it or let it time out.
+    tried: BTreeMap<ItemId, BTreeSet<String>>,
+}
+
+impl AgentPool {
+    pub fn new() -> AgentPool {
+        AgentPool::default()
+    }
+
+    /// Adds a (logged-out) agent.
+    pub fn add(&mut self, config: AgentConfig) -> Result<(), AgentError> {
+        if self.agents.contains_key(&config.id) {
+            return Err(AgentError::DuplicateAgent(config.id));
+        }
+        self.agents.insert(config.id.clone(), Agent::new(config));
+        Ok(())
+    }
+
+    pub fn agent(&self, id: &str) -> Option<&Agent> {
+        self.agents.get(id)
+    }
+
+    pub fn agents(&self) -> impl Iterator<Item = &Agent> + '_ {
+        self.agents.values()
+    }
+
+    fn agent_mut(&mut self, id: &str) -> Result<&mut Agent, AgentError> {
+        self.agents
+            .get_mut(id)
+            .ok_or_else(|| AgentError::UnknownAgent(id.to_owned()))
+    }
+
+    /// The reservation an item holds.
+    pub fn reservation(&self, item: ItemId) -> Option<&Reservation> {
+        self.reservations.get(&item)
+    }
+
+    /// All reservations, by item.
+    pub fn reservations(&self) -> impl Iterator<Item = &Reservation> + '_ {
+        self.reservations.values()
+    }
+
+    /// Reservations an agent holds on a media.
+    pub fn reserved_count(&self, agent: &str, media: &str) -> u32 {
+        let n = self
+            .reservations
+            .values()
+            .filter(|r| r.agent == agent && r.media == media)
+            .count();
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    /// Agents the item was offered to that rejected it or let it time out.
+    pub fn tried_agents(&self, item: ItemId) -> Vec<&str> {
+        self.tried
+            .get(&item)
+            .map(|s| s.iter().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
+
+    /// Whether the agent could be reserved for `media` at `now`: Ready, handles the media, and
+    /// interactions + reservations on it are below capacity.
+    pub fn is_available(&self, agent: &str, media: &str, now: Millis) -> bool {
+        self.agents.get(agent).is_some_and(|a| {
+            a.state(now) == AgentState::Ready
+                && a.load(media) + self.reserved_count(agent, media) < a.config.capacity(media)
+        })
+    }
+
+    /// Logs an agent in (Not Ready).
+    pub fn login(&mut self, agent: &str, now: Millis) -> Result<(), AgentError> {
+        self.agent_mut(agent)?.login(now);
+        Ok(())
+    }
+
+    pub fn ready(&mut self, agent: &str, now: Millis) -> Result<(), AgentError> {
+        self.agent_mut(agent)?.ready(now)
+    }
+
+    /// → Not Ready; the agent's reservations are cancelled and returned so their items retry.
+    pub fn not_ready(&mut self, agent: &str, now: Millis) -> Result<Vec<Reservation>, AgentError> {
+        self.agent_mut(agent)?.not_ready(now)?;
+        Ok(self.cancel_agent(agent))
+    }
+
+    /// → Logged out; the agent's reservations are cancelled and returned so their items retry.
+    pub fn logout(&mut self, agent: &str, now: Millis) -> Result<Vec<Reservation>, AgentError> {
+        self.agent_mut(agent)?.logout(now);
+        Ok(self.cancel_agent(agent))
+    }
+
+    fn cancel_agent(&mut self, agent: &str) -> Vec<Reservation> {
+        let items: Vec<ItemId> = self
+            .reservations
+            .values()
+            .filter(|r| r.agent == agent)
+            .map(|r| r.item)
+            .collect();
+        items
+            .into_iter()
+            .filter_map(|i| self.reservations.remove(&i))
+            .collect()
+    }
+
+    /// Starts an interaction that did not come through a reservation (e.g. a direct call);
+    /// refused when interactions + reservations on the media are at capacity.
+    pub fn start_interaction(
+        &mut self,
+        agent: &str,
+        media: &str,
+        now: Millis,
+    ) -> Result<(), AgentError> {
+        let reserved = self.reserved_count(agent, media);
+        let a = self.agent_mut(agent)?;
+        a.settle(now);
+        a.check_slot(media, reserved)?;
+        a.start_interaction(media, now)
+    }
+
+    /// Ends an interaction; see [`Agent::end_interaction`] for wrap-up.
+    pub fn end_interaction(
+        &mut self,
+        agent: &str,
+        media: &str,
+        acw_ms: Millis,
+        now: Millis,
+    ) -> Result<(), AgentError> {
+        self.agent_mut(agent)?.end_interaction(media, acw_ms, now)
+    }
+
+    /// Reserves an agent for `item` (the head of `queue`) if one is available for `media` and
+    /// satisfies any of `targets`; returns the agent id. `None` when no agent fits or when the
+    /// item already holds a reservation. The reservation expires at `now + timeout_ms` (see
+    /// [`DEFAULT_RESERVE_TIMEOUT_MS`]). The order of preference is in the module docs.
+    pub fn try_reserve(
+        &mut self,
+        item: ItemId,
+        queue: &str,
+        targets: &[&Target],
+        media: &str,
+        now: Millis,
+        timeout_ms: Millis,
+    ) -> Option<String> {
+        if self.reservations.contains_key(&item) {
+            return None;
+        }
+        let tried = self.tried.get(&item);
+        let best = self
+            .agents
+            .values()
+            .filter(|a| targets.iter().any(|t| a.config.matches(t)))
+            .filter(|a| self.is_available(a.id(), media, now))
+            .min_by_key(|a| {
+                (
+                    tried.is_some_and(|t| t.contains(a.id())),
+                    a.load(media) + self.reserved_count(a.id(), media),
+                    a.ready_since(now),
+                    a.id().to_owned(),
+                )
+            })?
+            .id()
+            .to_owned();
+        self.reservations.insert(
+            item,
+            Reservation {
+                agent: best.clone(),
+                item,
+                queue: queue.to_owned(),
+                media: media.to_owned(),
+                reserved_at: now,
+                expires_at: now.saturating_add(timeout_ms),
+            },
+        );
+        Some(best)
+    }
+
+    /// The agent accepts: the reservation becomes an interaction on its media. At or after
+    /// `expires_at` the reservation is dropped as timed out and [`AgentError::Expired`] returned.
+    pub fn accept(&mut self, item: ItemId, now: Millis) -> Result<Reservation, AgentError> {
+        let r = self
+            .reservations
+            .remove(&item)
+            .ok_or(AgentError::NoReservation(item))?;
+        if now >= r.expires_at {
+            self.note_tried(&r);
+            return Err(AgentError::Expired {
+                item,
+                agent: r.agent,
+            });
+        }
+        // The slot was held by the reservation, so it fits; logout/not-ready would have
+        // cancelled the reservation.
+        let agent = self.agent_mut(&r.agent)?;
+        agent.start_interaction(&r.media, now)?;
+        self.tried.remove(&item);
+        Ok(r)
+    }
+
+    /// The agent rejects: the agent is free again (still Ready) and the item may retry; its
+    /// next [`try_reserve`](Self::try_reserve) prefers any other agent that fits.
+    pub fn reject(&mut self, item: ItemId, _now: Millis) -> Result<Reservation, AgentError> {
+        let r = self
+            .reservations
+            .remove(&item)
+            .ok_or(AgentError::NoReservation(item))?;
+        self.note_tried(&r);
+        Ok(r)
+    }
+
+    fn note_tried(&mut self, r: &Reservation) {
+        self.tried
+            .entry(r.item)
+            .or_default()
+            .insert(r.agent.clone());
+    }
+
+    /// Ends every reservation with `expires_at <= now`, returning them (ordered by expiry, then
+    /// item). Their agents are free again; each item prefers another agent on its next try.
+    pub fn expire(&mut self, now: Millis) -> Vec<Reservation> {
+        let due: Vec<ItemId> = self
+            .reservations
+            .values()
+            .filter(|r| r.expires_at <= now)
+            .map(|r| r.item)
+            .collect();
+        let mut out: Vec<Reservation> = due
+            .into_iter()
+            .filter_map(|i| self.reservations.remove(&i))
+            .collect();
+        for r in &out {
+            self.note_tried(r);
+        }
+        out.sort_by_key(|r| (r.expires_at, r.item));
+        out
+    }
+
+    /// The earliest reservation expiry, for the caller's timer.
+    pub fn next_expiry(&self) -> Option<Millis> {
+        self.reservations.values().map(|r| r.expires_at).min()
+    }
+
+    /// The item left (distributed, abandoned, cancelled): drops its reservation, if any, and
+    /// what the pool remembers about it.
+    pub fn forget(&mut self, item: ItemId) -> Option<Reservation> {
+        self.tried.remove(&item);
+        self.reservations.remove(&item)
+    }
+
+    /// Agents matching `target` that are Ready at `now` (`RStatAgentsReady`); with a media,
+    /// only those that could be reserved for it now, i.e. with a free slot counting
+    /// reservations (`RStatAgentsReadyvoice`).
+    pub fn ready_count(&self, target: &Target, media: Option<&str>, now: Millis) -> usize {
+        self.agents
+            .values()
+            .filter(|a| a.config.matches(target))
+            .filter(|a| match media {
+                Some(m) => self.is_available(a.id(), m, now),
+                None => a.state(now) == AgentState::Ready,
+            })
+            .count()
+    }
+
+    /// Logged-in agents matching `target` (`RStatAgentsTotal`).
+    pub fn logged_in_count(&self, target: &Target) -> usize {
+        self.agents
+            .values()
+            .filter(|a| a.is_logged_in() && a.config.matches(target))
+            .count()
+    }
+}
