@@ -125,11 +125,8 @@ impl Capacity {
     /// Builds the grid from a service's options (plus `_max_capacity`, if the caller has one).
     pub fn from_options(options: &[(String, String)]) -> Result<Capacity, CapacityError> {
         let get = |key: &str| {
-            options
-                .iter()
-                .rev()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.trim())
+            crate::config::option(options, key)
+                .map(str::trim)
                 .filter(|v| !v.is_empty())
         };
         let tz = match get("_timezone") {

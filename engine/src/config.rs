@@ -357,6 +357,16 @@ fn check_option(key: &str, value: &str) -> Result<(), EditError> {
     Ok(())
 }
 
+/// The value of `key` in an option list; when a key repeats, the last value wins (as when
+/// parsing INI and as with request parameters).
+pub fn option<'a>(options: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    options
+        .iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
 /// ECMAScript `IdentifierName` (ES2023 §12.7), approximated with Rust's Unicode tables:
 /// `ID_Start` ≈ alphabetic, `ID_Continue` ≈ alphanumeric plus the joiners.
 pub fn is_ecmascript_identifier(name: &str) -> bool {

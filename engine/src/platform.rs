@@ -13,7 +13,7 @@ use parking_lot::{Mutex, RwLock};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
-use crate::config::{is_ecmascript_identifier, Config, ServerConfig};
+use crate::config::{is_ecmascript_identifier, option, Config, ServerConfig};
 use crate::patterns::PatternGroups;
 use crate::resources::{
     Allocation, BookRequest, GroupConfig, MatchRequest, ResourceError, ResourcePool,
@@ -139,13 +139,7 @@ pub fn group_config(
     name: &str,
     options: &[(String, String)],
 ) -> Result<GroupConfig, PlatformError> {
-    let get = |k: &str| {
-        options
-            .iter()
-            .rev()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.as_str())
-    };
+    let get = |k: &str| option(options, k);
     let numbers: Vec<String> = get("numbers")
         .unwrap_or("")
         .split(',')
@@ -350,12 +344,7 @@ impl Platform {
             )));
         }
         // Calendars are checked now, so a bad option is a 400 here, not a failing service later.
-        let service = options
-            .iter()
-            .rev()
-            .find(|(k, _)| k == "_service")
-            .map(|(_, v)| v.as_str());
-        let builtin = service
+        let builtin = option(&options, "_service")
             .and_then(|s| self.templates.get(s))
             .map(|t| t.service.clone());
         match builtin.as_deref() {
@@ -592,13 +581,7 @@ impl Platform {
         let options = self.service_options(name).ok_or_else(|| {
             PlatformError::NotFound(format!("service '{name}' is not configured"))
         })?;
-        let opt = |k: &str| {
-            options
-                .iter()
-                .rev()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.as_str())
-        };
+        let opt = |k: &str| option(&options, k);
         let kind = opt("_type").unwrap_or("builtin").to_string();
         // `_service` names a template; the template says which builtin implements it (an
         // uploaded template may reuse one: `"service": "get"`).
@@ -612,14 +595,7 @@ impl Platform {
                 "service '{name}' is an ORS service ('{builtin}'); SCXML services are not served yet"
             )));
         }
-        let param = |k: &str| {
-            params
-                .iter()
-                .rev()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.as_str())
-                .filter(|v| !v.is_empty())
-        };
+        let param = |k: &str| option(params, k).filter(|v| !v.is_empty());
         // A request parameter wins over the service's option of the same name.
         let value = |k: &str| param(k).or_else(|| opt(k).filter(|v| !v.is_empty()));
         match builtin.as_str() {
@@ -743,11 +719,8 @@ impl Platform {
 
     fn get_service(&self, options: &[(String, String)]) -> Reply {
         let code = |k: &str, d: u16| {
-            options
-                .iter()
-                .rev()
-                .find(|(key, _)| key == k)
-                .and_then(|(_, v)| v.trim().parse::<u16>().ok())
+            option(options, k)
+                .and_then(|v| v.trim().parse::<u16>().ok())
                 .filter(|c| (100..600).contains(c))
                 .unwrap_or(d)
         };
@@ -1118,11 +1091,8 @@ fn user_data(data: &BTreeMap<String, String>) -> Vec<(String, Field)> {
 
 /// The basic_get builtin: answers with the `result` status; with 200, the custom options.
 fn basic_get(options: &[(String, String)]) -> Result<Reply, PlatformError> {
-    let result = options
-        .iter()
-        .rev()
-        .find(|(k, _)| k == "result")
-        .map(|(_, v)| v.trim().to_string())
+    let result = option(options, "result")
+        .map(|v| v.trim().to_string())
         .unwrap_or_else(|| "200".into());
     let status = result
         .parse::<u16>()

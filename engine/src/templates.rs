@@ -455,13 +455,7 @@ impl Templates {
             }
         }
 
-        let value = |key: &str| {
-            options
-                .iter()
-                .rev()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.trim())
-        };
+        let value = |key: &str| crate::config::option(options, key).map(str::trim);
         let service_type = match value(TYPE_OPTION) {
             None | Some("") => {
                 errors.push(TemplateError::MissingType);

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Data, Path, Payload};
 use actix_web::{HttpRequest, HttpResponse};
+use engine::config::option;
 use engine::platform::{parse_ttl, Field, NodeStatus, Platform, PlatformError, Reply};
 use engine::store::StorageValue;
 use serde_json::{Map, Value};
@@ -97,12 +98,7 @@ fn authenticate(req: &HttpRequest, state: &State) -> Result<(), ApiError> {
 /// Service-level authentication: the service's `username`/`password` override the server's.
 fn authenticate_service(req: &HttpRequest, state: &State, service: &str) -> Result<(), ApiError> {
     let svc = state.platform.service_options(service).map(|o| {
-        let get = |k: &str| {
-            o.iter()
-                .rev()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.clone())
-        };
+        let get = |k: &str| option(&o, k).map(String::from);
         Credentials {
             username: get("username"),
             password: get("password"),
@@ -802,13 +798,7 @@ async fn phone_number(req: HttpRequest, state: State) -> Result<HttpResponse, Ap
     let q: Vec<(String, String)> = form_urlencoded::parse(req.query_string().as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    let get = |k: &str| {
-        q.iter()
-            .rev()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.trim().is_empty())
-    };
+    let get = |k: &str| option(&q, k).filter(|v| !v.trim().is_empty());
     let number = get("number")
         .ok_or_else(|| ApiError::BadRequest("the 'number' query parameter is required".into()))?;
     let info = engine::phone::analyze_localized(number, get("country"), get("geocodingLocale"))
