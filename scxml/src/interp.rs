@@ -404,14 +404,6 @@ impl<S> Session<S> {
     }
 }
 
-/// Calls a data-model method with an [`Env`] built from the session's fields.
-macro_rules! with_env {
-    ($self:ident, $env:ident => $body:expr) => {{
-        let $env = $self.env();
-        $body
-    }};
-}
-
 impl<S> Session<S> {
     // ---- Public driving API -------------------------------------------------------------
 
@@ -441,7 +433,9 @@ impl<S> Session<S> {
                 let doc = self.doc.clone();
                 for st in doc.states.iter().skip(1) {
                     for data in &st.data {
-                        let r = with_env!(self, env => step.dm.declare(&self.scope, &env, &data.id, Init::Undefined));
+                        let r =
+                            step.dm
+                                .declare(&self.scope, &self.env(), &data.id, Init::Undefined);
                         if let Err(e) = r {
                             self.raise_error(
                                 "error.execution",
@@ -460,7 +454,7 @@ impl<S> Session<S> {
         }
         let doc = self.doc.clone();
         for &script in &doc.scripts {
-            let r = with_env!(self, env => step.dm.exec_script(&self.scope, &env, script));
+            let r = step.dm.exec_script(&self.scope, &self.env(), script);
             if let Err(e) = r {
                 self.raise_error("error.execution", e, None);
             }
@@ -696,7 +690,7 @@ impl<S> Session<S> {
         let Some(cond) = self.doc.transition(t).cond else {
             return true;
         };
-        let r = with_env!(self, env => step.dm.eval_cond(&self.scope, &env, cond));
+        let r = step.dm.eval_cond(&self.scope, &self.env(), cond);
         match r {
             Ok(b) => b,
             Err(e) => {
@@ -1057,25 +1051,20 @@ impl<S> Session<S> {
                 .iter()
                 .position(|(k, _)| *k == data.id)
                 .map(|i| self.initial_values.swap_remove(i).1);
-            let r = with_env!(self, env => {
-                if let Some(v) = &given {
-                    step.dm.declare(&self.scope, &env, &data.id, Init::Value(v))
-                } else {
-                    match &data.value {
-                        DataValue::None => step.dm.declare(&self.scope, &env, &data.id, Init::Undefined),
-                        DataValue::Expr(e) => step.dm.declare(&self.scope, &env, &data.id, Init::Expr(*e)),
-                        DataValue::Text(t) => step.dm.declare(&self.scope, &env, &data.id, Init::Text(t)),
-                        DataValue::Unavailable(msg) => {
-                            let _ = step.dm.declare(&self.scope, &env, &data.id, Init::Undefined);
-                            Err(msg.clone())
-                        }
-                    }
-                }
-            });
+            let init = match (&given, &data.value) {
+                (Some(v), _) => Ok(Init::Value(v)),
+                (None, DataValue::None) => Ok(Init::Undefined),
+                (None, DataValue::Expr(e)) => Ok(Init::Expr(*e)),
+                (None, DataValue::Text(t)) => Ok(Init::Text(t)),
+                (None, DataValue::Unavailable(msg)) => Err(msg.clone()),
+            };
+            let r = init.and_then(|init| step.dm.declare(&self.scope, &self.env(), &data.id, init));
             if let Err(e) = r {
                 // SCXML §5.3: a failed <data> leaves the variable unbound/undefined and raises
                 // error.execution.
-                let _ = with_env!(self, env => step.dm.declare(&self.scope, &env, &data.id, Init::Undefined));
+                let _ = step
+                    .dm
+                    .declare(&self.scope, &self.env(), &data.id, Init::Undefined);
                 self.raise_error(
                     "error.execution",
                     format!("<data id=\"{}\">: {e}", data.id),
@@ -1110,7 +1099,7 @@ impl<S> Session<S> {
         content: &Content,
     ) -> Result<Value, String> {
         match content {
-            Content::Expr(e) => with_env!(self, env => step.dm.eval(&self.scope, &env, *e)),
+            Content::Expr(e) => step.dm.eval(&self.scope, &self.env(), *e),
             Content::Inline(inline) => Ok(step.dm.content_value(&inline.raw, inline.is_xml)),
         }
     }
@@ -1126,7 +1115,9 @@ impl<S> Session<S> {
         }
         let mut props = Vec::with_capacity(namelist.len() + params.len());
         for (name, e) in namelist {
-            let v = with_env!(self, env => step.dm.eval(&self.scope, &env, *e))
+            let v = step
+                .dm
+                .eval(&self.scope, &self.env(), *e)
                 .map_err(|err| format!("namelist '{name}': {err}"))?;
             props.push((name.clone(), v));
         }
@@ -1134,7 +1125,9 @@ impl<S> Session<S> {
             let e = match p.value {
                 ParamValue::Expr(e) | ParamValue::Location(e) => e,
             };
-            let v = with_env!(self, env => step.dm.eval(&self.scope, &env, e))
+            let v = step
+                .dm
+                .eval(&self.scope, &self.env(), e)
                 .map_err(|err| format!("<param name=\"{}\">: {err}", p.name))?;
             props.push((p.name.clone(), v));
         }
@@ -1149,9 +1142,7 @@ impl<S> Session<S> {
         match v {
             None => Ok(None),
             Some(StrOrExpr::Str(s)) => Ok(Some(s.clone())),
-            Some(StrOrExpr::Expr(e)) => {
-                with_env!(self, env => step.dm.eval_string(&self.scope, &env, *e)).map(Some)
-            }
+            Some(StrOrExpr::Expr(e)) => step.dm.eval_string(&self.scope, &self.env(), *e).map(Some),
         }
     }
 
@@ -1198,7 +1189,7 @@ impl<S> Session<S> {
                     let take = match cond {
                         None => true,
                         Some(c) => {
-                            match with_env!(self, env => step.dm.eval_cond(&self.scope, &env, *c)) {
+                            match step.dm.eval_cond(&self.scope, &self.env(), *c) {
                                 Ok(b) => b,
                                 // SCXML §5.9: a condition that cannot be evaluated is false,
                                 // and error.execution is raised.
@@ -1222,7 +1213,7 @@ impl<S> Session<S> {
                 body,
                 ..
             } => {
-                let items = match with_env!(self, env => step.dm.items(&self.scope, &env, *array)) {
+                let items = match step.dm.items(&self.scope, &self.env(), *array) {
                     Ok(items) => items,
                     Err(e) => return self.fail(e),
                 };
@@ -1234,7 +1225,9 @@ impl<S> Session<S> {
                     ));
                 }
                 for i in 0..n {
-                    let r = with_env!(self, env => step.dm.assign_item(&self.scope, &env, &items, i, *item, *index));
+                    let r = step
+                        .dm
+                        .assign_item(&self.scope, &self.env(), &items, i, *item, *index);
                     if let Err(e) = r {
                         return self.fail(e);
                     }
@@ -1245,12 +1238,10 @@ impl<S> Session<S> {
             Action::Log { label, expr, .. } => {
                 let message = match expr {
                     None => String::new(),
-                    Some(e) => {
-                        match with_env!(self, env => step.dm.eval_string(&self.scope, &env, *e)) {
-                            Ok(s) => s,
-                            Err(e) => return self.fail(e),
-                        }
-                    }
+                    Some(e) => match step.dm.eval_string(&self.scope, &self.env(), *e) {
+                        Ok(s) => s,
+                        Err(e) => return self.fail(e),
+                    },
                 };
                 tracing::info!(session = %self.id, label = label.as_deref().unwrap_or(""), %message, "log");
                 step.out.push(Effect::Log {
@@ -1262,18 +1253,19 @@ impl<S> Session<S> {
             Action::Assign {
                 location, value, ..
             } => {
-                let r = with_env!(self, env => {
+                let r = {
+                    let env = self.env();
                     let init = match value {
                         AssignValue::Expr(e) => Init::Expr(*e),
                         AssignValue::Inline(t) => Init::Text(t),
                         AssignValue::None => Init::Undefined,
                     };
                     step.dm.assign(&self.scope, &env, *location, init)
-                });
+                };
                 r.or_else(|e| self.fail(e))
             }
             Action::Script { script, .. } => {
-                let r = with_env!(self, env => step.dm.exec_script(&self.scope, &env, *script));
+                let r = step.dm.exec_script(&self.scope, &self.env(), *script);
                 r.or_else(|e| self.fail(e))
             }
             Action::Send(send) => self.execute_send(step, send),
@@ -1316,7 +1308,9 @@ impl<S> Session<S> {
         };
         if let Some(loc) = send.idlocation {
             let v = Value::String(sendid.clone());
-            let r = with_env!(self, env => step.dm.assign(&self.scope, &env, loc, Init::Value(&v)));
+            let r = step
+                .dm
+                .assign(&self.scope, &self.env(), loc, Init::Value(&v));
             if let Err(e) = r {
                 return self.fail(e);
             }
@@ -1475,7 +1469,9 @@ impl<S> Session<S> {
         };
         if let Some(loc) = inv.idlocation {
             let v = Value::String(invokeid.clone());
-            let r = with_env!(self, env => step.dm.assign(&self.scope, &env, loc, Init::Value(&v)));
+            let r = step
+                .dm
+                .assign(&self.scope, &self.env(), loc, Init::Value(&v));
             if let Err(e) = r {
                 self.raise_error("error.execution", e, None);
                 return;
