@@ -21,7 +21,7 @@
 //! idle (earliest [`Agent::ready_since`]), then the lowest agent id. An agent that rejected or let
 //! the item time out is only offered it again when no other agent fits.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::queue::ItemId;
 use crate::routing::target::{Target, TargetKind};
@@ -484,6 +484,9 @@ pub struct Reservation {
 pub struct AgentPool {
     agents: BTreeMap<String, Agent>,
     reservations: BTreeMap<ItemId, Reservation>,
+    /// Reservations held per agent and media (kept with `reservations`, so availability checks
+    /// do not scan every reservation).
+    held: HashMap<String, HashMap<String, u32>>,
     /// Agents each item was offered to and that rejected it or let it time out.
     tried: BTreeMap<ItemId, BTreeSet<String>>,
 }
@@ -500,6 +503,31 @@ impl AgentPool {
         }
         self.agents.insert(config.id.clone(), Agent::new(config));
         Ok(())
+    }
+
+    /// Replaces an agent's configuration, keeping its state and interactions. Reservations on
+    /// media the agent no longer handles are cancelled and returned.
+    pub fn set_config(&mut self, config: AgentConfig) -> Result<Vec<Reservation>, AgentError> {
+        let id = config.id.clone();
+        let gone: Vec<ItemId> = self
+            .reservations
+            .values()
+            .filter(|r| r.agent == id && !config.capacity.contains_key(&r.media))
+            .map(|r| r.item)
+            .collect();
+        self.agent_mut(&id)?.config = config;
+        Ok(gone.into_iter().filter_map(|i| self.unhold(i)).collect())
+    }
+
+    /// Removes an agent; its reservations are cancelled and returned.
+    pub fn remove(&mut self, id: &str) -> Result<Vec<Reservation>, AgentError> {
+        if self.agents.remove(id).is_none() {
+            return Err(AgentError::UnknownAgent(id.to_owned()));
+        }
+        for tried in self.tried.values_mut() {
+            tried.remove(id);
+        }
+        Ok(self.cancel_agent(id))
     }
 
     pub fn agent(&self, id: &str) -> Option<&Agent> {
@@ -528,12 +556,39 @@ impl AgentPool {
 
     /// Reservations an agent holds on a media.
     pub fn reserved_count(&self, agent: &str, media: &str) -> u32 {
-        let n = self
-            .reservations
-            .values()
-            .filter(|r| r.agent == agent && r.media == media)
-            .count();
-        u32::try_from(n).unwrap_or(u32::MAX)
+        self.held
+            .get(agent)
+            .and_then(|m| m.get(media))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Records a reservation (the one place one is added).
+    fn hold(&mut self, r: Reservation) {
+        *self
+            .held
+            .entry(r.agent.clone())
+            .or_default()
+            .entry(r.media.clone())
+            .or_insert(0) += 1;
+        self.reservations.insert(r.item, r);
+    }
+
+    /// Drops an item's reservation (the one place one is removed).
+    fn unhold(&mut self, item: ItemId) -> Option<Reservation> {
+        let r = self.reservations.remove(&item)?;
+        if let Some(per_media) = self.held.get_mut(&r.agent) {
+            if let Some(n) = per_media.get_mut(&r.media) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    per_media.remove(&r.media);
+                }
+            }
+            if per_media.is_empty() {
+                self.held.remove(&r.agent);
+            }
+        }
+        Some(r)
     }
 
     /// Agents the item was offered to that rejected it or let it time out.
@@ -582,10 +637,7 @@ impl AgentPool {
             .filter(|r| r.agent == agent)
             .map(|r| r.item)
             .collect();
-        items
-            .into_iter()
-            .filter_map(|i| self.reservations.remove(&i))
-            .collect()
+        items.into_iter().filter_map(|i| self.unhold(i)).collect()
     }
 
     /// Starts an interaction that did not come through a reservation (e.g. a direct call);
@@ -627,13 +679,39 @@ impl AgentPool {
         now: Millis,
         timeout_ms: Millis,
     ) -> Option<String> {
+        let all: Vec<String> = self.agents.keys().cloned().collect();
+        self.try_reserve_among(
+            item,
+            queue,
+            targets,
+            media,
+            now,
+            timeout_ms,
+            all.iter().map(String::as_str),
+        )
+    }
+
+    /// [`try_reserve`](Self::try_reserve) choosing only among `candidates` (a caller that keeps
+    /// an index of available agents passes it, instead of scanning every agent). Unknown ids
+    /// are ignored; the order of preference is the same.
+    #[allow(clippy::too_many_arguments)] // the reservation's whole description, as in try_reserve
+    pub fn try_reserve_among<'c>(
+        &mut self,
+        item: ItemId,
+        queue: &str,
+        targets: &[&Target],
+        media: &str,
+        now: Millis,
+        timeout_ms: Millis,
+        candidates: impl IntoIterator<Item = &'c str>,
+    ) -> Option<String> {
         if self.reservations.contains_key(&item) {
             return None;
         }
         let tried = self.tried.get(&item);
-        let best = self
-            .agents
-            .values()
+        let best = candidates
+            .into_iter()
+            .filter_map(|id| self.agents.get(id))
             .filter(|a| targets.iter().any(|t| a.config.matches(t)))
             .filter(|a| self.is_available(a.id(), media, now))
             .min_by_key(|a| {
@@ -646,27 +724,21 @@ impl AgentPool {
             })?
             .id()
             .to_owned();
-        self.reservations.insert(
+        self.hold(Reservation {
+            agent: best.clone(),
             item,
-            Reservation {
-                agent: best.clone(),
-                item,
-                queue: queue.to_owned(),
-                media: media.to_owned(),
-                reserved_at: now,
-                expires_at: now.saturating_add(timeout_ms),
-            },
-        );
+            queue: queue.to_owned(),
+            media: media.to_owned(),
+            reserved_at: now,
+            expires_at: now.saturating_add(timeout_ms),
+        });
         Some(best)
     }
 
     /// The agent accepts: the reservation becomes an interaction on its media. At or after
     /// `expires_at` the reservation is dropped as timed out and [`AgentError::Expired`] returned.
     pub fn accept(&mut self, item: ItemId, now: Millis) -> Result<Reservation, AgentError> {
-        let r = self
-            .reservations
-            .remove(&item)
-            .ok_or(AgentError::NoReservation(item))?;
+        let r = self.unhold(item).ok_or(AgentError::NoReservation(item))?;
         if now >= r.expires_at {
             self.note_tried(&r);
             return Err(AgentError::Expired {
@@ -685,10 +757,7 @@ impl AgentPool {
     /// The agent rejects: the agent is free again (still Ready) and the item may retry; its
     /// next [`try_reserve`](Self::try_reserve) prefers any other agent that fits.
     pub fn reject(&mut self, item: ItemId, _now: Millis) -> Result<Reservation, AgentError> {
-        let r = self
-            .reservations
-            .remove(&item)
-            .ok_or(AgentError::NoReservation(item))?;
+        let r = self.unhold(item).ok_or(AgentError::NoReservation(item))?;
         self.note_tried(&r);
         Ok(r)
     }
@@ -709,15 +778,24 @@ impl AgentPool {
             .filter(|r| r.expires_at <= now)
             .map(|r| r.item)
             .collect();
-        let mut out: Vec<Reservation> = due
-            .into_iter()
-            .filter_map(|i| self.reservations.remove(&i))
-            .collect();
+        let mut out: Vec<Reservation> = due.into_iter().filter_map(|i| self.unhold(i)).collect();
         for r in &out {
             self.note_tried(r);
         }
         out.sort_by_key(|r| (r.expires_at, r.item));
         out
+    }
+
+    /// Ends one item's reservation if it is due at `now` (a caller with its own timers uses this
+    /// instead of [`expire`](Self::expire)). The agent is free again; the item prefers another
+    /// agent on its next try.
+    pub fn expire_item(&mut self, item: ItemId, now: Millis) -> Option<Reservation> {
+        if self.reservations.get(&item)?.expires_at > now {
+            return None;
+        }
+        let r = self.unhold(item)?;
+        self.note_tried(&r);
+        Some(r)
     }
 
     /// The earliest reservation expiry, for the caller's timer.
@@ -729,7 +807,7 @@ impl AgentPool {
     /// what the pool remembers about it.
     pub fn forget(&mut self, item: ItemId) -> Option<Reservation> {
         self.tried.remove(&item);
-        self.reservations.remove(&item)
+        self.unhold(item)
     }
 
     /// Agents matching `target` that are Ready at `now` (`RStatAgentsReady`); with a media,
