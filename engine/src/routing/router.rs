@@ -174,7 +174,9 @@ pub enum ItemPhase {
     /// Holds an offer to an agent.
     Offered,
     /// After a reject, waiting until this instant before it is offered again.
-    Retrying { until: Millis },
+    Retrying {
+        until: Millis,
+    },
 }
 
 /// One item as the router sees it.
@@ -494,7 +496,10 @@ impl Router {
             });
         }
         let r = self.pool.accept(item, now)?;
-        let it = self.items.remove(&item).ok_or(RouterError::UnknownItem(item))?;
+        let it = self
+            .items
+            .remove(&item)
+            .ok_or(RouterError::UnknownItem(item))?;
         self.timers.remove(&(r.expires_at, Timer::Offer(item)));
         if let Some(at) = it.escalate_at {
             self.timers.remove(&(at, Timer::Escalate(item)));
@@ -507,7 +512,10 @@ impl Router {
             since: now,
             interaction: None,
         };
-        self.work.entry(agent.to_owned()).or_default().push(w.clone());
+        self.work
+            .entry(agent.to_owned())
+            .or_default()
+            .push(w.clone());
         self.events.push(RouterEvent::Distributed {
             item,
             agent: agent.to_owned(),
@@ -633,7 +641,10 @@ impl Router {
 
     /// The item leaves without being served (abandoned, cancelled); an offer it holds ends.
     pub fn cancel(&mut self, item: ItemId, now: Millis) -> Result<(), RouterError> {
-        let it = self.items.remove(&item).ok_or(RouterError::UnknownItem(item))?;
+        let it = self
+            .items
+            .remove(&item)
+            .ok_or(RouterError::UnknownItem(item))?;
         self.unbucket(item, &it);
         if let Some(at) = it.escalate_at {
             self.timers.remove(&(at, Timer::Escalate(item)));
@@ -643,16 +654,20 @@ impl Router {
         }
         let queue = self.queues.name(it.queue).unwrap_or_default().to_owned();
         self.queues.remove(item)?;
-        if let Some(r) = self.pool.forget(item) {
+        let freed = self.pool.forget(item).map(|r| {
             self.timers.remove(&(r.expires_at, Timer::Offer(item)));
             self.events.push(RouterEvent::OfferEnded {
                 item,
                 agent: r.agent.clone(),
                 reason: OfferEnd::Cancelled,
             });
-            self.agent_changed(&r.agent, now);
-        }
+            r.agent
+        });
+        // The item has left before its agent looks for other work: events stay in order.
         self.events.push(RouterEvent::Left { item, queue });
+        if let Some(agent) = freed {
+            self.agent_changed(&agent, now);
+        }
         Ok(())
     }
 
@@ -663,7 +678,11 @@ impl Router {
         priority: i32,
         now: Millis,
     ) -> Result<usize, RouterError> {
-        let it = self.items.get(&item).ok_or(RouterError::UnknownItem(item))?.clone();
+        let it = self
+            .items
+            .get(&item)
+            .ok_or(RouterError::UnknownItem(item))?
+            .clone();
         self.unbucket(item, &it);
         let pos = self.queues.change_priority(item, priority)?;
         if let Some(i) = self.items.get_mut(&item) {
@@ -889,10 +908,7 @@ impl Router {
             i.phase = ItemPhase::Offered;
         }
         let _ = self.queues.reserve(id);
-        let expires_at = self
-            .pool
-            .reservation(id)
-            .map_or(now, |r| r.expires_at);
+        let expires_at = self.pool.reservation(id).map_or(now, |r| r.expires_at);
         self.timers.insert((expires_at, Timer::Offer(id)));
         self.events.push(RouterEvent::Offered {
             item: id,
@@ -989,11 +1005,18 @@ impl Router {
                 agent: agent.to_owned(),
                 state: a.state(now),
             });
-            if let AgentState::AfterCallWork { until } = a.state(now) {
-                let idx = self.agent_idx(agent);
-                if let Some(old) = self.wrap_up.insert(idx, until) {
-                    self.timers.remove(&(old, Timer::WrapUp(idx)));
-                }
+            let wrap_up = match a.state(now) {
+                AgentState::AfterCallWork { until } => Some(until),
+                _ => None,
+            };
+            let idx = self.agent_idx(agent);
+            // Wrap-up ended early (Ready, Not Ready, logout) leaves no timer behind to report
+            // a second state change at its old end.
+            if let Some(old) = self.wrap_up.remove(&idx) {
+                self.timers.remove(&(old, Timer::WrapUp(idx)));
+            }
+            if let Some(until) = wrap_up {
+                self.wrap_up.insert(idx, until);
                 self.timers.insert((until, Timer::WrapUp(idx)));
             }
         }
@@ -1002,13 +1025,18 @@ impl Router {
     }
 
     fn refresh_available(&mut self, agent: &str, now: Millis) {
+        // Every media the agent has, and every media the router knows: a media dropped from
+        // the agent's configuration must not leave it indexed as available there.
         let medias: Vec<String> = self
             .pool
             .agent(agent)
             .map(|a| a.config().capacity.keys().cloned().collect())
             .unwrap_or_default();
         for media in medias {
-            let m = self.media_id(&media);
+            self.media_id(&media);
+        }
+        for m in 0..self.medias.len() as u32 {
+            let media = self.medias[m as usize].clone();
             let avail = self.pool.is_available(agent, &media, now);
             let set = self.available.entry(m).or_default();
             if avail {
@@ -1049,7 +1077,11 @@ impl Router {
             let Some(((_, _, item), b)) = best else {
                 return;
             };
-            let media = self.medias.get(b.media as usize).cloned().unwrap_or_default();
+            let media = self
+                .medias
+                .get(b.media as usize)
+                .cloned()
+                .unwrap_or_default();
             let qname = self.queues.name(b.queue).unwrap_or_default().to_owned();
             let Some(it) = self.items.get(&item) else {
                 return;
