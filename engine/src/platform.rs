@@ -92,6 +92,13 @@ pub enum Field {
     List(Vec<Field>),
 }
 
+/// The session an inbound call matched, with its user data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchedCall {
+    pub service_id: String,
+    pub data: Vec<(String, String)>,
+}
+
 /// What a service answers: an HTTP status and a JSON object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
@@ -386,6 +393,62 @@ impl Platform {
         Ok(())
     }
 
+    // ---- Admin: agents -------------------------------------------------------------------
+
+    /// The `[agent.<id>]` sections, by id.
+    pub fn agent_sections(&self) -> Vec<(String, Vec<(String, String)>)> {
+        self.config
+            .read()
+            .sections()
+            .iter()
+            .filter_map(|(n, o)| {
+                n.strip_prefix("agent.")
+                    .map(|id| (id.to_owned(), o.clone()))
+            })
+            .collect()
+    }
+
+    /// Validates and stores `[agent.<id>]`; returns the parsed agent.
+    pub async fn put_agent(
+        &self,
+        id: &str,
+        options: Vec<(String, String)>,
+    ) -> Result<crate::agents::AgentConfig, PlatformError> {
+        if id.is_empty()
+            || id.len() > 128
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'))
+        {
+            return Err(PlatformError::BadRequest(format!(
+                "invalid agent id '{id}': use 1 to 128 letters, digits, '-', '_', '.' and '@'"
+            )));
+        }
+        let config = crate::agents::AgentConfig::from_options(id, &options)
+            .map_err(|e| PlatformError::BadRequest(e.to_string()))?;
+        self.put_section(&format!("agent.{id}"), options).await?;
+        Ok(config)
+    }
+
+    pub async fn delete_agent(&self, id: &str) -> Result<(), PlatformError> {
+        self.delete_section(&format!("agent.{id}"), Vec::new())
+            .await
+            .map_err(|e| e.unless_missing(|| format!("agent '{id}' is not configured")))
+    }
+
+    /// The builtin a configured service runs (`urs-stat`, `get`, ...), if it is builtin.
+    pub fn builtin_of(&self, name: &str) -> Option<String> {
+        let options = self.service_options(name)?;
+        if option(&options, "_type").unwrap_or("builtin") != "builtin" {
+            return None;
+        }
+        let service = option(&options, "_service").unwrap_or("");
+        Some(match self.templates.get(service) {
+            Some(t) => t.service.clone(),
+            None => service.to_string(),
+        })
+    }
+
     /// A non-service section (`server`, `callback`, `push`, ...).
     pub fn section(&self, name: &str) -> Option<Vec<(String, String)>> {
         self.config.read().section(name).map(<[_]>::to_vec)
@@ -400,6 +463,7 @@ impl Platform {
         if name.starts_with("service.")
             || name.starts_with("resources.")
             || name.starts_with("patterns.")
+            || name.starts_with("agent.")
         {
             return Err(PlatformError::BadRequest(format!(
                 "section '{name}' is managed through its own admin API"
@@ -696,6 +760,7 @@ impl Platform {
                     .map_err(|e| PlatformError::BadRequest(e.to_string()))?;
                 json_reply(&reply)
             }
+            // urs-stat is answered by the routing actor (the web layer sends it there).
             "urs-stat" | "request-chat" => Err(PlatformError::NotImplemented(format!(
                 "the '{builtin}' builtin service is not served yet"
             ))),
@@ -844,6 +909,44 @@ impl Platform {
         } else {
             Ok(Reply::ok(results.into_iter().next().unwrap_or_default()))
         }
+    }
+
+    /// Matches an inbound call to the session that booked its access number (DNIS + ANI, as
+    /// match-interaction does), releasing the booking. `None` when nothing matches.
+    pub async fn match_call(
+        &self,
+        dnis: &str,
+        ani: &str,
+        now: Millis,
+    ) -> Result<Option<MatchedCall>, PlatformError> {
+        let req = MatchRequest {
+            access_number: dnis.to_string(),
+            phone_number: Some(ani.to_string()),
+            access_code: None,
+        };
+        let reply = match self.match_interaction(req, true, false, false, now).await {
+            Ok(r) => r,
+            Err(PlatformError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut id = None;
+        let mut data = Vec::new();
+        for (k, v) in reply.fields {
+            match (k.as_str(), v) {
+                ("_id", Field::Str(s)) => id = Some(s),
+                ("user_data", Field::Map(m)) => {
+                    data = m
+                        .into_iter()
+                        .filter_map(|(k, v)| match v {
+                            Field::Str(s) => Some((k, s)),
+                            _ => None,
+                        })
+                        .collect();
+                }
+                _ => {}
+            }
+        }
+        Ok(id.map(|service_id| MatchedCall { service_id, data }))
     }
 
     /// `GET /genesys/1/service/{id}`: a service instance's record.
