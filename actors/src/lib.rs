@@ -1,2 +1,8 @@
 //! Ringback's actors: the live, clocked side of the domain in `engine`. Each actor owns one
-//! sans-IO core from `engine`, feeds it the time, arms its next timer and fans its events out.
+//! sans-IO core from `engine` (or built here from them), feeds it the time, arms its next timer
+//! and fans its events out. The web layer talks to them only through [`EngineHandle`].
+
+pub mod center;
+pub mod handle;
+
+pub use handle::{AgentAction, EngineHandle, HandleError};
