@@ -35,6 +35,10 @@ enum Command {
         /// HTTP worker threads (default: one per core).
         #[arg(long)]
         workers: Option<usize>,
+        /// Demo mode: the configured agents work on their own (log in, go ready, accept
+        /// offers, talk, wrap up) and simulated calls arrive ([demo] section), so work flows.
+        #[arg(long)]
+        demo: bool,
     },
     /// SCXML tools: run documents, run a conformance folder, validate.
     Scxml {
@@ -115,11 +119,13 @@ fn main() -> ExitCode {
             data_dir,
             config,
             workers,
+            demo,
         } => match ringback::server::serve(ringback::server::ServeOptions {
             listen,
             data_dir,
             config,
             workers,
+            demo,
         }) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

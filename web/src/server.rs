@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use actix_web::dev::Service as _;
 use actix_web::{web, App, HttpServer};
+use actors::center::core::CenterCore;
+use actors::center::settings::{agents_from_config, CenterSettings, DemoSettings};
+use actors::EngineHandle;
 use engine::config::Config;
 use engine::platform::Platform;
 use engine::store::sqlite::SqliteStore;
@@ -23,12 +26,15 @@ pub struct ServeOptions {
     /// An INI file seeding an empty store; `None`: the embedded sample configuration.
     pub config: Option<PathBuf>,
     pub workers: Option<usize>,
+    /// Demo automation: agents work on their own and calls arrive (`[demo]`).
+    pub demo: bool,
 }
 
 /// A running server: where it listens, and how to wait for it.
 pub struct Running {
     pub addr: std::net::SocketAddr,
     pub platform: Arc<Platform>,
+    pub engine: EngineHandle,
     pub server: actix_web::dev::Server,
 }
 
@@ -57,8 +63,23 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
     let listener = TcpListener::bind(&listen)
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr()?;
+    // Routing and telephony: the center actor, from the stored configuration.
+    let config = platform.config();
+    let settings = CenterSettings::from_config(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (agents, problems) = agents_from_config(&config);
+    for p in problems {
+        tracing::warn!("agent skipped: {p}");
+        eprintln!("ringback: agent skipped: {p}");
+    }
+    let mut core = CenterCore::new(settings, agents, now());
+    if opts.demo {
+        let demo = DemoSettings::from_config(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
+        core.start_demo(demo, now());
+    }
+    let engine = EngineHandle::start(core);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let state = web::Data::new(AppState {
+        engine: engine.clone(),
         platform: platform.clone(),
         shutdown: tx,
     });
@@ -72,6 +93,7 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
                 srv.call(req).instrument(span)
             })
             .configure(routes::configure)
+            .configure(crate::api::center::configure)
             .default_service(web::to(routes::outside_api))
     })
     .shutdown_timeout(10);
@@ -101,6 +123,7 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
     Ok(Running {
         addr,
         platform,
+        engine,
         server,
     })
 }

@@ -19,11 +19,13 @@ use super::params::{self, Param, Params};
 /// What every handler shares.
 pub struct AppState {
     pub platform: Arc<Platform>,
+    /// The routing and telephony actors.
+    pub engine: actors::EngineHandle,
     /// Stops the HTTP server (set once it runs): used by `changestatus/SHUTDOWN`.
     pub shutdown: tokio::sync::mpsc::UnboundedSender<()>,
 }
 
-type State = Data<AppState>;
+pub(crate) type State = Data<AppState>;
 
 /// Milliseconds since the Unix epoch: the one place the API reads the clock.
 pub fn now() -> i64 {
@@ -91,12 +93,16 @@ fn server_credentials(state: &State) -> Credentials {
 }
 
 /// Server-level authentication (admin API, storage, patterns).
-fn authenticate(req: &HttpRequest, state: &State) -> Result<(), ApiError> {
+pub(crate) fn authenticate(req: &HttpRequest, state: &State) -> Result<(), ApiError> {
     auth::check(req, &server_credentials(state))
 }
 
 /// Service-level authentication: the service's `username`/`password` override the server's.
-fn authenticate_service(req: &HttpRequest, state: &State, service: &str) -> Result<(), ApiError> {
+pub(crate) fn authenticate_service(
+    req: &HttpRequest,
+    state: &State,
+    service: &str,
+) -> Result<(), ApiError> {
     let svc = state.platform.service_options(service).map(|o| {
         let get = |k: &str| option(&o, k).map(String::from);
         Credentials {
@@ -111,7 +117,7 @@ fn authenticate_service(req: &HttpRequest, state: &State, service: &str) -> Resu
 }
 
 /// A JSON object of option → string value (numbers and booleans are accepted as text).
-async fn json_options(payload: Payload) -> Result<Vec<(String, String)>, ApiError> {
+pub(crate) async fn json_options(payload: Payload) -> Result<Vec<(String, String)>, ApiError> {
     let bytes = read_limited(payload, params::MAX_BODY).await?;
     let value: Value = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::BadRequest(format!("the request body is not valid JSON: {e}")))?;
@@ -132,7 +138,7 @@ async fn json_options(payload: Payload) -> Result<Vec<(String, String)>, ApiErro
         .collect()
 }
 
-async fn read_limited(mut payload: Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
+pub(crate) async fn read_limited(mut payload: Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
     use futures_util::StreamExt;
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
@@ -478,6 +484,9 @@ async fn service_call(
     }
     authenticate_service(&req, &state, &name)?;
     let p = params::read(&req, payload).await?;
+    if state.platform.builtin_of(&name).as_deref() == Some("urs-stat") {
+        return super::center::urs_stat(&state, &name, &p.texts()).await;
+    }
     let user = gms_user(&req);
     let r = state
         .platform
@@ -502,7 +511,7 @@ fn service_record(state: &State, id: &str) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(Value::Object(body)))
 }
 
-fn iso(ms: i64) -> String {
+pub(crate) fn iso(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
         .unwrap_or_default()
@@ -806,7 +815,7 @@ async fn phone_number(req: HttpRequest, state: State) -> Result<HttpResponse, Ap
     Ok(HttpResponse::Ok().json(info))
 }
 
-async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound(format!(
         "no API at {} {}",
         req.method(),
@@ -823,7 +832,7 @@ async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> 
 }
 
 /// One path: its method handlers, and 405 for any other method.
-fn resource(path: &str) -> actix_web::Resource {
+pub(crate) fn resource(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(method_not_allowed))
 }
 
@@ -909,6 +918,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                             .route(web::get().to(admin_resources_get))
                             .route(web::put().to(admin_resources_put))
                             .route(web::delete().to(admin_resources_delete)),
+                    )
+                    .service(resource("/agents").route(web::get().to(super::center::admin_agents)))
+                    .service(
+                        resource("/agents/{id}")
+                            .route(web::get().to(super::center::admin_agent_get))
+                            .route(web::put().to(super::center::admin_agent_put))
+                            .route(web::delete().to(super::center::admin_agent_delete)),
                     )
                     .service(
                         resource("/patterns/{group}")

@@ -89,8 +89,14 @@ impl Server {
 
     /// A server on `data_dir` (kept by the caller, e.g. across a restart).
     pub fn start_in(data_dir: &Path, config: Option<&Path>) -> Server {
+        Server::start_with_args(data_dir, config, &[])
+    }
+
+    /// [`Server::start_in`] with extra `serve` arguments (e.g. `--demo`).
+    pub fn start_with_args(data_dir: &Path, config: Option<&Path>, extra: &[&str]) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ringback"));
         cmd.arg("serve")
+            .args(extra)
             .arg("--listen")
             .arg("127.0.0.1:0")
             .arg("--data-dir")
@@ -351,6 +357,7 @@ pub fn phrase(status: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        409 => "Conflict",
         413 => "Payload Too Large",
         415 => "Unsupported Media Type",
         500 => "Internal Server Error",

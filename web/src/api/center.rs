@@ -1,0 +1,596 @@
+//! `/ringback/1/...`: the agent desktop, virtual-queue statistics and the telephony simulator;
+//! `/genesys/1/admin/agents`; and the urs-stat builtin. Thin handlers over [`EngineHandle`]:
+//! read the request, call the actor, shape the JSON.
+//!
+//! [`EngineHandle`]: actors::EngineHandle
+
+use std::time::Duration;
+
+use actix_web::web::{self, Path, Payload, Query};
+use actix_web::{HttpRequest, HttpResponse};
+use actors::center::core::{AgentEvent, AgentEventKind, AgentView, CenterError};
+use actors::{AgentAction, HandleError};
+use engine::agents::AgentState;
+use engine::queue::{Ewt, ItemId};
+use engine::routing::router::{QueueReport, RouterError};
+use engine::telephony::{DialRules, IxnId};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::error::ApiError;
+use super::params;
+use super::routes::{
+    authenticate, iso, json_options, not_found, now, read_limited, resource, State,
+};
+
+/// The longest a long poll waits.
+const MAX_POLL: Duration = Duration::from_secs(60);
+
+impl From<HandleError> for ApiError {
+    fn from(e: HandleError) -> ApiError {
+        match e {
+            HandleError::Unavailable(m) => ApiError::ServiceUnavailable(m),
+            HandleError::Center(c) => c.into(),
+        }
+    }
+}
+
+impl From<CenterError> for ApiError {
+    fn from(e: CenterError) -> ApiError {
+        let m = e.to_string();
+        match e {
+            CenterError::UnknownAgent(_) | CenterError::NoInteraction { .. } => {
+                ApiError::NotFound(m)
+            }
+            CenterError::BadRequest(_) => ApiError::BadRequest(m),
+            CenterError::Switch(s) => match s {
+                engine::telephony::SwitchError::UnknownInteraction(_) => ApiError::NotFound(m),
+                engine::telephony::SwitchError::Empty { .. } => ApiError::BadRequest(m),
+                engine::telephony::SwitchError::Released(_)
+                | engine::telephony::SwitchError::WrongState { .. }
+                | engine::telephony::SwitchError::WrongMedia { .. }
+                | engine::telephony::SwitchError::NotAParty { .. }
+                | engine::telephony::SwitchError::AlreadyAParty { .. } => ApiError::Conflict(m),
+            },
+            CenterError::Router(r) => match r {
+                RouterError::UnknownItem(_)
+                | RouterError::NoOffer { .. }
+                | RouterError::NoInteraction { .. } => ApiError::NotFound(m),
+                RouterError::BadMedia(_) | RouterError::BadQueue(_) | RouterError::Queue(_) => {
+                    ApiError::BadRequest(m)
+                }
+                RouterError::Agent(a) => match a {
+                    engine::agents::AgentError::UnknownAgent(_)
+                    | engine::agents::AgentError::NoReservation(_) => ApiError::NotFound(m),
+                    engine::agents::AgentError::Option { .. }
+                    | engine::agents::AgentError::EmptyId
+                    | engine::agents::AgentError::DuplicateAgent(_) => ApiError::BadRequest(m),
+                    engine::agents::AgentError::LoggedOut(_)
+                    | engine::agents::AgentError::UnknownMedia { .. }
+                    | engine::agents::AgentError::AtCapacity { .. }
+                    | engine::agents::AgentError::NoInteraction { .. }
+                    | engine::agents::AgentError::Expired { .. } => ApiError::Conflict(m),
+                },
+            },
+        }
+    }
+}
+
+fn state_name(s: AgentState) -> &'static str {
+    match s {
+        AgentState::LoggedOut => "logged_out",
+        AgentState::NotReady => "not_ready",
+        AgentState::Ready => "ready",
+        AgentState::AfterCallWork { .. } => "after_call_work",
+    }
+}
+
+fn ewt_json(e: Ewt) -> Value {
+    e.seconds()
+        .map_or(Value::Null, |s| json!((s * 10.0).round() / 10.0))
+}
+
+fn agent_json(a: &AgentView) -> Value {
+    let mut body = json!({
+        "id": a.config.id,
+        "state": state_name(a.state),
+        "groups": a.config.groups,
+        "skills": a.config.skills,
+        "place": a.config.place,
+        "capacity": a.config.capacity,
+        "offers": a.offers.iter().map(|o| json!({
+            "id": o.offer.0.to_string(),
+            "queue": o.queue,
+            "media": o.media,
+            "offered_at": iso(o.offered_at),
+            "expires_at": iso(o.expires_at),
+            "customer": o.customer,
+            "interaction": o.interaction.map(|i| i.to_string()),
+        })).collect::<Vec<_>>(),
+        "interactions": a.interactions.iter().map(|w| json!({
+            "id": w.interaction.map_or_else(|| w.item.0.to_string(), |i| i.to_string()),
+            "item": w.item.0.to_string(),
+            "queue": w.queue,
+            "media": w.media,
+            "since": iso(w.since),
+            "customer": w.customer,
+            "call_state": w.call_state,
+        })).collect::<Vec<_>>(),
+        "last_event": a.last_event,
+        "auto": a.auto,
+    });
+    if let (AgentState::AfterCallWork { until }, Value::Object(m)) = (a.state, &mut body) {
+        m.insert("after_call_work_until".into(), Value::String(iso(until)));
+    }
+    body
+}
+
+fn event_json(e: &AgentEvent) -> Value {
+    let mut m = Map::new();
+    m.insert("seq".into(), json!(e.seq));
+    m.insert("at".into(), Value::String(iso(e.at)));
+    let (kind, fields) = match &e.kind {
+        AgentEventKind::State { state } => ("state", json!({ "state": state_name(*state) })),
+        AgentEventKind::Offer {
+            offer,
+            queue,
+            media,
+            expires_at,
+            customer,
+            interaction,
+        } => (
+            "offer",
+            json!({ "offer": offer.0.to_string(), "queue": queue, "media": media,
+                    "expires_at": iso(*expires_at), "customer": customer,
+                    "interaction": interaction.map(|i| i.to_string()) }),
+        ),
+        AgentEventKind::OfferEnded { offer, reason } => (
+            "offer_ended",
+            json!({ "offer": offer.0.to_string(), "reason": reason.as_str() }),
+        ),
+        AgentEventKind::InteractionStarted {
+            item,
+            interaction,
+            media,
+            customer,
+        } => (
+            "interaction_started",
+            json!({ "item": item.0.to_string(), "interaction": interaction.map(|i| i.to_string()),
+                    "media": media, "customer": customer }),
+        ),
+        AgentEventKind::InteractionReleased {
+            item,
+            interaction,
+            by,
+        } => (
+            "interaction_released",
+            json!({ "item": item.0.to_string(), "interaction": interaction.to_string(), "by": by }),
+        ),
+        AgentEventKind::InteractionEnded { item, handle_ms } => (
+            "interaction_ended",
+            json!({ "item": item.0.to_string(), "handle_time": *handle_ms as f64 / 1000.0 }),
+        ),
+    };
+    m.insert("type".into(), Value::String(kind.into()));
+    if let Value::Object(f) = fields {
+        m.extend(f);
+    }
+    Value::Object(m)
+}
+
+fn queue_json(name: &str, r: &QueueReport) -> Value {
+    let s = &r.stats;
+    json!({
+        "name": name,
+        "calls": s.calls,
+        "wcalls": s.wcalls,
+        "pos": s.pos,
+        "wpos": s.wpos,
+        "ewt": ewt_json(s.ewt),
+        "aqt": s.aqt.map(|a| (a * 10.0).round() / 10.0),
+        "time": s.time,
+        "head_wait": (s.head_wait * 10.0).round() / 10.0,
+        "entered": s.entered,
+        "distributed": s.distributed,
+        "abandoned": s.abandoned,
+        "ready_agents": r.ready_agents,
+        "logged_in_agents": r.logged_in_agents,
+    })
+}
+
+fn parse_item(s: &str) -> Result<ItemId, ApiError> {
+    s.parse::<u64>()
+        .map(ItemId)
+        .map_err(|_| ApiError::NotFound(format!("no offer '{s}' (offer ids are numbers)")))
+}
+
+// ---- agent desktop ------------------------------------------------------------------------
+
+async fn agents_list(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let agents = state.engine.agents().await?;
+    Ok(HttpResponse::Ok()
+        .json(json!({ "agents": agents.iter().map(agent_json).collect::<Vec<_>>() })))
+}
+
+async fn agent_get(
+    req: HttpRequest,
+    state: State,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let a = state.engine.agent(id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(agent_json(&a)))
+}
+
+async fn agent_action(
+    req: HttpRequest,
+    state: State,
+    path: Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let (id, action) = path.into_inner();
+    let action = match action.as_str() {
+        "login" => AgentAction::Login,
+        "ready" => AgentAction::Ready,
+        "notready" => AgentAction::NotReady,
+        "logout" => AgentAction::Logout,
+        _ => return not_found(req).await,
+    };
+    let a = state.engine.agent_state(id, action).await?;
+    Ok(HttpResponse::Ok().json(agent_json(&a)))
+}
+
+async fn offer_action(
+    req: HttpRequest,
+    state: State,
+    path: Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let (id, offer, action) = path.into_inner();
+    let accept = match action.as_str() {
+        "accept" => true,
+        "reject" => false,
+        _ => return not_found(req).await,
+    };
+    let a = state.engine.offer(id, parse_item(&offer)?, accept).await?;
+    Ok(HttpResponse::Ok().json(agent_json(&a)))
+}
+
+async fn interaction_action(
+    req: HttpRequest,
+    state: State,
+    path: Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let (id, ixn, action) = path.into_inner();
+    let complete = match action.as_str() {
+        "complete" => true,
+        "hangup" => false,
+        _ => return not_found(req).await,
+    };
+    let a = state.engine.interaction(id, ixn, complete).await?;
+    Ok(HttpResponse::Ok().json(agent_json(&a)))
+}
+
+#[derive(Deserialize)]
+struct EventsQuery {
+    since: Option<String>,
+    timeout: Option<String>,
+}
+
+async fn agent_events(
+    req: HttpRequest,
+    state: State,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let q = Query::<EventsQuery>::from_query(req.query_string())
+        .map_err(|e| ApiError::BadRequest(format!("bad query string: {e}")))?;
+    let since = match q.since.as_deref() {
+        None | Some("") => 0,
+        Some(s) => s.parse::<u64>().map_err(|_| {
+            ApiError::BadRequest(format!("since must be an event sequence number, not '{s}'"))
+        })?,
+    };
+    let wait = match q.timeout.as_deref() {
+        None | Some("") => Duration::from_secs(30),
+        Some(s) => match s.parse::<f64>() {
+            Ok(t) if t.is_finite() && t >= 0.0 => Duration::from_secs_f64(t).min(MAX_POLL),
+            _ => {
+                return Err(ApiError::BadRequest(format!(
+                    "timeout must be a number of seconds (0 to 60), not '{s}'"
+                )))
+            }
+        },
+    };
+    let events = state
+        .engine
+        .agent_events(id.into_inner(), since, wait)
+        .await?;
+    let last = events.last().map_or(since, |e| e.seq);
+    Ok(HttpResponse::Ok().json(json!({
+        "events": events.iter().map(event_json).collect::<Vec<_>>(),
+        "last": last,
+    })))
+}
+
+// ---- queues ------------------------------------------------------------------------------
+
+async fn queues_list(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let qs = state.engine.queues().await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "queues": qs.iter().map(|(n, r)| queue_json(n, r)).collect::<Vec<_>>()
+    })))
+}
+
+async fn queue_get(
+    req: HttpRequest,
+    state: State,
+    name: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let name = name.into_inner();
+    match state.engine.queue(name.clone()).await? {
+        Some(r) => Ok(HttpResponse::Ok().json(queue_json(&name, &r))),
+        None => Err(ApiError::NotFound(format!(
+            "virtual queue '{name}' has had no activity on this node"
+        ))),
+    }
+}
+
+/// `urs-stat`: the queue named by `name` (request parameter, else `_urs_stat_url_parameters`),
+/// answered from the router and cached for `_caching_policy` seconds. No activity: `{}`.
+pub(crate) async fn urs_stat(
+    state: &State,
+    service: &str,
+    params: &[(String, String)],
+) -> Result<HttpResponse, ApiError> {
+    let options = state.platform.service_options(service).unwrap_or_default();
+    let opt = |k: &str| engine::config::option(&options, k);
+    // Request parameters are appended to the service's; the request's win.
+    let mut merged: Vec<(String, String)> = opt("_urs_stat_url_parameters")
+        .map(|p| form_urlencoded::parse(p.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    merged.extend(params.iter().cloned());
+    let name = merged
+        .iter()
+        .rev()
+        .find(|(k, v)| k == "name" && !v.is_empty())
+        .map(|(_, v)| v.clone())
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "service '{service}' needs the virtual queue: pass name=<VQ> or set \
+                 _urs_stat_url_parameters=name=<VQ>"
+            ))
+        })?;
+    let caching = match opt("_caching_policy").map(str::trim) {
+        None | Some("") => 30,
+        Some(v) => v.parse::<u64>().map_err(|_| {
+            ApiError::ServiceUnavailable(format!(
+                "service '{service}' is misconfigured: _caching_policy '{v}' is not a number of seconds"
+            ))
+        })?,
+    };
+    let t = now();
+    let Some(r) = state.engine.urs_stat(service, &name, caching, t).await? else {
+        return Ok(HttpResponse::Ok().json(json!({})));
+    };
+    let s = &r.stats;
+    let mut body = json!({
+        "wcalls": s.wcalls, "wpos": s.wpos, "calls": s.calls, "pos": s.pos,
+        "time": s.time, "wt": s.head_wait.round() as i64,
+    });
+    if let Value::Object(m) = &mut body {
+        // URS reports numbers; with no estimate yet the fields are left out rather than faked.
+        if let Some(e) = s.ewt.seconds() {
+            m.insert("ewt".into(), json!((e * 10.0).round() / 10.0));
+        }
+        if let Some(a) = s.aqt {
+            m.insert("aqt".into(), json!((a * 10.0).round() / 10.0));
+        }
+        m.insert("ready_agents".into(), json!(r.ready_agents));
+        m.insert("logged_in_agents".into(), json!(r.logged_in_agents));
+    }
+    Ok(HttpResponse::Ok().json(body))
+}
+
+// ---- telephony ---------------------------------------------------------------------------
+
+async fn rules_get(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let rules = state.engine.dial_rules().await?;
+    Ok(HttpResponse::Ok().json(rules.to_value()))
+}
+
+async fn rules_put(
+    req: HttpRequest,
+    state: State,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let bytes = read_limited(payload, params::MAX_BODY).await?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| ApiError::BadRequest("the request body is not UTF-8".into()))?;
+    let rules = DialRules::from_json(text).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let body = rules.to_value();
+    state.engine.set_dial_rules(rules).await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+async fn call_create(
+    req: HttpRequest,
+    state: State,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let p = params::read(&req, payload).await?;
+    let get = |k: &str| {
+        p.text(k)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let ani = get("ani").ok_or_else(|| {
+        ApiError::BadRequest("an inbound call needs 'ani' (the caller's number)".into())
+    })?;
+    let dnis = get("dnis").ok_or_else(|| {
+        ApiError::BadRequest("an inbound call needs 'dnis' (the number called)".into())
+    })?;
+    if !engine::telephony::is_dialable(&ani) || !engine::telephony::is_dialable(&dnis) {
+        return Err(ApiError::BadRequest(format!(
+            "ani '{ani}' and dnis '{dnis}' must be phone numbers: digits with an optional leading +, 3 to 15 digits"
+        )));
+    }
+    let matched = state.platform.match_call(&dnis, &ani, now()).await?;
+    let ticket = state.engine.inbound_call(ani, dnis, None).await?;
+    let mut body = json!({
+        "interaction": ticket.interaction.to_string(),
+        "item": ticket.item.map(|i| i.0.to_string()),
+        "queue": ticket.queue,
+        "position": ticket.position,
+        "ewt": ewt_json(ticket.ewt),
+        "strategy": "default-inbound",
+    });
+    if let (Some(m), Value::Object(b)) = (matched, &mut body) {
+        let data: Map<String, Value> = m
+            .data
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect();
+        b.insert(
+            "matched".into(),
+            json!({ "_id": m.service_id, "user_data": data }),
+        );
+    }
+    Ok(HttpResponse::Created().json(body))
+}
+
+fn parse_ixn(s: &str) -> Result<IxnId, ApiError> {
+    s.parse::<IxnId>()
+        .map_err(|_| ApiError::NotFound(format!("no interaction '{s}'")))
+}
+
+async fn call_get(
+    req: HttpRequest,
+    state: State,
+    ixn: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let id = parse_ixn(&ixn)?;
+    match state.engine.call(id).await? {
+        Some(i) => Ok(HttpResponse::Ok().json(&i)),
+        None => Err(ApiError::NotFound(format!("no interaction '{ixn}'"))),
+    }
+}
+
+async fn call_hangup(
+    req: HttpRequest,
+    state: State,
+    ixn: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let id = parse_ixn(&ixn)?;
+    state.engine.customer_hangup(id).await?;
+    match state.engine.call(id).await? {
+        Some(i) => Ok(HttpResponse::Ok().json(&i)),
+        None => Ok(HttpResponse::Ok().finish()),
+    }
+}
+
+// ---- admin: agents -------------------------------------------------------------------------
+
+fn agent_options_json(options: &[(String, String)]) -> Value {
+    Value::Object(
+        options
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect(),
+    )
+}
+
+pub(crate) async fn admin_agents(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let body: Map<String, Value> = state
+        .platform
+        .agent_sections()
+        .into_iter()
+        .map(|(id, o)| (id, agent_options_json(&o)))
+        .collect();
+    Ok(HttpResponse::Ok().json(Value::Object(body)))
+}
+
+pub(crate) async fn admin_agent_get(
+    req: HttpRequest,
+    state: State,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let o = state
+        .platform
+        .section(&format!("agent.{id}"))
+        .ok_or_else(|| ApiError::NotFound(format!("agent '{id}' is not configured")))?;
+    Ok(HttpResponse::Ok().json(agent_options_json(&o)))
+}
+
+pub(crate) async fn admin_agent_put(
+    req: HttpRequest,
+    state: State,
+    id: Path<String>,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let options = json_options(payload).await?;
+    // Stored first, so an acknowledged agent survives a restart.
+    let config = state.platform.put_agent(&id, options.clone()).await?;
+    state.engine.put_agent(config).await?;
+    Ok(HttpResponse::Ok().json(agent_options_json(&options)))
+}
+
+pub(crate) async fn admin_agent_delete(
+    req: HttpRequest,
+    state: State,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    state.platform.delete_agent(&id).await?;
+    match state.engine.remove_agent(id.into_inner()).await {
+        Ok(())
+        | Err(HandleError::Center(CenterError::Router(RouterError::Agent(
+            engine::agents::AgentError::UnknownAgent(_),
+        )))) => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(HttpResponse::Ok().finish())
+}
+
+/// Every `/ringback/1` route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/ringback/1")
+            .service(resource("/agents").route(web::get().to(agents_list)))
+            .service(resource("/agents/{id}").route(web::get().to(agent_get)))
+            .service(resource("/agents/{id}/events").route(web::get().to(agent_events)))
+            .service(resource("/agents/{id}/{action}").route(web::post().to(agent_action)))
+            .service(
+                resource("/agents/{id}/offers/{offer}/{action}")
+                    .route(web::post().to(offer_action)),
+            )
+            .service(
+                resource("/agents/{id}/interactions/{ixn}/{action}")
+                    .route(web::post().to(interaction_action)),
+            )
+            .service(resource("/queues").route(web::get().to(queues_list)))
+            .service(resource("/queues/{name}").route(web::get().to(queue_get)))
+            .service(
+                resource("/telephony/rules")
+                    .route(web::get().to(rules_get))
+                    .route(web::put().to(rules_put)),
+            )
+            .service(resource("/telephony/calls").route(web::post().to(call_create)))
+            .service(resource("/telephony/calls/{ixn}").route(web::get().to(call_get)))
+            .service(resource("/telephony/calls/{ixn}/hangup").route(web::post().to(call_hangup)))
+            .default_service(web::to(not_found)),
+    );
+}
