@@ -232,6 +232,11 @@ impl EngineHandle {
             .await
     }
 
+    pub async fn inbound_chat(&self, customer: String) -> Result<CallTicket, HandleError> {
+        self.try_exec(move |c, now| c.inbound_chat(&customer, None, now))
+            .await
+    }
+
     pub async fn call(&self, ixn: IxnId) -> Result<Option<Interaction>, HandleError> {
         self.exec(move |c, _| c.interaction(ixn).cloned()).await
     }

@@ -450,3 +450,36 @@ fn demo_mode_agents_take_calls_on_their_own() {
     let c = rb(s, "GET", "/telephony/calls/ixn-1", None).ok_json(200);
     assert_eq!(c["state"]["state"], "released");
 }
+
+#[test]
+fn an_agent_with_chat_capacity_two_is_offered_two_chats_at_once() {
+    let config =
+        format!("{CONFIG}\n[agent.dee]\ngroups = Support\nmedia = chat\ncapacity = chat=2\n");
+    let server = Server::start_with_config(&config);
+    agent_do(&server, "dee", "login");
+    agent_do(&server, "dee", "ready");
+    for who in ["web-visitor-1", "web-visitor-2", "web-visitor-3"] {
+        let t = rb(
+            &server,
+            "POST",
+            "/telephony/chats",
+            Some(&json!({ "customer": who })),
+        )
+        .ok_json(CREATED);
+        assert_eq!(t["queue"], "Support");
+    }
+    let desk = rb(&server, "GET", "/agents/dee", None).ok_json(200);
+    let customers: Vec<&str> = desk["offers"]
+        .as_array()
+        .expect("offers")
+        .iter()
+        .map(|o| o["customer"].as_str().expect("customer"))
+        .collect();
+    assert_eq!(customers, ["web-visitor-1", "web-visitor-2"], "{desk}");
+    assert!(desk["offers"]
+        .as_array()
+        .is_some_and(|o| o.iter().all(|o| o["media"] == "chat")));
+    let q = rb(&server, "GET", "/queues/Support", None).ok_json(200);
+    assert_eq!(q["wcalls"], 1, "the third chat waits: {q}");
+    rb(&server, "POST", "/telephony/chats", Some(&json!({}))).err(400, "customer");
+}

@@ -546,8 +546,8 @@ impl CenterCore {
     }
 
     /// An inbound call under the default strategy: music on hold, queued in the default virtual
-    /// queue for the default targets, offered to an agent, bridged on accept. `priority` and
-    /// `queue`/`targets` may come from the session the call matched.
+    /// queue for the default targets, offered to an agent, bridged on accept. `route` (queue,
+    /// targets, priority) may come from the session the call matched.
     pub fn inbound_call(
         &mut self,
         ani: &str,
@@ -556,6 +556,31 @@ impl CenterCore {
         now: Millis,
     ) -> Result<CallTicket, CenterError> {
         let ixn = self.switch.inbound(ani, dnis, now)?;
+        self.switch
+            .play_treatment(ixn, &self.settings.inbound_treatment, now)?;
+        self.route_customer(ixn, ani, "voice", route, now)
+    }
+
+    /// A chat started by `customer`, routed like an inbound call on the chat media (agents
+    /// with chat capacity above 1 take several at once).
+    pub fn inbound_chat(
+        &mut self,
+        customer: &str,
+        route: Option<(String, TargetList, i32)>,
+        now: Millis,
+    ) -> Result<CallTicket, CenterError> {
+        let ixn = self.switch.chat_start(customer, now)?;
+        self.route_customer(ixn, customer, "chat", route, now)
+    }
+
+    fn route_customer(
+        &mut self,
+        ixn: IxnId,
+        customer: &str,
+        media: &str,
+        route: Option<(String, TargetList, i32)>,
+        now: Millis,
+    ) -> Result<CallTicket, CenterError> {
         let (queue, targets, priority) = match route {
             Some(r) => r,
             None => (
@@ -564,10 +589,9 @@ impl CenterCore {
                 0,
             ),
         };
-        self.switch
-            .play_treatment(ixn, &self.settings.inbound_treatment, now)?;
         let mut req = RouteRequest::new(&queue, targets);
         req.priority = priority;
+        req.media = media.to_owned();
         req.reserve_timeout_ms = self.settings.reserve_timeout_ms;
         req.reject_retry_ms = self.settings.reject_retry_ms;
         let item = match self.router.submit(req, now) {
@@ -575,7 +599,7 @@ impl CenterCore {
             Err(e) => {
                 let _ = self
                     .switch
-                    .hangup(ixn, &Party::Customer(ani.to_owned()), now);
+                    .hangup(ixn, &Party::Customer(customer.to_owned()), now);
                 self.pump(now);
                 return Err(e.into());
             }
@@ -584,7 +608,7 @@ impl CenterCore {
             ixn,
             CallRoute {
                 item,
-                customer: ani.to_owned(),
+                customer: customer.to_owned(),
                 agent: None,
             },
         );

@@ -445,14 +445,7 @@ async fn call_create(
     }
     let matched = state.platform.match_call(&dnis, &ani, now()).await?;
     let ticket = state.engine.inbound_call(ani, dnis, None).await?;
-    let mut body = json!({
-        "interaction": ticket.interaction.to_string(),
-        "item": ticket.item.map(|i| i.0.to_string()),
-        "queue": ticket.queue,
-        "position": ticket.position,
-        "ewt": ewt_json(ticket.ewt),
-        "strategy": "default-inbound",
-    });
+    let mut body = ticket_json(&ticket);
     if let (Some(m), Value::Object(b)) = (matched, &mut body) {
         let data: Map<String, Value> = m
             .data
@@ -465,6 +458,36 @@ async fn call_create(
         );
     }
     Ok(HttpResponse::Created().json(body))
+}
+
+fn ticket_json(t: &actors::center::core::CallTicket) -> Value {
+    json!({
+        "interaction": t.interaction.to_string(),
+        "item": t.item.map(|i| i.0.to_string()),
+        "queue": t.queue,
+        "position": t.position,
+        "ewt": ewt_json(t.ewt),
+        "strategy": "default-inbound",
+    })
+}
+
+async fn chat_create(
+    req: HttpRequest,
+    state: State,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let p = params::read(&req, payload).await?;
+    let customer = p
+        .text("customer")
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && v.len() <= 256)
+        .ok_or_else(|| {
+            ApiError::BadRequest("a chat needs 'customer' (1 to 256 characters)".into())
+        })?
+        .to_owned();
+    let ticket = state.engine.inbound_chat(customer).await?;
+    Ok(HttpResponse::Created().json(ticket_json(&ticket)))
 }
 
 fn parse_ixn(s: &str) -> Result<IxnId, ApiError> {
@@ -589,6 +612,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::put().to(rules_put)),
             )
             .service(resource("/telephony/calls").route(web::post().to(call_create)))
+            .service(resource("/telephony/chats").route(web::post().to(chat_create)))
             .service(resource("/telephony/calls/{ixn}").route(web::get().to(call_get)))
             .service(resource("/telephony/calls/{ixn}/hangup").route(web::post().to(call_hangup)))
             .default_service(web::to(not_found)),
