@@ -382,8 +382,7 @@ impl CenterCore {
     ) -> Result<AgentView, CenterError> {
         self.known(agent)?;
         let item = self.find_work(agent, ixn)?;
-        if let Some(call) = self.item_calls.remove(&item) {
-            self.calls.remove(&call);
+        if let Some(&call) = self.item_calls.get(&item) {
             if self
                 .switch
                 .interaction(call)
@@ -391,7 +390,15 @@ impl CenterCore {
             {
                 self.switch
                     .hangup(call, &Party::Agent(agent.to_owned()), now)?;
+                self.pump(now);
             }
+        }
+        // A demo agent's work ends with its call; anyone else's ends here.
+        if !self.router.work(agent).iter().any(|w| w.item == item) {
+            return self.agent(agent, now);
+        }
+        if let Some(call) = self.item_calls.remove(&item) {
+            self.calls.remove(&call);
         }
         self.router
             .complete(agent, item, self.settings.after_call_work_ms, now)?;
@@ -835,7 +842,12 @@ impl CenterCore {
             d.timers.remove(&(at, timer));
             match timer {
                 DemoTimer::Accept(item) => {
-                    let agent = self.router.item(item).and_then(|v| v.agent);
+                    // Only if the offer still sits with a demo agent (it may have moved on).
+                    let agent = self
+                        .router
+                        .item(item)
+                        .and_then(|v| v.agent)
+                        .filter(|a| self.auto_agents.contains(a));
                     if let Some(agent) = agent {
                         let _ = self.router.accept(&agent, item, now);
                     }
