@@ -241,6 +241,16 @@ impl EngineHandle {
         self.exec(move |c, _| c.interaction(ixn).cloned()).await
     }
 
+    pub async fn dial(&self, number: String) -> Result<IxnId, HandleError> {
+        self.exec(move |c, now| c.dial(&number, now)).await
+    }
+
+    /// Plays (`Some`) or stops (`None`) a treatment.
+    pub async fn treatment(&self, ixn: IxnId, name: Option<String>) -> Result<(), HandleError> {
+        self.try_exec(move |c, now| c.treatment(ixn, name.as_deref(), now))
+            .await
+    }
+
     pub async fn customer_hangup(&self, ixn: IxnId) -> Result<(), HandleError> {
         self.try_exec(move |c, now| c.customer_hangup(ixn, now))
             .await

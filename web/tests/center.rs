@@ -308,6 +308,66 @@ fn dial_rules_are_validated_and_replaced_at_run_time() {
     let got = rb(&server, "GET", "/telephony/rules", None).ok_json(200);
     assert_eq!(got["rules"][0]["outcome"], "busy");
     assert_eq!(got["default"]["after_ms"], 500);
+
+    // The rules decide what a dial does: 650* is busy, anything else answers after 500 ms.
+    let busy = rb(
+        &server,
+        "POST",
+        "/telephony/dial",
+        Some(&json!({"number": "6505550199"})),
+    )
+    .ok_json(CREATED);
+    assert_eq!(busy["state"]["state"], "dialing");
+    let answered = rb(
+        &server,
+        "POST",
+        "/telephony/dial",
+        Some(&json!({"number": "4155550199"})),
+    )
+    .ok_json(CREATED);
+    assert_eq!(answered["state"]["state"], "ringing");
+    let state_of = |c: &Value| {
+        let id = c["id"].as_str().expect("id");
+        rb(&server, "GET", &format!("/telephony/calls/{id}"), None).ok_json(200)["state"]["state"]
+            .as_str()
+            .expect("state")
+            .to_owned()
+    };
+    let mut seen = (String::new(), String::new());
+    for _ in 0..100 {
+        seen = (state_of(&busy), state_of(&answered));
+        if seen.0 == "released" && seen.1 == "connected" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(seen, ("released".to_owned(), "connected".to_owned()));
+    rb(&server, "POST", "/telephony/dial", Some(&json!({}))).err(400, "number");
+}
+
+#[test]
+fn treatments_start_and_stop_on_a_waiting_caller() {
+    let server = Server::start_with_config(CONFIG);
+    let t = call(&server, "+16505550109", "8000");
+    let ixn = t["interaction"].as_str().expect("interaction");
+    let c = rb(&server, "GET", &format!("/telephony/calls/{ixn}"), None).ok_json(200);
+    assert_eq!(
+        c["state"],
+        json!({"state": "treatment", "treatment": "music"})
+    );
+    let path = format!("/telephony/calls/{ixn}/treatment");
+    let c = rb(&server, "DELETE", &path, None).ok_json(200);
+    assert_eq!(c["state"], json!({"state": "connected"}));
+    rb(&server, "DELETE", &path, None).err(409, "connected");
+    let c = rb(
+        &server,
+        "PUT",
+        &path,
+        Some(&json!({"name": "ewt-announcement"})),
+    )
+    .ok_json(200);
+    assert_eq!(c["state"]["treatment"], "ewt-announcement");
+    rb(&server, "PUT", &path, Some(&json!({}))).err(400, "name");
 }
 
 #[test]

@@ -631,6 +631,29 @@ impl CenterCore {
         })
     }
 
+    /// Dials a customer number (outbound voice); the dial rules decide the outcome and when it
+    /// happens. The call is not routed: its owner (a callback session) decides what follows.
+    pub fn dial(&mut self, number: &str, now: Millis) -> IxnId {
+        let ixn = self.switch.dial(number, now);
+        self.pump(now);
+        ixn
+    }
+
+    /// Starts (`Some(name)`) or stops (`None`) a treatment on a waiting customer.
+    pub fn treatment(
+        &mut self,
+        ixn: IxnId,
+        name: Option<&str>,
+        now: Millis,
+    ) -> Result<(), CenterError> {
+        match name {
+            Some(n) => self.switch.play_treatment(ixn, n, now)?,
+            None => self.switch.stop_treatment(ixn, now)?,
+        }
+        self.pump(now);
+        Ok(())
+    }
+
     /// The customer hangs up.
     pub fn customer_hangup(&mut self, ixn: IxnId, now: Millis) -> Result<(), CenterError> {
         let customer = self

@@ -522,6 +522,63 @@ async fn call_hangup(
     }
 }
 
+async fn dial(req: HttpRequest, state: State, payload: Payload) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let p = params::read(&req, payload).await?;
+    let number = p
+        .text("number")
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && v.len() <= 64)
+        .ok_or_else(|| {
+            ApiError::BadRequest("a dial needs 'number' (the customer's number)".into())
+        })?
+        .to_owned();
+    let ixn = state.engine.dial(number).await?;
+    match state.engine.call(ixn).await? {
+        Some(i) => Ok(HttpResponse::Created().json(&i)),
+        None => Err(ApiError::Internal(format!(
+            "the dialled interaction {ixn} vanished"
+        ))),
+    }
+}
+
+async fn treatment_put(
+    req: HttpRequest,
+    state: State,
+    ixn: Path<String>,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let id = parse_ixn(&ixn)?;
+    let p = params::read(&req, payload).await?;
+    let name = p
+        .text("name")
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && v.len() <= 256)
+        .ok_or_else(|| ApiError::BadRequest("a treatment needs 'name' (e.g. music)".into()))?
+        .to_owned();
+    state.engine.treatment(id, Some(name)).await?;
+    call_answer(&state, id).await
+}
+
+async fn treatment_delete(
+    req: HttpRequest,
+    state: State,
+    ixn: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let id = parse_ixn(&ixn)?;
+    state.engine.treatment(id, None).await?;
+    call_answer(&state, id).await
+}
+
+async fn call_answer(state: &State, id: IxnId) -> Result<HttpResponse, ApiError> {
+    match state.engine.call(id).await? {
+        Some(i) => Ok(HttpResponse::Ok().json(&i)),
+        None => Err(ApiError::NotFound(format!("no interaction '{id}'"))),
+    }
+}
+
 // ---- admin: agents -------------------------------------------------------------------------
 
 fn agent_options_json(options: &[(String, String)]) -> Value {
@@ -613,6 +670,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(resource("/telephony/calls").route(web::post().to(call_create)))
             .service(resource("/telephony/chats").route(web::post().to(chat_create)))
+            .service(resource("/telephony/dial").route(web::post().to(dial)))
+            .service(
+                resource("/telephony/calls/{ixn}/treatment")
+                    .route(web::put().to(treatment_put))
+                    .route(web::delete().to(treatment_delete)),
+            )
             .service(resource("/telephony/calls/{ixn}").route(web::get().to(call_get)))
             .service(resource("/telephony/calls/{ixn}/hangup").route(web::post().to(call_hangup)))
             .default_service(web::to(not_found)),
