@@ -166,8 +166,10 @@ struct Demo {
     calls_made: u64,
 }
 
+/// Where agent events go besides the log (the push channel `/ringback/agent/{id}`).
+pub type EventSink = Box<dyn FnMut(&str, &AgentEvent) + Send>;
+
 /// The contact center: router + switch + default inbound strategy + agent logs + demo.
-#[derive(Debug)]
 pub struct CenterCore {
     router: Router,
     switch: Switch,
@@ -178,6 +180,17 @@ pub struct CenterCore {
     /// Agents driven by the demo automation.
     auto_agents: BTreeSet<String>,
     demo: Option<Demo>,
+    sink: Option<EventSink>,
+}
+
+impl std::fmt::Debug for CenterCore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CenterCore")
+            .field("agents", &self.logs.len())
+            .field("calls", &self.calls.len())
+            .field("demo", &self.demo.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl CenterCore {
@@ -196,6 +209,7 @@ impl CenterCore {
             logs: HashMap::new(),
             auto_agents: BTreeSet::new(),
             demo: None,
+            sink: None,
             settings,
         };
         for a in agents {
@@ -204,6 +218,11 @@ impl CenterCore {
             }
         }
         core
+    }
+
+    /// Sends every agent event to `sink` as well as to the agent's log.
+    pub fn set_event_sink(&mut self, sink: EventSink) {
+        self.sink = Some(sink);
     }
 
     pub fn settings(&self) -> &CenterSettings {
@@ -498,7 +517,11 @@ impl CenterCore {
         log.next_seq = log.next_seq.max(1);
         let seq = log.next_seq;
         log.next_seq += 1;
-        log.events.push_back(AgentEvent { seq, at: now, kind });
+        let event = AgentEvent { seq, at: now, kind };
+        if let Some(sink) = self.sink.as_mut() {
+            sink(agent, &event);
+        }
+        log.events.push_back(event);
         while log.events.len() > AGENT_LOG_CAP {
             log.events.pop_front();
         }
