@@ -22,8 +22,9 @@
 //! the item time out is only offered it again when no other agent fits.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::BuildHasherDefault;
 
-use crate::queue::ItemId;
+use crate::queue::{IdHasher, ItemId};
 use crate::routing::target::{Target, TargetKind};
 use crate::store::Millis;
 
@@ -406,7 +407,7 @@ impl Agent {
     pub fn start_interaction(&mut self, media: &str, now: Millis) -> Result<(), AgentError> {
         self.settle(now);
         self.check_slot(media, 0)?;
-        *self.busy.entry(media.to_owned()).or_insert(0) += 1;
+        bump(&mut self.busy, media);
         Ok(())
     }
 
@@ -479,16 +480,52 @@ pub struct Reservation {
     pub expires_at: Millis,
 }
 
+/// Adds one to a per-media count (allocating the key only the first time).
+fn bump(counts: &mut BTreeMap<String, u32>, media: &str) {
+    match counts.get_mut(media) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert(media.to_owned(), 1);
+        }
+    }
+}
+
+/// An agent in the pool with the reservations it holds.
+#[derive(Debug, Clone)]
+struct Slot {
+    agent: Agent,
+    /// Reservations held per media (kept with the pool's `reservations`, so availability
+    /// checks do not scan every reservation).
+    held: BTreeMap<String, u32>,
+    /// The items reserved on this agent.
+    items: Vec<ItemId>,
+}
+
+/// How a candidate ranks for a reservation, lowest first: not already tried by the item, least
+/// loaded on the media, longest idle, lowest id.
+type Preference<'a> = (bool, u32, Millis, &'a str);
+
+/// A reservation with the slot of its agent.
+#[derive(Debug, Clone)]
+struct Held {
+    r: Reservation,
+    slot: u32,
+}
+
 /// Agents plus the reservations held on them.
+///
+/// Each agent id keeps one slot number for the pool's lifetime, even across removal and
+/// re-adding, so the router can index its own per-agent state by it.
 #[derive(Debug, Clone, Default)]
 pub struct AgentPool {
-    agents: BTreeMap<String, Agent>,
-    reservations: BTreeMap<ItemId, Reservation>,
-    /// Reservations held per agent and media (kept with `reservations`, so availability checks
-    /// do not scan every reservation).
-    held: HashMap<String, HashMap<String, u32>>,
-    /// Agents each item was offered to and that rejected it or let it time out.
-    tried: BTreeMap<ItemId, BTreeSet<String>>,
+    slots: Vec<Option<Slot>>,
+    /// The slot of every id ever added.
+    slot_of: HashMap<String, u32>,
+    /// Agents present, by id (the order [`agents`](Self::agents) lists them in).
+    present: BTreeMap<String, u32>,
+    reservations: BTreeMap<ItemId, Held>,
+    /// Agents (slots) each item was offered to and that rejected it or let it time out.
+    tried: HashMap<ItemId, Vec<u32>, BuildHasherDefault<IdHasher>>,
 }
 
 impl AgentPool {
@@ -498,114 +535,218 @@ impl AgentPool {
 
     /// Adds a (logged-out) agent.
     pub fn add(&mut self, config: AgentConfig) -> Result<(), AgentError> {
-        if self.agents.contains_key(&config.id) {
+        if self.present.contains_key(&config.id) {
             return Err(AgentError::DuplicateAgent(config.id));
         }
-        self.agents.insert(config.id.clone(), Agent::new(config));
+        let slot = match self.slot_of.get(&config.id) {
+            Some(&s) => s,
+            None => {
+                let s = u32::try_from(self.slots.len())
+                    .map_err(|_| opt_err(&config.id, "id", "too many agents"))?;
+                self.slots.push(None);
+                self.slot_of.insert(config.id.clone(), s);
+                s
+            }
+        };
+        self.present.insert(config.id.clone(), slot);
+        if let Some(entry) = self.slots.get_mut(slot as usize) {
+            *entry = Some(Slot {
+                agent: Agent::new(config),
+                held: BTreeMap::new(),
+                items: Vec::new(),
+            });
+        }
         Ok(())
     }
 
-    /// Replaces an agent's configuration, keeping its state and interactions. Reservations on
-    /// media the agent no longer handles are cancelled and returned.
+    /// Replaces an agent's configuration, keeping its state and interactions. Reservations that
+    /// no longer fit — on media the agent no longer handles, or beyond its new capacity on a
+    /// media (the most recent first) — are cancelled and returned.
     pub fn set_config(&mut self, config: AgentConfig) -> Result<Vec<Reservation>, AgentError> {
         let id = config.id.clone();
-        let gone: Vec<ItemId> = self
-            .reservations
-            .values()
-            .filter(|r| r.agent == id && !config.capacity.contains_key(&r.media))
-            .map(|r| r.item)
-            .collect();
+        let agent = self
+            .agent(&id)
+            .ok_or_else(|| AgentError::UnknownAgent(id.clone()))?;
+        let mut by_media: BTreeMap<&str, Vec<&Reservation>> = BTreeMap::new();
+        for r in self.reservations_of(&id) {
+            by_media.entry(r.media.as_str()).or_default().push(r);
+        }
+        let mut gone: Vec<ItemId> = Vec::new();
+        for (media, mut held) in by_media {
+            let room = config.capacity(media).saturating_sub(agent.load(media)) as usize;
+            if held.len() > room {
+                held.sort_by_key(|r| (r.reserved_at, r.item));
+                gone.extend(held[room..].iter().map(|r| r.item));
+            }
+        }
+        gone.sort_unstable();
         self.agent_mut(&id)?.config = config;
         Ok(gone.into_iter().filter_map(|i| self.unhold(i)).collect())
     }
 
     /// Removes an agent; its reservations are cancelled and returned.
     pub fn remove(&mut self, id: &str) -> Result<Vec<Reservation>, AgentError> {
-        if self.agents.remove(id).is_none() {
+        let Some(slot) = self.present.get(id).copied() else {
             return Err(AgentError::UnknownAgent(id.to_owned()));
+        };
+        let cancelled = self.cancel_slot(slot);
+        self.present.remove(id);
+        if let Some(entry) = self.slots.get_mut(slot as usize) {
+            *entry = None;
         }
         for tried in self.tried.values_mut() {
-            tried.remove(id);
+            tried.retain(|&s| s != slot);
         }
-        Ok(self.cancel_agent(id))
+        Ok(cancelled)
     }
 
     pub fn agent(&self, id: &str) -> Option<&Agent> {
-        self.agents.get(id)
+        self.by_slot(self.slot(id)?)
     }
 
+    /// Agents, by id.
     pub fn agents(&self) -> impl Iterator<Item = &Agent> + '_ {
-        self.agents.values()
+        self.present.values().filter_map(|&s| self.by_slot(s))
+    }
+
+    /// The slot of a present agent.
+    pub(crate) fn slot(&self, id: &str) -> Option<u32> {
+        let s = *self.slot_of.get(id)?;
+        self.by_slot(s).map(|_| s)
+    }
+
+    pub(crate) fn by_slot(&self, slot: u32) -> Option<&Agent> {
+        self.slots
+            .get(slot as usize)
+            .and_then(Option::as_ref)
+            .map(|s| &s.agent)
+    }
+
+    /// Present agents with their slots, by id.
+    pub(crate) fn slots(&self) -> impl Iterator<Item = (u32, &Agent)> + '_ {
+        self.present
+            .values()
+            .filter_map(|&s| self.by_slot(s).map(|a| (s, a)))
+    }
+
+    fn slot_mut(&mut self, id: &str) -> Result<&mut Slot, AgentError> {
+        let s = self.slot(id);
+        s.and_then(|s| self.slots.get_mut(s as usize))
+            .and_then(Option::as_mut)
+            .ok_or_else(|| AgentError::UnknownAgent(id.to_owned()))
     }
 
     fn agent_mut(&mut self, id: &str) -> Result<&mut Agent, AgentError> {
-        self.agents
-            .get_mut(id)
-            .ok_or_else(|| AgentError::UnknownAgent(id.to_owned()))
+        self.slot_mut(id).map(|s| &mut s.agent)
     }
 
     /// The reservation an item holds.
     pub fn reservation(&self, item: ItemId) -> Option<&Reservation> {
-        self.reservations.get(&item)
+        self.reservations.get(&item).map(|h| &h.r)
     }
 
     /// All reservations, by item.
     pub fn reservations(&self) -> impl Iterator<Item = &Reservation> + '_ {
-        self.reservations.values()
+        self.reservations.values().map(|h| &h.r)
+    }
+
+    /// The reservations an agent holds, by item.
+    pub fn reservations_of(&self, agent: &str) -> Vec<&Reservation> {
+        let mut out: Vec<&Reservation> = self
+            .slot(agent)
+            .and_then(|s| self.slots.get(s as usize))
+            .and_then(Option::as_ref)
+            .map(|s| {
+                s.items
+                    .iter()
+                    .filter_map(|i| self.reservation(*i))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort_by_key(|r| r.item);
+        out
     }
 
     /// Reservations an agent holds on a media.
     pub fn reserved_count(&self, agent: &str, media: &str) -> u32 {
-        self.held
-            .get(agent)
-            .and_then(|m| m.get(media))
+        self.slot(agent).map_or(0, |s| self.held_at(s, media))
+    }
+
+    fn held_at(&self, slot: u32, media: &str) -> u32 {
+        self.slots
+            .get(slot as usize)
+            .and_then(Option::as_ref)
+            .and_then(|s| s.held.get(media))
             .copied()
             .unwrap_or(0)
     }
 
     /// Records a reservation (the one place one is added).
-    fn hold(&mut self, r: Reservation) {
-        *self
-            .held
-            .entry(r.agent.clone())
-            .or_default()
-            .entry(r.media.clone())
-            .or_insert(0) += 1;
-        self.reservations.insert(r.item, r);
+    fn hold(&mut self, slot: u32, r: Reservation) {
+        if let Some(s) = self.slots.get_mut(slot as usize).and_then(Option::as_mut) {
+            bump(&mut s.held, &r.media);
+            s.items.push(r.item);
+        }
+        self.reservations.insert(r.item, Held { r, slot });
     }
 
     /// Drops an item's reservation (the one place one is removed).
     fn unhold(&mut self, item: ItemId) -> Option<Reservation> {
-        let r = self.reservations.remove(&item)?;
-        if let Some(per_media) = self.held.get_mut(&r.agent) {
-            if let Some(n) = per_media.get_mut(&r.media) {
+        let Held { r, slot } = self.reservations.remove(&item)?;
+        if let Some(s) = self.slots.get_mut(slot as usize).and_then(Option::as_mut) {
+            if let Some(n) = s.held.get_mut(&r.media) {
                 *n = n.saturating_sub(1);
                 if *n == 0 {
-                    per_media.remove(&r.media);
+                    s.held.remove(&r.media);
                 }
             }
-            if per_media.is_empty() {
-                self.held.remove(&r.agent);
+            if let Some(i) = s.items.iter().position(|&i| i == item) {
+                s.items.swap_remove(i);
             }
         }
         Some(r)
     }
 
+    /// Like [`unhold`](Self::unhold), also giving the agent's slot.
+    fn unhold_with_slot(&mut self, item: ItemId) -> Option<(Reservation, u32)> {
+        let slot = self.reservations.get(&item)?.slot;
+        self.unhold(item).map(|r| (r, slot))
+    }
+
     /// Agents the item was offered to that rejected it or let it time out.
     pub fn tried_agents(&self, item: ItemId) -> Vec<&str> {
-        self.tried
+        let mut out: Vec<&str> = self
+            .tried
             .get(&item)
-            .map(|s| s.iter().map(String::as_str).collect())
-            .unwrap_or_default()
+            .map(|t| {
+                t.iter()
+                    .filter_map(|&s| self.by_slot(s))
+                    .map(Agent::id)
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort_unstable();
+        out
     }
 
     /// Whether the agent could be reserved for `media` at `now`: Ready, handles the media, and
     /// interactions + reservations on it are below capacity.
     pub fn is_available(&self, agent: &str, media: &str, now: Millis) -> bool {
-        self.agents.get(agent).is_some_and(|a| {
-            a.state(now) == AgentState::Ready
-                && a.load(media) + self.reserved_count(agent, media) < a.config.capacity(media)
-        })
+        self.slot(agent)
+            .is_some_and(|s| self.is_available_at(s, media, now))
+    }
+
+    /// [`is_available`](Self::is_available) by slot.
+    pub(crate) fn is_available_at(&self, slot: u32, media: &str, now: Millis) -> bool {
+        self.slots
+            .get(slot as usize)
+            .and_then(Option::as_ref)
+            .is_some_and(|s| {
+                let a = &s.agent;
+                a.state(now) == AgentState::Ready
+                    && a.load(media) + s.held.get(media).copied().unwrap_or(0)
+                        < a.config.capacity(media)
+            })
     }
 
     /// Logs an agent in (Not Ready).
@@ -631,12 +772,20 @@ impl AgentPool {
     }
 
     fn cancel_agent(&mut self, agent: &str) -> Vec<Reservation> {
-        let items: Vec<ItemId> = self
-            .reservations
-            .values()
-            .filter(|r| r.agent == agent)
-            .map(|r| r.item)
-            .collect();
+        self.slot(agent)
+            .map(|s| self.cancel_slot(s))
+            .unwrap_or_default()
+    }
+
+    /// Cancels an agent's reservations, in item order.
+    fn cancel_slot(&mut self, slot: u32) -> Vec<Reservation> {
+        let mut items = self
+            .slots
+            .get(slot as usize)
+            .and_then(Option::as_ref)
+            .map(|s| s.items.clone())
+            .unwrap_or_default();
+        items.sort_unstable();
         items.into_iter().filter_map(|i| self.unhold(i)).collect()
     }
 
@@ -679,7 +828,7 @@ impl AgentPool {
         now: Millis,
         timeout_ms: Millis,
     ) -> Option<String> {
-        let all: Vec<String> = self.agents.keys().cloned().collect();
+        let all: Vec<String> = self.present.keys().cloned().collect();
         self.try_reserve_among(
             item,
             queue,
@@ -705,42 +854,75 @@ impl AgentPool {
         timeout_ms: Millis,
         candidates: impl IntoIterator<Item = &'c str>,
     ) -> Option<String> {
+        let matching: Vec<u32> = candidates
+            .into_iter()
+            .filter_map(|id| self.slot(id))
+            .filter(|&s| {
+                self.by_slot(s)
+                    .is_some_and(|a| targets.iter().any(|t| a.config.matches(t)))
+            })
+            .collect();
+        let slot = self.reserve_best(item, queue, media, now, timeout_ms, matching)?;
+        self.by_slot(slot).map(|a| a.id().to_owned())
+    }
+
+    /// Reserves the preferred available agent among `candidates` (slots of agents already known
+    /// to match the item's targets) and returns its slot. The order of preference is in the
+    /// module docs.
+    pub(crate) fn reserve_best(
+        &mut self,
+        item: ItemId,
+        queue: &str,
+        media: &str,
+        now: Millis,
+        timeout_ms: Millis,
+        candidates: impl IntoIterator<Item = u32>,
+    ) -> Option<u32> {
         if self.reservations.contains_key(&item) {
             return None;
         }
         let tried = self.tried.get(&item);
-        let best = candidates
-            .into_iter()
-            .filter_map(|id| self.agents.get(id))
-            .filter(|a| targets.iter().any(|t| a.config.matches(t)))
-            .filter(|a| self.is_available(a.id(), media, now))
-            .min_by_key(|a| {
-                (
-                    tried.is_some_and(|t| t.contains(a.id())),
-                    a.load(media) + self.reserved_count(a.id(), media),
-                    a.ready_since(now),
-                    a.id().to_owned(),
-                )
-            })?
-            .id()
-            .to_owned();
-        self.hold(Reservation {
-            agent: best.clone(),
+        let mut best: Option<(Preference<'_>, u32)> = None;
+        for slot in candidates {
+            let Some(s) = self.slots.get(slot as usize).and_then(Option::as_ref) else {
+                continue;
+            };
+            let a = &s.agent;
+            let load = a.load(media) + s.held.get(media).copied().unwrap_or(0);
+            if a.state(now) != AgentState::Ready || load >= a.config.capacity(media) {
+                continue;
+            }
+            let rank = (
+                tried.is_some_and(|t| t.contains(&slot)),
+                load,
+                a.ready_since(now),
+                a.id(),
+            );
+            if best.as_ref().is_none_or(|(b, _)| rank < *b) {
+                best = Some((rank, slot));
+            }
+        }
+        let ((_, _, _, id), slot) = best?;
+        let r = Reservation {
+            agent: id.to_owned(),
             item,
             queue: queue.to_owned(),
             media: media.to_owned(),
             reserved_at: now,
             expires_at: now.saturating_add(timeout_ms),
-        });
-        Some(best)
+        };
+        self.hold(slot, r);
+        Some(slot)
     }
 
     /// The agent accepts: the reservation becomes an interaction on its media. At or after
     /// `expires_at` the reservation is dropped as timed out and [`AgentError::Expired`] returned.
     pub fn accept(&mut self, item: ItemId, now: Millis) -> Result<Reservation, AgentError> {
-        let r = self.unhold(item).ok_or(AgentError::NoReservation(item))?;
+        let (r, slot) = self
+            .unhold_with_slot(item)
+            .ok_or(AgentError::NoReservation(item))?;
         if now >= r.expires_at {
-            self.note_tried(&r);
+            self.note_tried(item, slot);
             return Err(AgentError::Expired {
                 item,
                 agent: r.agent,
@@ -748,7 +930,12 @@ impl AgentPool {
         }
         // The slot was held by the reservation, so it fits; logout/not-ready would have
         // cancelled the reservation.
-        let agent = self.agent_mut(&r.agent)?;
+        let agent = self
+            .slots
+            .get_mut(slot as usize)
+            .and_then(Option::as_mut)
+            .map(|s| &mut s.agent)
+            .ok_or_else(|| AgentError::UnknownAgent(r.agent.clone()))?;
         agent.start_interaction(&r.media, now)?;
         self.tried.remove(&item);
         Ok(r)
@@ -757,30 +944,34 @@ impl AgentPool {
     /// The agent rejects: the agent is free again (still Ready) and the item may retry; its
     /// next [`try_reserve`](Self::try_reserve) prefers any other agent that fits.
     pub fn reject(&mut self, item: ItemId, _now: Millis) -> Result<Reservation, AgentError> {
-        let r = self.unhold(item).ok_or(AgentError::NoReservation(item))?;
-        self.note_tried(&r);
+        let (r, slot) = self
+            .unhold_with_slot(item)
+            .ok_or(AgentError::NoReservation(item))?;
+        self.note_tried(item, slot);
         Ok(r)
     }
 
-    fn note_tried(&mut self, r: &Reservation) {
-        self.tried
-            .entry(r.item)
-            .or_default()
-            .insert(r.agent.clone());
+    fn note_tried(&mut self, item: ItemId, slot: u32) {
+        let tried = self.tried.entry(item).or_default();
+        if !tried.contains(&slot) {
+            tried.push(slot);
+        }
     }
 
     /// Ends every reservation with `expires_at <= now`, returning them (ordered by expiry, then
     /// item). Their agents are free again; each item prefers another agent on its next try.
     pub fn expire(&mut self, now: Millis) -> Vec<Reservation> {
         let due: Vec<ItemId> = self
-            .reservations
-            .values()
+            .reservations()
             .filter(|r| r.expires_at <= now)
             .map(|r| r.item)
             .collect();
-        let mut out: Vec<Reservation> = due.into_iter().filter_map(|i| self.unhold(i)).collect();
-        for r in &out {
-            self.note_tried(r);
+        let mut out: Vec<Reservation> = Vec::with_capacity(due.len());
+        for item in due {
+            if let Some((r, slot)) = self.unhold_with_slot(item) {
+                self.note_tried(item, slot);
+                out.push(r);
+            }
         }
         out.sort_by_key(|r| (r.expires_at, r.item));
         out
@@ -790,17 +981,17 @@ impl AgentPool {
     /// instead of [`expire`](Self::expire)). The agent is free again; the item prefers another
     /// agent on its next try.
     pub fn expire_item(&mut self, item: ItemId, now: Millis) -> Option<Reservation> {
-        if self.reservations.get(&item)?.expires_at > now {
+        if self.reservation(item)?.expires_at > now {
             return None;
         }
-        let r = self.unhold(item)?;
-        self.note_tried(&r);
+        let (r, slot) = self.unhold_with_slot(item)?;
+        self.note_tried(item, slot);
         Some(r)
     }
 
     /// The earliest reservation expiry, for the caller's timer.
     pub fn next_expiry(&self) -> Option<Millis> {
-        self.reservations.values().map(|r| r.expires_at).min()
+        self.reservations().map(|r| r.expires_at).min()
     }
 
     /// The item left (distributed, abandoned, cancelled): drops its reservation, if any, and
@@ -812,13 +1003,13 @@ impl AgentPool {
 
     /// Agents matching `target` that are Ready at `now` (`RStatAgentsReady`); with a media,
     /// only those that could be reserved for it now, i.e. with a free slot counting
-    /// reservations (`RStatAgentsReadyvoice`).
+    /// reservations (`RStatAgentsReadyvoice`). Scans every agent: the router keeps its own
+    /// counts instead.
     pub fn ready_count(&self, target: &Target, media: Option<&str>, now: Millis) -> usize {
-        self.agents
-            .values()
-            .filter(|a| a.config.matches(target))
-            .filter(|a| match media {
-                Some(m) => self.is_available(a.id(), m, now),
+        self.slots()
+            .filter(|(_, a)| a.config.matches(target))
+            .filter(|(s, a)| match media {
+                Some(m) => self.is_available_at(*s, m, now),
                 None => a.state(now) == AgentState::Ready,
             })
             .count()
@@ -826,8 +1017,7 @@ impl AgentPool {
 
     /// Logged-in agents matching `target` (`RStatAgentsTotal`).
     pub fn logged_in_count(&self, target: &Target) -> usize {
-        self.agents
-            .values()
+        self.agents()
             .filter(|a| a.is_logged_in() && a.config.matches(target))
             .count()
     }

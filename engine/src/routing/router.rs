@@ -18,8 +18,10 @@
 //! - an agent becomes available (Ready, an offer ends, an interaction or wrap-up ends): it takes
 //!   the best eligible item whose targets it matches, across every queue — highest priority,
 //!   then longest waiting (URS serves by priority, then age). Waiting items are indexed in
-//!   buckets by (queue, current targets, media), so this looks at the head of each bucket
-//!   instead of at every item.
+//!   groups by (current targets, media) across queues — the queue plays no part in matching —
+//!   so this looks at the head of each group (a handful: distinct target sets × media) instead
+//!   of at every item or every queue. Whether an agent matches a target set is remembered until
+//!   its configuration changes.
 //!
 //! An offer is an agent reservation (`_agent_reserve_timeout`, default 30 s): the agent is never
 //! offered beyond its capacity and an item never holds two offers ([`AgentPool`]). When the
@@ -29,18 +31,31 @@
 //! does the same and also sets the agent Not Ready — the switch's usual answer to an agent who
 //! does not answer, so an absent agent is not offered the next item too.
 //!
+//! ## Cost
+//! Submit, cancel, accept and a priority change cost O(log n) in the item's queue and in its
+//! group; an agent coming free costs one look at the head of each group (distinct target sets ×
+//! media, a handful), and an item looking for an agent a pass over the available agents of its
+//! media — skipped when none of them matched its targets the last time and none has joined
+//! since. `engine/benches/router.rs` measures it.
+//!
 //! ## Statistics for skip rules
-//! `RStatAgentsReady`, `RStatAgentsReadyvoice` and `RStatAgentsTotal` are counted from the
-//! agent pool at the instant the escalation reaches an entry. Other Stat Server statistics have
-//! no source here: they read as "unknown" (NaN), so their skip condition never holds.
+//! `RStatAgentsReady`, `RStatAgentsReadyvoice` and `RStatAgentsTotal` are read at the instant
+//! the escalation reaches an entry. The router counts them itself, per target named in a skip
+//! rule, as agents change state (a count is set up from the pool the first time a target is
+//! seen), so a skip check costs a lookup rather than a scan of every agent. Timers due at the
+//! same instant run wrap-up ends first, so an agent free at that instant counts as Ready. Other
+//! Stat Server statistics have no source here: they read as "unknown" (NaN), so their skip
+//! condition never holds.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::hash_map::RandomState;
+use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 
 use super::plan::{Escalation, StatKind, TargetList};
 use super::target::Target;
 use crate::agents::{AgentConfig, AgentError, AgentPool, AgentState, Reservation};
-use crate::queue::{EwtConfig, ItemId, QueueError, QueueId, QueueSet, QueueStats};
+use crate::queue::{EwtConfig, IdHasher, ItemId, QueueError, QueueId, QueueSet, QueueStats};
 use crate::store::Millis;
 
 /// Errors from router calls.
@@ -205,49 +220,126 @@ pub struct QueueReport {
 }
 
 type KeyId = u32;
+/// An agent's slot in the pool (stable for its id).
+type AgentSlot = u32;
 type Order = (Reverse<i32>, Millis, ItemId);
+type IdMap<V> = HashMap<ItemId, V, BuildHasherDefault<IdHasher>>;
 
+/// Timers, in the order they run when due at the same instant: wrap-up ends first, so an agent
+/// free at that instant is counted (skip rules) and served like any other free agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Timer {
+    WrapUp(AgentSlot),
     Escalate(ItemId),
     Retry(ItemId),
     Offer(ItemId),
-    WrapUp(u32),
 }
 
-#[derive(Debug, Clone)]
+/// One routed item. Kept small: a busy center holds many, and each operation touches one.
+#[derive(Debug)]
 struct Item {
     queue: QueueId,
-    media: String,
-    escalation: Escalation,
+    /// Index into `Router::medias`.
+    media: u32,
     key: KeyId,
+    /// The group indexing it while it is eligible: (`key`, `media`).
+    group: u32,
     priority: i32,
+    /// Its offer timeout and reject retry delay, as an index into `Router::terms`.
+    terms: u32,
     enqueued_at: Millis,
-    reserve_timeout_ms: Millis,
-    reject_retry_ms: Millis,
     phase: ItemPhase,
-    /// When the escalation next changes, if it is armed.
-    escalate_at: Option<Millis>,
+    /// The `_target` list while its targets can still change: `None` for a single target and
+    /// once the last entry is current.
+    escalation: Option<Box<Escalating>>,
+}
+
+/// An escalation and the instant its timer is armed for.
+#[derive(Debug)]
+struct Escalating {
+    escalation: Escalation,
+    at: Millis,
 }
 
 impl Item {
     fn order(&self, id: ItemId) -> Order {
         (Reverse(self.priority), self.enqueued_at, id)
     }
+
+    fn escalate_at(&self) -> Option<Millis> {
+        self.escalation.as_ref().map(|e| e.at)
+    }
 }
 
-/// The targets a set of items is routed to, with agent matches remembered.
-#[derive(Debug, Clone)]
+/// An item's offer timeout and reject retry delay (`_agent_reserve_timeout`,
+/// `_agent_reject_retry_timeout`): shared by the items of a service, so kept once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Terms {
+    reserve_timeout_ms: Millis,
+    reject_retry_ms: Millis,
+}
+
+/// A set of targets items are routed to.
+#[derive(Debug)]
 struct Key {
     targets: Vec<Target>,
     text: Vec<String>,
+    /// Its groups: (media, group).
+    groups: Vec<(u32, u32)>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct BucketId {
-    queue: QueueId,
+/// Eligible items with the same current targets and media, across queues, in service order.
+#[derive(Debug)]
+struct Group {
     key: KeyId,
     media: u32,
+    items: BTreeSet<Order>,
+    /// The media's availability epoch at which no available agent matched `key`: until an
+    /// agent joins the media's available set (or changes configuration), none will, so an
+    /// item of this group need not look again.
+    unmatched_at: Option<u64>,
+}
+
+/// An agent's flags as last counted in the skip-rule statistics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Counted {
+    logged_in: bool,
+    ready: bool,
+    /// Available for voice (`RStatAgentsReadyvoice`).
+    voice: bool,
+}
+
+/// Agents matching a target named in a skip rule, per statistic.
+#[derive(Debug)]
+struct StatCount {
+    target: Target,
+    logged_in: usize,
+    ready: usize,
+    voice: usize,
+}
+
+impl StatCount {
+    fn apply(&mut self, old: Counted, new: Counted) {
+        let shift = |n: usize, old: bool, new: bool| {
+            (n + usize::from(new)).saturating_sub(usize::from(old))
+        };
+        self.logged_in = shift(self.logged_in, old.logged_in, new.logged_in);
+        self.ready = shift(self.ready, old.ready, new.ready);
+        self.voice = shift(self.voice, old.voice, new.voice);
+    }
+}
+
+/// What the router keeps per agent slot.
+#[derive(Debug, Default)]
+struct AgentSide {
+    /// The media the agent is available on (indices into `Router::medias`).
+    available: Vec<u32>,
+    /// Per key: 0 not known yet, 1 no match, 2 match. Cleared when the configuration changes.
+    matches: Vec<u8>,
+    counted: Counted,
+    /// The end of the wrap-up its timer is armed for.
+    wrap_up: Option<Millis>,
+    work: Vec<Work>,
 }
 
 /// Virtual queues, agents, and the items being routed between them.
@@ -257,24 +349,33 @@ pub struct Router {
     pool: AgentPool,
     default_ewt: EwtConfig,
     queue_ewt: HashMap<String, EwtConfig>,
-    items: HashMap<ItemId, Item>,
+    items: IdMap<Item>,
     next_item: u64,
     keys: Vec<Key>,
-    key_ids: HashMap<String, KeyId>,
-    /// Keys each queue has routed to (for its agent counts).
-    queue_keys: HashMap<QueueId, BTreeSet<KeyId>>,
+    /// Keys by the hash of their targets.
+    key_index: HashMap<u64, Vec<KeyId>>,
+    key_hasher: RandomState,
+    /// Keys each queue has routed to (for its agent counts), by queue id.
+    queue_keys: Vec<BTreeSet<KeyId>>,
     medias: Vec<String>,
-    buckets: HashMap<BucketId, BTreeSet<Order>>,
-    /// Agent index ↔ id, for timers and the match cache.
-    agent_ids: Vec<String>,
-    agent_index: HashMap<String, u32>,
+    groups: Vec<Group>,
+    terms: Vec<Terms>,
+    terms_index: HashMap<Terms, u32, BuildHasherDefault<IdHasher>>,
     /// Agents available per media (index into `medias`).
-    available: HashMap<u32, BTreeSet<String>>,
-    matches: HashMap<(u32, KeyId), bool>,
+    available: Vec<BTreeSet<AgentSlot>>,
+    /// Per media, bumped whenever an agent may have started to match there: it joined the
+    /// available set, or an available agent's configuration changed.
+    epochs: Vec<u64>,
+    /// Per agent slot.
+    agents: Vec<AgentSide>,
+    stats: Vec<StatCount>,
+    /// Indices into `stats` by [`Router::target_hash`].
+    stat_index: HashMap<u64, Vec<usize>>,
     timers: BTreeSet<(Millis, Timer)>,
-    wrap_up: HashMap<u32, Millis>,
-    work: BTreeMap<String, Vec<Work>>,
     events: Vec<RouterEvent>,
+    /// Reused buffers.
+    scratch_agents: Vec<AgentSlot>,
+    scratch_media: Vec<u32>,
 }
 
 fn valid_media(m: &str) -> bool {
@@ -286,6 +387,42 @@ fn valid_media(m: &str) -> bool {
 
 fn valid_queue(q: &str) -> bool {
     !q.is_empty() && q.len() <= 255 && !q.chars().any(char::is_control)
+}
+
+/// The index of a media name, added on first use.
+fn media_index(medias: &mut Vec<String>, media: &str) -> u32 {
+    if let Some(i) = medias.iter().position(|m| m == media) {
+        return i as u32;
+    }
+    medias.push(media.to_owned());
+    (medias.len() - 1) as u32
+}
+
+/// Whether an agent matches a key's targets, remembered on the agent's side.
+fn key_matches(
+    side: &mut AgentSide,
+    pool: &AgentPool,
+    slot: AgentSlot,
+    keys: &[Key],
+    key: KeyId,
+) -> bool {
+    let k = key as usize;
+    match side.matches.get(k) {
+        Some(1) => return false,
+        Some(2) => return true,
+        _ => {}
+    }
+    let m = match (pool.by_slot(slot), keys.get(k)) {
+        (Some(a), Some(key)) => key.targets.iter().any(|t| a.config().matches(t)),
+        _ => false,
+    };
+    if side.matches.len() <= k {
+        side.matches.resize(k + 1, 0);
+    }
+    if let Some(c) = side.matches.get_mut(k) {
+        *c = if m { 2 } else { 1 };
+    }
+    m
 }
 
 impl Router {
@@ -326,63 +463,182 @@ impl Router {
         Ok(self.queues.add_queue(name, cfg)?)
     }
 
-    fn media_id(&mut self, media: &str) -> u32 {
-        if let Some(i) = self.medias.iter().position(|m| m == media) {
-            return i as u32;
+    /// The router's side of an agent slot, created on first use.
+    fn side(&mut self, slot: AgentSlot) -> &mut AgentSide {
+        let i = slot as usize;
+        if self.agents.len() <= i {
+            self.agents.resize_with(i + 1, AgentSide::default);
         }
-        self.medias.push(media.to_owned());
-        (self.medias.len() - 1) as u32
+        &mut self.agents[i]
     }
 
-    fn agent_idx(&mut self, id: &str) -> u32 {
-        if let Some(&i) = self.agent_index.get(id) {
-            return i;
-        }
-        let i = self.agent_ids.len() as u32;
-        self.agent_ids.push(id.to_owned());
-        self.agent_index.insert(id.to_owned(), i);
-        i
+    /// Feeds what identifies a target to a hasher: its name (for a skill target, the canonical
+    /// expression text), server, type and whether it is a skill expression — cheaper than
+    /// hashing the expression tree, and equal targets hash equal.
+    fn hash_target(t: &Target, h: &mut impl Hasher) {
+        t.name.hash(h);
+        t.stat_server.hash(h);
+        t.kind.hash(h);
+        t.skill.is_some().hash(h);
+    }
+
+    fn target_hash(&self, t: &Target) -> u64 {
+        let mut h = self.key_hasher.build_hasher();
+        Self::hash_target(t, &mut h);
+        h.finish()
     }
 
     fn key_for(&mut self, targets: &[&Target]) -> KeyId {
-        let text: Vec<String> = targets.iter().map(|t| t.to_string()).collect();
-        let joined = text.join("\u{1f}");
-        if let Some(&k) = self.key_ids.get(&joined) {
-            return k;
+        let mut h = self.key_hasher.build_hasher();
+        targets.len().hash(&mut h);
+        for t in targets {
+            Self::hash_target(t, &mut h);
+        }
+        let hash = h.finish();
+        if let Some(ks) = self.key_index.get(&hash) {
+            for &k in ks {
+                let same = self.keys.get(k as usize).is_some_and(|key| {
+                    key.targets.len() == targets.len()
+                        && key.targets.iter().eq(targets.iter().copied())
+                });
+                if same {
+                    return k;
+                }
+            }
         }
         let k = self.keys.len() as KeyId;
         self.keys.push(Key {
             targets: targets.iter().map(|t| (*t).clone()).collect(),
-            text,
+            text: targets.iter().map(|t| t.to_string()).collect(),
+            groups: Vec::new(),
         });
-        self.key_ids.insert(joined, k);
+        self.key_index.entry(hash).or_default().push(k);
         k
     }
 
-    fn agent_matches(&mut self, agent: u32, key: KeyId) -> bool {
-        if let Some(&m) = self.matches.get(&(agent, key)) {
-            return m;
-        }
-        let m = match (
-            self.agent_ids
-                .get(agent as usize)
-                .and_then(|id| self.pool.agent(id)),
-            self.keys.get(key as usize),
-        ) {
-            (Some(a), Some(k)) => k.targets.iter().any(|t| a.config().matches(t)),
-            _ => false,
+    fn group_for(&mut self, key: KeyId, media: u32) -> u32 {
+        let Some(k) = self.keys.get_mut(key as usize) else {
+            return u32::MAX;
         };
-        self.matches.insert((agent, key), m);
-        m
+        if let Some(&(_, g)) = k.groups.iter().find(|(m, _)| *m == media) {
+            return g;
+        }
+        let g = self.groups.len() as u32;
+        k.groups.push((media, g));
+        self.groups.push(Group {
+            key,
+            media,
+            items: BTreeSet::new(),
+            unmatched_at: None,
+        });
+        g
     }
 
-    /// The statistic a skip rule reads.
-    fn stat(pool: &AgentPool, now: Millis, target: &Target, kind: &StatKind) -> f64 {
+    fn terms_for(&mut self, terms: Terms) -> u32 {
+        if let Some(&t) = self.terms_index.get(&terms) {
+            return t;
+        }
+        let t = self.terms.len() as u32;
+        self.terms.push(terms);
+        self.terms_index.insert(terms, t);
+        t
+    }
+
+    fn terms_of(&self, item: &Item) -> Terms {
+        self.terms
+            .get(item.terms as usize)
+            .copied()
+            .unwrap_or(Terms {
+                reserve_timeout_ms: crate::agents::DEFAULT_RESERVE_TIMEOUT_MS,
+                reject_retry_ms: 0,
+            })
+    }
+
+    fn note_queue_key(&mut self, q: QueueId, key: KeyId) {
+        let i = q.0 as usize;
+        if self.queue_keys.len() <= i {
+            self.queue_keys.resize_with(i + 1, BTreeSet::new);
+        }
+        if let Some(keys) = self.queue_keys.get_mut(i) {
+            keys.insert(key);
+        }
+    }
+
+    /// The index into `stats` of a target's counts.
+    fn stat_of(&self, target: &Target, hash: u64) -> Option<usize> {
+        self.stat_index
+            .get(&hash)?
+            .iter()
+            .copied()
+            .find(|&i| self.stats.get(i).is_some_and(|c| c.target == *target))
+    }
+
+    /// Starts counting the agents of every target a skip rule of `list` names.
+    fn register_stats(&mut self, list: &TargetList) {
+        for e in list.entries() {
+            if e.skip_if.is_none() {
+                continue;
+            }
+            let hash = self.target_hash(&e.target);
+            if self.stat_of(&e.target, hash).is_some() {
+                continue;
+            }
+            let mut count = StatCount {
+                target: e.target.clone(),
+                logged_in: 0,
+                ready: 0,
+                voice: 0,
+            };
+            for (slot, a) in self.pool.slots() {
+                if a.config().matches(&count.target) {
+                    let counted = self
+                        .agents
+                        .get(slot as usize)
+                        .map(|s| s.counted)
+                        .unwrap_or_default();
+                    count.apply(Counted::default(), counted);
+                }
+            }
+            self.stat_index
+                .entry(hash)
+                .or_default()
+                .push(self.stats.len());
+            self.stats.push(count);
+        }
+    }
+
+    /// The statistic a skip rule reads. Every target a skip rule names is registered when its
+    /// item is submitted, so a count is always there; were one missing, the statistic would
+    /// read as unknown (NaN) and the entry be kept.
+    fn stat(&self, target: &Target, kind: &StatKind) -> f64 {
+        let hash = self.target_hash(target);
+        let Some(c) = self.stat_of(target, hash).and_then(|i| self.stats.get(i)) else {
+            debug_assert!(false, "skip-rule target {target} not registered");
+            return f64::NAN;
+        };
         match kind {
-            StatKind::AgentsReady => pool.ready_count(target, None, now) as f64,
-            StatKind::AgentsReadyVoice => pool.ready_count(target, Some("voice"), now) as f64,
-            StatKind::AgentsTotal => pool.logged_in_count(target) as f64,
+            StatKind::AgentsReady => c.ready as f64,
+            StatKind::AgentsReadyVoice => c.voice as f64,
+            StatKind::AgentsTotal => c.logged_in as f64,
             StatKind::Other(_) => f64::NAN,
+        }
+    }
+
+    /// Moves an agent's contribution to the skip-rule statistics to `new`.
+    fn account(&mut self, slot: AgentSlot, new: Counted) {
+        let side = self.side(slot);
+        let old = side.counted;
+        if old == new {
+            return;
+        }
+        side.counted = new;
+        let Some(a) = self.pool.by_slot(slot) else {
+            return;
+        };
+        for c in &mut self.stats {
+            if a.config().matches(&c.target) {
+                c.apply(old, new);
+            }
         }
     }
 
@@ -396,14 +652,29 @@ impl Router {
     /// is kept; offers on media it no longer handles are cancelled).
     pub fn put_agent(&mut self, config: AgentConfig, now: Millis) -> Result<(), RouterError> {
         let id = config.id.clone();
-        let a = self.agent_idx(&id);
-        self.matches.retain(|(agent, _), _| *agent != a);
-        if self.pool.agent(&id).is_some() {
-            let cancelled = self.pool.set_config(config)?;
+        if let Some(slot) = self.pool.slot(&id) {
+            // Counted under the old configuration: taken out before it changes.
+            self.account(slot, Counted::default());
+            let cancelled = match self.pool.set_config(config) {
+                Ok(c) => c,
+                Err(e) => {
+                    self.refresh_agent(slot, now);
+                    return Err(e.into());
+                }
+            };
+            self.side(slot).matches.clear();
+            // It may match targets it did not before, on media it is already available on.
+            for e in &mut self.epochs {
+                *e += 1;
+            }
             self.offers_cancelled(cancelled, now);
-            self.agent_changed(&id, now);
+            self.agent_changed(slot, now);
         } else {
             self.pool.add(config)?;
+            if let Some(slot) = self.pool.slot(&id) {
+                self.side(slot).matches.clear();
+                self.refresh_agent(slot, now);
+            }
         }
         Ok(())
     }
@@ -411,35 +682,45 @@ impl Router {
     /// Removes an agent; its offers are cancelled (their items look for another agent) and its
     /// interactions are dropped from the router.
     pub fn remove_agent(&mut self, id: &str, now: Millis) -> Result<Vec<Work>, RouterError> {
+        let slot = self.pool.slot(id);
+        if let Some(s) = slot {
+            self.account(s, Counted::default());
+        }
         let cancelled = self.pool.remove(id)?;
-        if let Some(&a) = self.agent_index.get(id) {
-            self.matches.retain(|(agent, _), _| *agent != a);
-            for set in self.available.values_mut() {
-                set.remove(id);
+        let mut work = Vec::new();
+        if let Some(s) = slot {
+            let side = self.side(s);
+            let available = std::mem::take(&mut side.available);
+            side.matches.clear();
+            work = std::mem::take(&mut side.work);
+            if let Some(until) = side.wrap_up.take() {
+                self.timers.remove(&(until, Timer::WrapUp(s)));
             }
-            if let Some(until) = self.wrap_up.remove(&a) {
-                self.timers.remove(&(until, Timer::WrapUp(a)));
+            for m in available {
+                if let Some(set) = self.available.get_mut(m as usize) {
+                    set.remove(&s);
+                }
             }
         }
         self.offers_cancelled(cancelled, now);
-        Ok(self.work.remove(id).unwrap_or_default())
+        Ok(work)
     }
 
     pub fn login(&mut self, agent: &str, now: Millis) -> Result<(), RouterError> {
         self.pool.login(agent, now)?;
-        self.agent_changed(agent, now);
+        self.changed(agent, now);
         Ok(())
     }
 
     pub fn ready(&mut self, agent: &str, now: Millis) -> Result<(), RouterError> {
         self.pool.ready(agent, now)?;
-        self.agent_changed(agent, now);
+        self.changed(agent, now);
         Ok(())
     }
 
     pub fn not_ready(&mut self, agent: &str, now: Millis) -> Result<(), RouterError> {
         let cancelled = self.pool.not_ready(agent, now)?;
-        self.agent_changed(agent, now);
+        self.changed(agent, now);
         self.offers_cancelled(cancelled, now);
         Ok(())
     }
@@ -448,30 +729,34 @@ impl Router {
     /// dropped (the owner ends the calls).
     pub fn logout(&mut self, agent: &str, now: Millis) -> Result<Vec<Work>, RouterError> {
         let cancelled = self.pool.logout(agent, now)?;
-        self.agent_changed(agent, now);
+        self.changed(agent, now);
         self.offers_cancelled(cancelled, now);
-        Ok(self.work.remove(agent).unwrap_or_default())
+        Ok(match self.pool.slot(agent) {
+            Some(s) => std::mem::take(&mut self.side(s).work),
+            None => Vec::new(),
+        })
     }
 
-    /// Offers the agent holds now.
+    /// Offers the agent holds now, by item.
     pub fn offers(&self, agent: &str) -> Vec<&Reservation> {
-        self.pool
-            .reservations()
-            .filter(|r| r.agent == agent)
-            .collect()
+        self.pool.reservations_of(agent)
     }
 
     /// Interactions the agent is handling.
     pub fn work(&self, agent: &str) -> &[Work] {
-        self.work.get(agent).map_or(&[], Vec::as_slice)
+        self.pool
+            .slot(agent)
+            .and_then(|s| self.agents.get(s as usize))
+            .map_or(&[], |s| s.work.as_slice())
     }
 
     /// Records the switch's interaction id for an agent's work item.
     pub fn attach(&mut self, agent: &str, item: ItemId, ixn: &str) -> Result<(), RouterError> {
         let w = self
-            .work
-            .get_mut(agent)
-            .and_then(|ws| ws.iter_mut().find(|w| w.item == item))
+            .pool
+            .slot(agent)
+            .and_then(|s| self.agents.get_mut(s as usize))
+            .and_then(|side| side.work.iter_mut().find(|w| w.item == item))
             .ok_or_else(|| RouterError::NoInteraction {
                 agent: agent.to_owned(),
                 item,
@@ -489,7 +774,7 @@ impl Router {
             .is_some_and(|r| now >= r.expires_at)
         {
             // Accepting at or after the deadline counts as the timeout it is.
-            self.offer_timed_out(item, agent, now);
+            self.offer_timed_out(item, now);
             return Err(RouterError::NoOffer {
                 agent: agent.to_owned(),
                 item,
@@ -501,7 +786,7 @@ impl Router {
             .remove(&item)
             .ok_or(RouterError::UnknownItem(item))?;
         self.timers.remove(&(r.expires_at, Timer::Offer(item)));
-        if let Some(at) = it.escalate_at {
+        if let Some(at) = it.escalate_at() {
             self.timers.remove(&(at, Timer::Escalate(item)));
         }
         self.queues.distribute(item, now)?;
@@ -512,10 +797,6 @@ impl Router {
             since: now,
             interaction: None,
         };
-        self.work
-            .entry(agent.to_owned())
-            .or_default()
-            .push(w.clone());
         self.events.push(RouterEvent::Distributed {
             item,
             agent: agent.to_owned(),
@@ -523,7 +804,10 @@ impl Router {
             media: r.media,
             waited_ms: now.saturating_sub(it.enqueued_at),
         });
-        self.agent_changed(agent, now);
+        if let Some(s) = self.pool.slot(agent) {
+            self.side(s).work.push(w.clone());
+            self.agent_changed(s, now);
+        }
         Ok(w)
     }
 
@@ -538,11 +822,14 @@ impl Router {
             agent: agent.to_owned(),
             reason: OfferEnd::Rejected,
         });
-        let retry = self.items.get(&item).map_or(0, |i| i.reject_retry_ms);
+        let retry = self
+            .items
+            .get(&item)
+            .map_or(0, |i| self.terms_of(i).reject_retry_ms);
         // The item sits out while the agent looks for other work, so a reject never hands the
         // same agent the same item when something else is waiting for it.
         self.set_retry(item, now.saturating_add(retry));
-        self.agent_changed(agent, now);
+        self.changed(agent, now);
         if retry == 0 {
             self.timers.remove(&(now, Timer::Retry(item)));
             self.back_to_waiting(item);
@@ -574,12 +861,10 @@ impl Router {
             agent: agent.to_owned(),
             item,
         };
-        let ws = self.work.get_mut(agent).ok_or_else(no_ixn)?;
+        let slot = self.pool.slot(agent).ok_or_else(no_ixn)?;
+        let ws = &mut self.agents.get_mut(slot as usize).ok_or_else(no_ixn)?.work;
         let pos = ws.iter().position(|w| w.item == item).ok_or_else(no_ixn)?;
         let w = ws.remove(pos);
-        if ws.is_empty() {
-            self.work.remove(agent);
-        }
         self.pool.end_interaction(agent, &w.media, acw_ms, now)?;
         let handle_ms = now.saturating_sub(w.since);
         if let Ok(q) = self.queues.queue_id(&w.queue) {
@@ -591,7 +876,7 @@ impl Router {
             agent: agent.to_owned(),
             handle_ms,
         });
-        self.agent_changed(agent, now);
+        self.agent_changed(slot, now);
         Ok(w)
     }
 
@@ -599,34 +884,46 @@ impl Router {
 
     /// Queues an item and routes it at once if an agent is available. Returns its id.
     pub fn submit(&mut self, req: RouteRequest, now: Millis) -> Result<ItemId, RouterError> {
-        let media = req.media.trim().to_ascii_lowercase();
-        if !valid_media(&media) {
-            return Err(RouterError::BadMedia(req.media));
-        }
+        let trimmed = req.media.trim();
+        let m = if trimmed.bytes().any(|b| b.is_ascii_uppercase()) {
+            let lower = trimmed.to_ascii_lowercase();
+            if !valid_media(&lower) {
+                return Err(RouterError::BadMedia(req.media));
+            }
+            media_index(&mut self.medias, &lower)
+        } else {
+            if !valid_media(trimmed) {
+                return Err(RouterError::BadMedia(req.media));
+            }
+            media_index(&mut self.medias, trimmed)
+        };
         let q = self.queue(&req.queue)?;
         let id = ItemId(self.next_item);
         let position = self.queues.enqueue(q, id, req.priority, now)?;
         self.next_item += 1;
-        let mut escalation = Escalation::new(req.targets, now);
-        let pool = &self.pool;
-        let next = escalation.advance(now, &|t, k| Self::stat(pool, now, t, k));
-        let active = escalation.active();
-        let key = self.key_for(&active);
-        self.queue_keys.entry(q).or_default().insert(key);
-        let item = Item {
-            queue: q,
-            media,
-            escalation,
-            key,
-            priority: req.priority,
-            enqueued_at: now,
+        let (key, escalation) = self.start_targets(req.targets, now);
+        self.note_queue_key(q, key);
+        let group = self.group_for(key, m);
+        let terms = self.terms_for(Terms {
             reserve_timeout_ms: req.reserve_timeout_ms.max(1),
             reject_retry_ms: req.reject_retry_ms.max(0),
+        });
+        let item = Item {
+            queue: q,
+            media: m,
+            key,
+            group,
+            priority: req.priority,
+            terms,
+            enqueued_at: now,
             phase: ItemPhase::Waiting,
-            escalate_at: next,
+            escalation,
         };
-        if let Some(at) = next {
+        if let Some(at) = item.escalate_at() {
             self.timers.insert((at, Timer::Escalate(id)));
+        }
+        if let Some(g) = self.groups.get_mut(group as usize) {
+            g.items.insert(item.order(id));
         }
         self.items.insert(id, item);
         self.events.push(RouterEvent::Queued {
@@ -634,9 +931,23 @@ impl Router {
             queue: req.queue,
             position,
         });
-        self.back_to_waiting(id);
         self.try_item(id, now);
         Ok(id)
+    }
+
+    /// The key of a new item's first targets, and its escalation if they can change.
+    fn start_targets(&mut self, list: TargetList, now: Millis) -> (KeyId, Option<Box<Escalating>>) {
+        if list.len() == 1 {
+            // One entry never escalates and is never skipped (it is the last).
+            if let Some(e) = list.entries().first() {
+                return (self.key_for(&[&e.target]), None);
+            }
+        }
+        self.register_stats(&list);
+        let mut escalation = Escalation::new(list, now);
+        let next = escalation.advance(now, &|t, k| self.stat(t, k));
+        let key = self.key_for(&escalation.active());
+        (key, next.map(|at| Box::new(Escalating { escalation, at })))
     }
 
     /// The item leaves without being served (abandoned, cancelled); an offer it holds ends.
@@ -645,8 +956,12 @@ impl Router {
             .items
             .remove(&item)
             .ok_or(RouterError::UnknownItem(item))?;
-        self.unbucket(item, &it);
-        if let Some(at) = it.escalate_at {
+        if it.phase == ItemPhase::Waiting {
+            if let Some(g) = self.groups.get_mut(it.group as usize) {
+                g.items.remove(&it.order(item));
+            }
+        }
+        if let Some(at) = it.escalate_at() {
             self.timers.remove(&(at, Timer::Escalate(item)));
         }
         if let ItemPhase::Retrying { until } = it.phase {
@@ -666,7 +981,7 @@ impl Router {
         // The item has left before its agent looks for other work: events stay in order.
         self.events.push(RouterEvent::Left { item, queue });
         if let Some(agent) = freed {
-            self.agent_changed(&agent, now);
+            self.changed(&agent, now);
         }
         Ok(())
     }
@@ -676,21 +991,23 @@ impl Router {
         &mut self,
         item: ItemId,
         priority: i32,
-        now: Millis,
+        _now: Millis,
     ) -> Result<usize, RouterError> {
-        let it = self
-            .items
-            .get(&item)
-            .ok_or(RouterError::UnknownItem(item))?
-            .clone();
-        self.unbucket(item, &it);
-        let pos = self.queues.change_priority(item, priority)?;
-        if let Some(i) = self.items.get_mut(&item) {
-            i.priority = priority;
+        if !self.items.contains_key(&item) {
+            return Err(RouterError::UnknownItem(item));
         }
-        if it.phase == ItemPhase::Waiting {
-            self.back_to_waiting(item);
-            self.try_item(item, now);
+        let pos = self.queues.change_priority(item, priority)?;
+        if let Some(it) = self.items.get_mut(&item) {
+            let old = it.order(item);
+            it.priority = priority;
+            // Priority plays no part in matching, so no new match can arise: only the
+            // item's place among the eligible changes.
+            if it.phase == ItemPhase::Waiting {
+                if let Some(g) = self.groups.get_mut(it.group as usize) {
+                    g.items.remove(&old);
+                    g.items.insert(it.order(item));
+                }
+            }
         }
         Ok(pos)
     }
@@ -702,7 +1019,11 @@ impl Router {
             item,
             queue: self.queues.name(it.queue).unwrap_or_default().to_owned(),
             priority: it.priority,
-            media: it.media.clone(),
+            media: self
+                .medias
+                .get(it.media as usize)
+                .cloned()
+                .unwrap_or_default(),
             enqueued_at: it.enqueued_at,
             position,
             phase: it.phase,
@@ -738,7 +1059,7 @@ impl Router {
 
     /// Ready and logged-in agents matching any target the queue has routed to.
     fn queue_agents(&self, q: QueueId, now: Millis) -> (usize, usize) {
-        let Some(keys) = self.queue_keys.get(&q) else {
+        let Some(keys) = self.queue_keys.get(q.0 as usize) else {
             return (0, 0);
         };
         let targets: Vec<&Target> = keys
@@ -791,27 +1112,19 @@ impl Router {
             }
             self.timers.remove(&(at, timer));
             match timer {
-                Timer::Offer(item) => {
-                    if let Some(agent) = self.pool.reservation(item).map(|r| r.agent.clone()) {
-                        self.offer_timed_out(item, &agent, now);
-                    }
-                }
+                Timer::Offer(item) => self.offer_timed_out(item, now),
                 Timer::Escalate(item) => self.escalate(item, now),
                 Timer::Retry(item) => {
-                    if let Some(it) = self.items.get_mut(&item) {
-                        if matches!(it.phase, ItemPhase::Retrying { .. }) {
-                            it.phase = ItemPhase::Waiting;
-                            self.back_to_waiting(item);
-                            self.try_item(item, now);
-                        }
+                    let retrying = self
+                        .items
+                        .get(&item)
+                        .is_some_and(|it| matches!(it.phase, ItemPhase::Retrying { .. }));
+                    if retrying {
+                        self.back_to_waiting(item);
+                        self.try_item(item, now);
                     }
                 }
-                Timer::WrapUp(a) => {
-                    self.wrap_up.remove(&a);
-                    if let Some(id) = self.agent_ids.get(a as usize).cloned() {
-                        self.agent_changed(&id, now);
-                    }
-                }
+                Timer::WrapUp(slot) => self.agent_changed(slot, now),
             }
         }
     }
@@ -821,25 +1134,13 @@ impl Router {
         std::mem::take(&mut self.events)
     }
 
+    /// What happened since the last call, drained in order; the router keeps its buffer, so a
+    /// caller draining after every call allocates nothing for events.
+    pub fn drain_events(&mut self) -> std::vec::Drain<'_, RouterEvent> {
+        self.events.drain(..)
+    }
+
     // ---- internals ----------------------------------------------------------------------
-
-    fn bucket_of(&mut self, it: &Item) -> BucketId {
-        BucketId {
-            queue: it.queue,
-            key: it.key,
-            media: self.media_id(&it.media),
-        }
-    }
-
-    fn unbucket(&mut self, id: ItemId, it: &Item) {
-        let b = self.bucket_of(it);
-        if let Some(set) = self.buckets.get_mut(&b) {
-            set.remove(&it.order(id));
-            if set.is_empty() {
-                self.buckets.remove(&b);
-            }
-        }
-    }
 
     /// Marks an item waiting and indexes it for agents.
     fn back_to_waiting(&mut self, id: ItemId) {
@@ -847,10 +1148,11 @@ impl Router {
             return;
         };
         it.phase = ItemPhase::Waiting;
-        let it = it.clone();
+        let (order, group) = (it.order(id), it.group);
         let _ = self.queues.release(id);
-        let b = self.bucket_of(&it);
-        self.buckets.entry(b).or_default().insert(it.order(id));
+        if let Some(g) = self.groups.get_mut(group as usize) {
+            g.items.insert(order);
+        }
     }
 
     fn set_retry(&mut self, id: ItemId, until: Millis) {
@@ -869,79 +1171,89 @@ impl Router {
         if it.phase != ItemPhase::Waiting {
             return;
         }
-        let media = it.media.clone();
-        let key = it.key;
-        let queue = it.queue;
-        let timeout = it.reserve_timeout_ms;
-        let m = self.media_id(&media);
-        let candidates: Vec<String> = match self.available.get(&m) {
-            Some(set) if !set.is_empty() => set.iter().cloned().collect(),
-            _ => return,
+        let (key, m, q, g) = (it.key, it.media, it.queue, it.group);
+        let timeout = self.terms_of(it).reserve_timeout_ms;
+        let Some(available) = self.available.get(m as usize).filter(|s| !s.is_empty()) else {
+            return;
         };
-        let qname = self.queues.name(queue).unwrap_or_default().to_owned();
-        let targets: Vec<Target> = self
-            .keys
-            .get(key as usize)
-            .map(|k| k.targets.clone())
-            .unwrap_or_default();
-        let refs: Vec<&Target> = targets.iter().collect();
-        let Some(agent) = self.pool.try_reserve_among(
+        let epoch = self.epochs.get(m as usize).copied().unwrap_or(0);
+        if self
+            .groups
+            .get(g as usize)
+            .is_some_and(|g| g.unmatched_at == Some(epoch))
+        {
+            return;
+        }
+        let mut candidates = std::mem::take(&mut self.scratch_agents);
+        candidates.clear();
+        candidates.extend(available.iter().copied());
+        candidates.retain(|&a| {
+            self.agents
+                .get_mut(a as usize)
+                .is_some_and(|side| key_matches(side, &self.pool, a, &self.keys, key))
+        });
+        let got = self.pool.reserve_best(
             id,
-            &qname,
-            &refs,
-            &media,
+            self.queues.name(q).unwrap_or_default(),
+            self.medias.get(m as usize).map_or("", String::as_str),
             now,
             timeout,
-            candidates.iter().map(String::as_str),
-        ) else {
-            return;
-        };
-        self.offered(id, &agent, qname, media, now);
+            candidates.iter().copied(),
+        );
+        self.scratch_agents = candidates;
+        match got {
+            Some(slot) => self.offered(id, slot, now),
+            None => {
+                if let Some(group) = self.groups.get_mut(g as usize) {
+                    group.unmatched_at = Some(epoch);
+                }
+            }
+        }
     }
 
-    fn offered(&mut self, id: ItemId, agent: &str, queue: String, media: String, now: Millis) {
-        let Some(it) = self.items.get(&id).cloned() else {
+    /// The pool has just reserved `slot` for `id`.
+    fn offered(&mut self, id: ItemId, slot: AgentSlot, now: Millis) {
+        let Some(it) = self.items.get_mut(&id) else {
             return;
         };
-        self.unbucket(id, &it);
-        if let Some(i) = self.items.get_mut(&id) {
-            i.phase = ItemPhase::Offered;
+        it.phase = ItemPhase::Offered;
+        let (order, group, q, m) = (it.order(id), it.group, it.queue, it.media);
+        if let Some(g) = self.groups.get_mut(group as usize) {
+            g.items.remove(&order);
         }
         let _ = self.queues.reserve(id);
-        let expires_at = self.pool.reservation(id).map_or(now, |r| r.expires_at);
+        let (agent, expires_at) = self
+            .pool
+            .reservation(id)
+            .map_or((String::new(), now), |r| (r.agent.clone(), r.expires_at));
         self.timers.insert((expires_at, Timer::Offer(id)));
         self.events.push(RouterEvent::Offered {
             item: id,
-            agent: agent.to_owned(),
-            queue,
-            media,
+            agent,
+            queue: self.queues.name(q).unwrap_or_default().to_owned(),
+            media: self.medias.get(m as usize).cloned().unwrap_or_default(),
             expires_at,
         });
-        self.refresh_available(agent, now);
+        self.refresh_agent(slot, now);
     }
 
-    fn offer_timed_out(&mut self, item: ItemId, agent: &str, now: Millis) {
-        let mut ended: Vec<Reservation> = self.pool.expire_item(item, now).into_iter().collect();
-        if ended.is_empty() {
+    fn offer_timed_out(&mut self, item: ItemId, now: Millis) {
+        let Some(r) = self.pool.expire_item(item, now) else {
             return;
-        }
-        for r in &ended {
-            self.timers.remove(&(r.expires_at, Timer::Offer(r.item)));
-            self.events.push(RouterEvent::OfferEnded {
-                item: r.item,
-                agent: r.agent.clone(),
-                reason: OfferEnd::TimedOut,
-            });
-        }
+        };
+        self.timers.remove(&(r.expires_at, Timer::Offer(item)));
+        self.events.push(RouterEvent::OfferEnded {
+            item,
+            agent: r.agent.clone(),
+            reason: OfferEnd::TimedOut,
+        });
         // The agent did not answer: Not Ready, and any other offer it holds is cancelled.
-        if let Ok(more) = self.pool.not_ready(agent, now) {
-            self.agent_changed(agent, now);
+        if let Ok(more) = self.pool.not_ready(&r.agent, now) {
+            self.changed(&r.agent, now);
             self.offers_cancelled(more, now);
         }
-        for r in ended.drain(..) {
-            self.back_to_waiting(r.item);
-            self.try_item(r.item, now);
-        }
+        self.back_to_waiting(item);
+        self.try_item(item, now);
     }
 
     fn offers_cancelled(&mut self, cancelled: Vec<Reservation>, now: Millis) {
@@ -960,151 +1272,191 @@ impl Router {
     }
 
     fn escalate(&mut self, id: ItemId, now: Millis) {
-        let Some(mut it) = self.items.get(&id).cloned() else {
+        let Some(it) = self.items.get_mut(&id) else {
             return;
         };
-        let pool = &self.pool;
-        let next = it
-            .escalation
-            .advance(now, &|t, k| Self::stat(pool, now, t, k));
-        let active = it.escalation.active();
-        let key = self.key_for(&active);
-        let text = self
-            .keys
-            .get(key as usize)
-            .map(|k| k.text.clone())
-            .unwrap_or_default();
-        let waiting = it.phase == ItemPhase::Waiting;
-        if waiting {
-            self.unbucket(id, &it);
+        let Some(mut escalating) = it.escalation.take() else {
+            return;
+        };
+        let (old_key, old_group, order, q, m, phase) =
+            (it.key, it.group, it.order(id), it.queue, it.media, it.phase);
+        let next = escalating.escalation.advance(now, &|t, k| self.stat(t, k));
+        let key = self.key_for(&escalating.escalation.active());
+        self.note_queue_key(q, key);
+        let group = self.group_for(key, m);
+        if let Some(it) = self.items.get_mut(&id) {
+            it.key = key;
+            it.group = group;
+            it.escalation = next.map(|at| {
+                escalating.at = at;
+                escalating
+            });
         }
-        let changed = key != it.key;
-        it.key = key;
-        it.escalate_at = next;
-        self.queue_keys.entry(it.queue).or_default().insert(key);
         if let Some(at) = next {
             self.timers.insert((at, Timer::Escalate(id)));
         }
-        self.items.insert(id, it);
-        if changed {
-            self.events.push(RouterEvent::TargetsChanged {
-                item: id,
-                targets: text,
-            });
+        if key == old_key {
+            return;
         }
-        if waiting {
-            self.back_to_waiting(id);
+        self.events.push(RouterEvent::TargetsChanged {
+            item: id,
+            targets: self
+                .keys
+                .get(key as usize)
+                .map(|k| k.text.clone())
+                .unwrap_or_default(),
+        });
+        if phase == ItemPhase::Waiting {
+            if let Some(g) = self.groups.get_mut(old_group as usize) {
+                g.items.remove(&order);
+            }
+            if let Some(g) = self.groups.get_mut(group as usize) {
+                g.items.insert(order);
+            }
             self.try_item(id, now);
         }
     }
 
-    /// Re-reads one agent's availability and, if it can take work, gives it the best items.
-    fn agent_changed(&mut self, agent: &str, now: Millis) {
-        if let Some(a) = self.pool.agent(agent) {
-            self.events.push(RouterEvent::AgentState {
-                agent: agent.to_owned(),
-                state: a.state(now),
-            });
-            let wrap_up = match a.state(now) {
-                AgentState::AfterCallWork { until } => Some(until),
-                _ => None,
-            };
-            let idx = self.agent_idx(agent);
-            // Wrap-up ended early (Ready, Not Ready, logout) leaves no timer behind to report
-            // a second state change at its old end.
-            if let Some(old) = self.wrap_up.remove(&idx) {
-                self.timers.remove(&(old, Timer::WrapUp(idx)));
-            }
-            if let Some(until) = wrap_up {
-                self.wrap_up.insert(idx, until);
-                self.timers.insert((until, Timer::WrapUp(idx)));
-            }
+    /// [`agent_changed`](Self::agent_changed) by id.
+    fn changed(&mut self, agent: &str, now: Millis) {
+        if let Some(slot) = self.pool.slot(agent) {
+            self.agent_changed(slot, now);
         }
-        self.refresh_available(agent, now);
-        self.serve_agent(agent, now);
     }
 
-    fn refresh_available(&mut self, agent: &str, now: Millis) {
-        // Every media the agent has, and every media the router knows: a media dropped from
-        // the agent's configuration must not leave it indexed as available there.
-        let medias: Vec<String> = self
-            .pool
-            .agent(agent)
-            .map(|a| a.config().capacity.keys().cloned().collect())
-            .unwrap_or_default();
-        for media in medias {
-            self.media_id(&media);
-        }
-        for m in 0..self.medias.len() as u32 {
-            let media = self.medias[m as usize].clone();
-            let avail = self.pool.is_available(agent, &media, now);
-            let set = self.available.entry(m).or_default();
-            if avail {
-                if !set.contains(agent) {
-                    set.insert(agent.to_owned());
-                }
-            } else {
-                set.remove(agent);
+    /// Re-reads one agent's availability and, if it can take work, gives it the best items.
+    fn agent_changed(&mut self, slot: AgentSlot, now: Millis) {
+        let Some(a) = self.pool.by_slot(slot) else {
+            return;
+        };
+        let state = a.state(now);
+        self.events.push(RouterEvent::AgentState {
+            agent: a.id().to_owned(),
+            state,
+        });
+        let wrap_up = match state {
+            AgentState::AfterCallWork { until } => Some(until),
+            _ => None,
+        };
+        // Wrap-up ended early (Ready, Not Ready, logout) leaves no timer behind to report a
+        // second state change at its old end.
+        let old = std::mem::replace(&mut self.side(slot).wrap_up, wrap_up);
+        if old != wrap_up {
+            if let Some(at) = old {
+                self.timers.remove(&(at, Timer::WrapUp(slot)));
+            }
+            if let Some(at) = wrap_up {
+                self.timers.insert((at, Timer::WrapUp(slot)));
             }
         }
+        self.refresh_agent(slot, now);
+        self.serve_agent(slot, now);
+    }
+
+    /// Re-reads on which media the agent is available (every media it has; one dropped from
+    /// its configuration is dropped here too) and its skip-rule counts.
+    fn refresh_agent(&mut self, slot: AgentSlot, now: Millis) {
+        let mut fresh = std::mem::take(&mut self.scratch_media);
+        fresh.clear();
+        let mut counted = Counted::default();
+        if let Some(a) = self.pool.by_slot(slot) {
+            counted.logged_in = a.is_logged_in();
+            counted.ready = a.state(now) == AgentState::Ready;
+            for media in a.config().capacity.keys() {
+                if self.pool.is_available_at(slot, media, now) {
+                    fresh.push(media_index(&mut self.medias, media));
+                    counted.voice |= media == "voice";
+                }
+            }
+        }
+        if self.available.len() < self.medias.len() {
+            self.available.resize_with(self.medias.len(), BTreeSet::new);
+            self.epochs.resize(self.medias.len(), 0);
+        }
+        self.side(slot);
+        let Some(side) = self.agents.get_mut(slot as usize) else {
+            return;
+        };
+        let old = std::mem::replace(&mut side.available, fresh);
+        for m in &old {
+            if !side.available.contains(m) {
+                if let Some(set) = self.available.get_mut(*m as usize) {
+                    set.remove(&slot);
+                }
+            }
+        }
+        for m in &side.available {
+            if !old.contains(m) {
+                if let Some(set) = self.available.get_mut(*m as usize) {
+                    set.insert(slot);
+                }
+                if let Some(e) = self.epochs.get_mut(*m as usize) {
+                    *e += 1;
+                }
+            }
+        }
+        self.scratch_media = old;
+        self.account(slot, counted);
     }
 
     /// Gives an available agent the best eligible items it matches, one per free slot.
-    fn serve_agent(&mut self, agent: &str, now: Millis) {
-        let a = self.agent_idx(agent);
+    fn serve_agent(&mut self, slot: AgentSlot, now: Millis) {
         loop {
-            let mut best: Option<(Order, BucketId)> = None;
-            let buckets: Vec<(BucketId, Order)> = self
-                .buckets
-                .iter()
-                .filter_map(|(b, set)| set.first().map(|o| (*b, *o)))
-                .collect();
-            for (b, head) in buckets {
-                if !self
-                    .available
-                    .get(&b.media)
-                    .is_some_and(|s| s.contains(agent))
+            let Some(side) = self.agents.get_mut(slot as usize) else {
+                return;
+            };
+            if side.available.is_empty() {
+                return;
+            }
+            let mut best: Option<(Order, u32)> = None;
+            for (g, group) in self.groups.iter().enumerate() {
+                let Some(head) = group.items.first() else {
+                    continue;
+                };
+                if best.as_ref().is_some_and(|(o, _)| o <= head)
+                    || !side.available.contains(&group.media)
                 {
                     continue;
                 }
-                if best.as_ref().is_some_and(|(o, _)| *o <= head) {
-                    continue;
-                }
-                if self.agent_matches(a, b.key) {
-                    best = Some((head, b));
+                if key_matches(side, &self.pool, slot, &self.keys, group.key) {
+                    best = Some((*head, g as u32));
                 }
             }
-            let Some(((_, _, item), b)) = best else {
+            let Some(((_, _, item), g)) = best else {
                 return;
             };
-            let media = self
-                .medias
-                .get(b.media as usize)
-                .cloned()
-                .unwrap_or_default();
-            let qname = self.queues.name(b.queue).unwrap_or_default().to_owned();
-            let Some(it) = self.items.get(&item) else {
+            let Some(m) = self.groups.get(g as usize).map(|g| g.media) else {
                 return;
             };
-            let timeout = it.reserve_timeout_ms;
-            let targets: Vec<Target> = self
-                .keys
-                .get(b.key as usize)
-                .map(|k| k.targets.clone())
-                .unwrap_or_default();
-            let refs: Vec<&Target> = targets.iter().collect();
-            let Some(got) = self.pool.try_reserve_among(
+            let Some((q, timeout)) = self
+                .items
+                .get(&item)
+                .map(|it| (it.queue, self.terms_of(it).reserve_timeout_ms))
+            else {
+                return;
+            };
+            let got = self.pool.reserve_best(
                 item,
-                &qname,
-                &refs,
-                &media,
+                self.queues.name(q).unwrap_or_default(),
+                self.medias.get(m as usize).map_or("", String::as_str),
                 now,
                 timeout,
-                std::iter::once(agent),
-            ) else {
-                return;
-            };
-            self.offered(item, &got, qname, media, now);
+                std::iter::once(slot),
+            );
+            if got.is_some() {
+                self.offered(item, slot, now);
+            } else {
+                // The index and the pool disagree (never expected): re-read the agent, and
+                // stop unless that took the media off its list, so this cannot loop.
+                self.refresh_agent(slot, now);
+                if self
+                    .agents
+                    .get(slot as usize)
+                    .is_none_or(|s| s.available.contains(&m))
+                {
+                    return;
+                }
+            }
         }
     }
 }
