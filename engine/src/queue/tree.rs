@@ -54,6 +54,10 @@ struct Node {
     size: u32,
     /// Waiting (unreserved) items in this subtree.
     waiting: u32,
+    /// The left child's `size` and `waiting`, kept here so a rank descent reads only the nodes
+    /// on its path (one cache line per level instead of two).
+    lsize: u32,
+    lwaiting: u32,
     is_waiting: bool,
 }
 
@@ -120,11 +124,14 @@ impl OrderTree {
             Some(n) => (n.left, n.right),
             None => return,
         };
-        let size = 1 + self.size(l) + self.size(r);
-        let waiting = self.waiting(l) + self.waiting(r);
+        let (ls, lw) = (self.size(l), self.waiting(l));
+        let size = 1 + ls + self.size(r);
+        let waiting = lw + self.waiting(r);
         if let Some(n) = self.nodes.get_mut(t as usize) {
             n.size = size;
             n.waiting = waiting + u32::from(n.is_waiting);
+            n.lsize = ls;
+            n.lwaiting = lw;
         }
     }
 
@@ -233,6 +240,8 @@ impl OrderTree {
             right: NIL,
             size: 1,
             waiting: u32::from(waiting),
+            lsize: 0,
+            lwaiting: 0,
             is_waiting: waiting,
         };
         let n = match self.free.pop() {
@@ -300,14 +309,13 @@ impl OrderTree {
             match key.cmp(&n.key) {
                 Ordering::Less => t = n.left,
                 Ordering::Equal => {
-                    rank.before += self.size(n.left) as usize;
-                    rank.waiting_before += self.waiting(n.left) as usize;
+                    rank.before += n.lsize as usize;
+                    rank.waiting_before += n.lwaiting as usize;
                     break;
                 }
                 Ordering::Greater => {
-                    rank.before += self.size(n.left) as usize + 1;
-                    rank.waiting_before +=
-                        self.waiting(n.left) as usize + usize::from(n.is_waiting);
+                    rank.before += n.lsize as usize + 1;
+                    rank.waiting_before += n.lwaiting as usize + usize::from(n.is_waiting);
                     t = n.right;
                 }
             }
@@ -339,7 +347,14 @@ impl OrderTree {
                 n.waiting.saturating_sub(1)
             };
             match key.cmp(&n.key) {
-                Ordering::Less => t = n.left,
+                Ordering::Less => {
+                    n.lwaiting = if waiting {
+                        n.lwaiting + 1
+                    } else {
+                        n.lwaiting.saturating_sub(1)
+                    };
+                    t = n.left;
+                }
                 Ordering::Greater => t = n.right,
                 Ordering::Equal => {
                     n.is_waiting = waiting;
@@ -371,7 +386,7 @@ impl OrderTree {
     pub(crate) fn first_waiting(&self) -> Option<(OrderKey, ItemId, bool)> {
         let mut t = self.root;
         while let Some(n) = self.nodes.get(t as usize) {
-            if self.waiting(n.left) > 0 {
+            if n.lwaiting > 0 {
                 t = n.left;
             } else if n.is_waiting {
                 return self.entry(t);
