@@ -894,6 +894,25 @@ impl Bayeux {
         (expired, wake)
     }
 
+    /// Ends every session of `gms_user` (an administrator kicking a device); each is told to
+    /// handshake again. Returns how many ended.
+    pub fn forget_user(
+        &mut self,
+        gms_user: &str,
+        now: Millis,
+        wake: &mut Vec<Wake>,
+    ) -> Vec<String> {
+        let clients: Vec<String> = self
+            .by_user
+            .get(gms_user)
+            .map(|set| set.iter().cloned().collect())
+            .unwrap_or_default();
+        for c in &clients {
+            self.remove(c, Gone::Expired, now, wake);
+        }
+        clients
+    }
+
     /// Forgets a session: its subscriptions, and any connect held for it is answered.
     pub fn remove(&mut self, client: &str, why: Gone, now: Millis, wake: &mut Vec<Wake>) {
         let Some(s) = self.sessions.remove(client) else {

@@ -337,6 +337,16 @@ impl PushHub {
         self.publish(&agent_channel(agent_id), data)
     }
 
+    /// Ends every session of `gms_user`; each is told to handshake again. Returns how many.
+    pub fn forget_user(&self, gms_user: &str) -> usize {
+        let now = self.now();
+        let mut st = self.inner.state.lock();
+        let mut wake = Vec::new();
+        let gone = st.core.forget_user(gms_user, now, &mut wake);
+        st.fire(wake);
+        gone.len()
+    }
+
     /// Ends sessions past `maxInterval`; returns how many.
     pub fn sweep(&self) -> usize {
         let now = self.now();
