@@ -4,5 +4,6 @@
 pub mod api;
 pub mod basichttp;
 pub mod bench;
+pub mod cometd;
 pub mod scxml_runner;
 pub mod server;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use actix_web::dev::Service as _;
 use actix_web::{web, App, HttpServer};
+use actors::push::PushHub;
 use engine::config::Config;
 use engine::platform::Platform;
 use engine::store::sqlite::SqliteStore;
@@ -29,6 +30,7 @@ pub struct ServeOptions {
 pub struct Running {
     pub addr: std::net::SocketAddr,
     pub platform: Arc<Platform>,
+    pub push: PushHub,
     pub server: actix_web::dev::Server,
 }
 
@@ -57,6 +59,12 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
     let listener = TcpListener::bind(&listen)
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr()?;
+    let push = PushHub::new(
+        crate::cometd::config_from(platform.section("cometd").as_deref())
+            .map_err(|e| anyhow::anyhow!(e))?,
+    );
+    let push_data = web::Data::new(push.clone());
+    let notifier = web::Data::new(crate::api::notification::start(&platform, push.clone())?);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let state = web::Data::new(AppState {
         platform: platform.clone(),
@@ -65,12 +73,16 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .app_data(push_data.clone())
+            .app_data(notifier.clone())
             .app_data(web::PayloadConfig::new(crate::api::params::MAX_BODY))
             .wrap_fn(|req, srv| {
                 let span =
                     tracing::info_span!("request", method = %req.method(), path = %req.path());
                 srv.call(req).instrument(span)
             })
+            .configure(crate::cometd::configure)
+            .configure(crate::api::notification::configure)
             .configure(routes::configure)
             .default_service(web::to(routes::outside_api))
     })
@@ -98,9 +110,12 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
             }
         }
     });
+    // Bayeux §connect: sessions with no connect for maxInterval end; checked every second.
+    actix_web::rt::spawn(push.clone().run_sweeper(Duration::from_secs(1)));
     Ok(Running {
         addr,
         platform,
+        push,
         server,
     })
 }

@@ -2,5 +2,6 @@
 
 pub mod auth;
 pub mod error;
+pub mod notification;
 pub mod params;
 pub mod routes;
