@@ -86,7 +86,10 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
             .configure(routes::configure)
             .default_service(web::to(routes::outside_api))
     })
-    .shutdown_timeout(10);
+    .shutdown_timeout(10)
+    // Pushes are small writes: without this, Nagle's algorithm holds a websocket event back
+    // until the client's delayed ACK (~40 ms).
+    .tcp_nodelay(true);
     if let Some(w) = opts.workers {
         server = server.workers(w.max(1));
     }
