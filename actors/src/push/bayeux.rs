@@ -609,6 +609,7 @@ impl Bayeux {
             one => vec![one],
         };
         let mut patterns = Vec::with_capacity(names.len());
+        let gms_user = self.sessions.get(client).and_then(|s| s.gms_user.clone());
         for n in names {
             let Some(name) = n.as_str() else {
                 return with_sub(
@@ -631,6 +632,16 @@ impl Bayeux {
                 }
                 // Bayeux §service channels: not recorded as subscriptions.
                 Ok(_) if is_service(name) => {}
+                Ok(p) if add && !agent_channel_allowed(&p, gms_user.as_deref()) => {
+                    return with_sub(
+                        failure(
+                            channel,
+                            id,
+                            format!("403:{name}:subscribe_denied: an agent's channel is for that agent's gms_user"),
+                        ),
+                        sub,
+                    )
+                }
                 Ok(p) => patterns.push(p),
             }
         }
@@ -959,6 +970,26 @@ impl Bayeux {
         if s.streaming && why != Gone::Disconnected {
             wake.push(Wake::Stream(client.to_string()));
         }
+    }
+}
+
+/// Agents' channels (`/ringback/agent/{id}/...`) carry offers and state for one agent: only a
+/// session whose `gms_user` is that agent id may subscribe, and no wildcard may span agents.
+fn agent_channel_allowed(p: &Pattern, gms_user: Option<&str>) -> bool {
+    const AGENTS: &str = "/ringback/agent/";
+    let (base, spans_agents) = match p {
+        Pattern::Exact(c) => (c.as_str(), false),
+        // `/ringback/agent/*` names every agent.
+        Pattern::OneLevel(parent) => (parent.as_str(), format!("{parent}/") == AGENTS),
+        // So do `/**`, `/ringback/**` and `/ringback/agent/**`.
+        Pattern::Deep(parent) => (parent.as_str(), AGENTS.starts_with(&format!("{parent}/"))),
+    };
+    if spans_agents {
+        return false;
+    }
+    match base.strip_prefix(AGENTS) {
+        None => true,
+        Some(rest) => gms_user == rest.split('/').next(),
     }
 }
 
@@ -1548,6 +1579,49 @@ mod tests {
         assert!(
             t.connect(&idle, "9").hold.is_some(),
             "an unsubscribed session got nothing"
+        );
+    }
+
+    #[test]
+    fn only_the_agent_subscribes_to_its_channel() {
+        let mut t = T::new();
+        t.user = Some("7");
+        let c = t.client();
+        for ok in [
+            "/ringback/agent/7",
+            "/ringback/agent/7/**",
+            "/ringback/agent/7/*",
+            "/ringback/*",
+        ] {
+            assert_eq!(
+                t.subscribe(&c, json!(ok)).reply("/meta/subscribe")["successful"],
+                true,
+                "{ok}"
+            );
+        }
+        for denied in [
+            "/ringback/agent/8",
+            "/ringback/agent/*",
+            "/ringback/agent/**",
+            "/ringback/**",
+            "/**",
+        ] {
+            let got = t.subscribe(&c, json!(denied));
+            assert_eq!(
+                got.reply("/meta/subscribe")["error"],
+                format!("403:{denied}:subscribe_denied: an agent's channel is for that agent's gms_user"),
+            );
+        }
+        let mut w = Vec::new();
+        assert_eq!(
+            t.core
+                .publish("/ringback/agent/7", json!({"offer": 1}), t.now, &mut w),
+            1
+        );
+        assert_eq!(
+            t.core
+                .publish("/ringback/agent/8", json!({"offer": 2}), t.now, &mut w),
+            0
         );
     }
 

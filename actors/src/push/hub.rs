@@ -371,3 +371,123 @@ impl PushHub {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests on data they built themselves
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn hub() -> PushHub {
+        PushHub::with_clock(
+            BayeuxConfig::default(),
+            StdRng::seed_from_u64(1),
+            wall_clock,
+        )
+    }
+
+    fn parse(frames: &[Frame]) -> Vec<Value> {
+        frames
+            .iter()
+            .map(|f| serde_json::from_str(f).unwrap())
+            .collect()
+    }
+
+    /// A session of `user` subscribed to `/_genesys`, past its first connect.
+    fn session(hub: &PushHub, user: &str) -> String {
+        let hs = hub.handle(
+            vec![json!({"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"]})],
+            Transport::LongPolling,
+            Some(user),
+            None,
+        );
+        let client = parse(&hs.replies)[0]["clientId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        hub.handle(
+            vec![
+                json!({"channel": "/meta/connect", "clientId": client, "connectionType": "long-polling"}),
+                json!({"channel": "/meta/subscribe", "clientId": client, "subscription": "/_genesys"}),
+            ],
+            Transport::LongPolling,
+            Some(user),
+            None,
+        );
+        client
+    }
+
+    fn connect(hub: &PushHub, client: &str, user: &str) -> Handled {
+        hub.handle(
+            vec![json!({"channel": "/meta/connect", "clientId": client, "connectionType": "long-polling", "id": "c"})],
+            Transport::LongPolling,
+            Some(user),
+            None,
+        )
+    }
+
+    #[tokio::test]
+    async fn a_held_connect_is_answered_when_a_push_arrives() {
+        let hub = hub();
+        let client = session(&hub, "alice");
+        let pending = connect(&hub, &client, "alice").pending.expect("held");
+        let waiter = tokio::spawn(pending.wait());
+        tokio::task::yield_now().await;
+        assert_eq!(
+            hub.deliver_to_user("alice", "/_genesys", json!({"tag": "t"})),
+            Ok(1)
+        );
+        let frames = parse(&waiter.await.unwrap());
+        assert_eq!(
+            frames[0],
+            json!({"channel": "/_genesys", "data": {"tag": "t"}})
+        );
+        assert_eq!(frames[1]["id"], "c");
+        assert_eq!(hub.stats().held, 0);
+    }
+
+    #[tokio::test]
+    async fn a_connect_dropped_unanswered_gives_its_events_back() {
+        let hub = hub();
+        let client = session(&hub, "alice");
+        let pending = connect(&hub, &client, "alice").pending.expect("held");
+        hub.deliver_to_user("alice", "/_genesys", json!(1)).unwrap();
+        // The HTTP client hung up before the reply was written.
+        drop(pending);
+        let again = connect(&hub, &client, "alice");
+        assert!(again.pending.is_none());
+        assert_eq!(
+            parse(&again.replies)[0],
+            json!({"channel": "/_genesys", "data": 1})
+        );
+    }
+
+    #[tokio::test]
+    async fn forgetting_a_user_answers_its_held_connect_with_handshake_advice() {
+        let hub = hub();
+        let client = session(&hub, "alice");
+        let pending = connect(&hub, &client, "alice").pending.expect("held");
+        assert_eq!(hub.forget_user("alice"), 1);
+        let frames = parse(&pending.wait().await);
+        assert_eq!(frames[0]["error"], "402::session_unknown");
+        assert_eq!(frames[0]["advice"]["reconnect"], "handshake");
+        assert_eq!(frames[0]["id"], "c");
+    }
+
+    #[test]
+    fn server_side_publishes_check_the_channel() {
+        let hub = hub();
+        assert_eq!(
+            hub.publish("/meta/connect", json!(1)),
+            Err(PushError::MetaChannel("/meta/connect".into()))
+        );
+        assert_eq!(
+            hub.publish("/a/*", json!(1)),
+            Err(PushError::InvalidChannel {
+                channel: "/a/*".into(),
+                error: ChannelError::WildcardNotAllowed
+            })
+        );
+        assert_eq!(hub.publish_to_agent("7", json!({"offer": 1})), Ok(0));
+    }
+}
