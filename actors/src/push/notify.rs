@@ -693,6 +693,106 @@ mod tests {
         assert_eq!(Subscription::from_json(&s.to_json()), Some(s));
     }
 
+    /// A notifier on a fresh store in `dir`, whose HTTP posts are refused.
+    fn notifier(dir: &std::path::Path, now: Millis) -> Notifier {
+        let store = engine::store::sqlite::SqliteStore::open(dir).unwrap();
+        let post: HttpPost =
+            Arc::new(|_, _| Box::pin(async { Err("no network in tests".to_string()) }));
+        let hub = PushHub::new(super::super::BayeuxConfig::default());
+        Notifier::open(hub, Arc::new(store), post, PushSettings::default(), now).unwrap()
+    }
+
+    fn comet(id: &str) -> Device {
+        Device::of_service("comet", id).unwrap()
+    }
+
+    #[tokio::test]
+    async fn subscriptions_expire_and_are_purged() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = notifier(dir.path(), 0);
+        let sub = NewSubscription {
+            subscriber_id: None,
+            provider_name: None,
+            device: Device::of_service("ios", "phone").unwrap(),
+            expire: Some(30),
+            filter: None,
+        };
+        let id = n.subscribe(sub, 0).await.unwrap();
+        let (_, got) = n
+            .publish("service.a.b.1", json!(1), None, 29_999)
+            .await
+            .unwrap();
+        assert_eq!(got, [Delivery::Kept]);
+        let (_, got) = n
+            .publish("service.a.b.2", json!(2), None, 30_000)
+            .await
+            .unwrap();
+        assert!(got.is_empty(), "an expired subscription matches nothing");
+        assert_eq!(
+            n.unsubscribe(&id, 30_000).await,
+            Err(NotifyError::NotFound(format!(
+                "notification subscription '{id}' does not exist"
+            )))
+        );
+        assert_eq!(n.purge(30_000).await, Ok(1));
+        drop(n);
+        // Reopened: the purged subscription stays gone; the kept message is still there.
+        let n = notifier(dir.path(), 30_000);
+        assert!(n.subscription(&id, 0).is_none());
+        let kept = n.retrieve("phone", 30_000).await.unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0]["tag"], "service.a.b.1");
+    }
+
+    #[tokio::test]
+    async fn a_service_event_reaches_the_comet_device_it_is_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = notifier(dir.path(), 0);
+        let hub = n.hub().clone();
+        let hs = hub.handle(
+            vec![json!({"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"]})],
+            super::super::Transport::LongPolling,
+            Some("alice"),
+            None,
+        );
+        let reply: Value = serde_json::from_str(&hs.replies[0]).unwrap();
+        let client = reply["clientId"].as_str().unwrap();
+        hub.handle(
+            vec![json!({"channel": "/meta/subscribe", "clientId": client, "subscription": GENESYS_CHANNEL})],
+            super::super::Transport::LongPolling,
+            Some("alice"),
+            None,
+        );
+        let got = n
+            .service_event(
+                &comet("alice"),
+                "callback",
+                "status",
+                "180-92e0",
+                json!({"_state": "QUEUED"}),
+                0,
+            )
+            .await
+            .unwrap();
+        assert_eq!(got, Delivery::Comet(1));
+        let got = hub.handle(
+            vec![json!({"channel": "/meta/connect", "clientId": client, "connectionType": "long-polling"})],
+            super::super::Transport::LongPolling,
+            Some("alice"),
+            None,
+        );
+        let event: Value = serde_json::from_str(&got.replies[0]).unwrap();
+        assert_eq!(event["channel"], GENESYS_CHANNEL);
+        assert_eq!(event["data"]["tag"], "service.callback.status.180-92e0");
+        assert_eq!(event["data"]["message"], json!({"_state": "QUEUED"}));
+        // Bob has no session: his event waits for retrieve-notifications.
+        let got = n
+            .service_event(&comet("bob"), "callback", "status", "1", json!({}), 0)
+            .await
+            .unwrap();
+        assert_eq!(got, Delivery::Kept);
+    }
+
     #[test]
     fn push_settings_come_from_the_push_section() {
         let o = vec![
