@@ -13,8 +13,16 @@ cd "$here"
 echo "-- installing clients"
 command -v node >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
 npm install --no-audit --no-fund --no-package-lock --loglevel=error >/dev/null || exit 1
-if [ ! -x .venv/bin/python ]; then python3 -m venv .venv || exit 1; fi
-.venv/bin/pip install -q --disable-pip-version-check aiocometd-ng==0.5.6 || exit 1
+# A virtualenv keeps the client out of the system's site-packages; where venv is missing
+# (Debian without python3-venv), the package goes to a folder of its own instead.
+if [ -x .venv/bin/python ] || python3 -m venv .venv >/dev/null 2>&1; then
+  python=.venv/bin/python
+  $python -m pip install -q --disable-pip-version-check aiocometd-ng==0.5.6 || exit 1
+else
+  python3 -m pip install -q --disable-pip-version-check --target .pylib aiocometd-ng==0.5.6 || exit 1
+  export PYTHONPATH="$here/.pylib"
+  python=python3
+fi
 
 work=$(mktemp -d)
 cat > "$work/ringback.ini" <<'INI'
@@ -54,8 +62,8 @@ check "cometd long-polling" node cometd_client.mjs "$root" long-polling
 check "cometd ack extension" node ack_client.mjs "$root"
 check "faye websocket" node faye_client.js "$root" websocket
 check "faye long-polling" node faye_client.js "$root" long-polling
-check "aiocometd-ng websocket" .venv/bin/python aiocometd_client.py "$root" websocket
-check "aiocometd-ng long-polling" .venv/bin/python aiocometd_client.py "$root" long-polling
+check "aiocometd-ng websocket" $python aiocometd_client.py "$root" websocket
+check "aiocometd-ng long-polling" $python aiocometd_client.py "$root" long-polling
 check "callback-polling (curl)" ./jsonp.sh "$root"
 
 if [ "$failed" -gt 0 ]; then
