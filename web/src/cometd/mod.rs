@@ -226,8 +226,8 @@ fn is_handshake(messages: &[Value]) -> bool {
 /// CometD servers set `BAYEUX_BROWSER` at handshake to recognise a browser's sessions; we set
 /// it too (clients expect it) but do not require it, since some clients drop cookies for bare
 /// IP hosts (cometd-bayeux.md §1.9).
-fn browser_cookie(req: &HttpRequest, resp: &mut HttpResponse, messages: &[Value]) {
-    if !is_handshake(messages) || req.cookie("BAYEUX_BROWSER").is_some() {
+fn browser_cookie(req: &HttpRequest, resp: &mut HttpResponse) {
+    if req.cookie("BAYEUX_BROWSER").is_some() {
         return;
     }
     let id: String = (0..16)
@@ -247,23 +247,18 @@ async fn long_polling(req: HttpRequest, payload: Payload, hub: Data<PushHub>) ->
         Ok(m) => m,
         Err(e) => return bayeux_error(StatusCode::BAD_REQUEST, &e.to_string()),
     };
+    let handshake = is_handshake(&messages);
     let frames = match gms_user(&req) {
         None => refuse_without_user(&messages),
-        Some(user) => {
-            let handshake = is_handshake(&messages);
-            let frames = run(&hub, messages, Transport::LongPolling, &user).await;
-            let mut resp = HttpResponse::Ok()
-                .content_type("application/json;charset=UTF-8")
-                .body(array(&frames));
-            if handshake {
-                browser_cookie(&req, &mut resp, &[json!({"channel": "/meta/handshake"})]);
-            }
-            return resp;
-        }
+        Some(user) => run(&hub, messages, Transport::LongPolling, &user).await,
     };
-    HttpResponse::Ok()
+    let mut resp = HttpResponse::Ok()
         .content_type("application/json;charset=UTF-8")
-        .body(array(&frames))
+        .body(array(&frames));
+    if handshake {
+        browser_cookie(&req, &mut resp);
+    }
+    resp
 }
 
 /// A JSONP callback name: a JavaScript identifier path, so the reply cannot inject script.
@@ -315,15 +310,18 @@ async fn callback_polling(req: HttpRequest, hub: Data<PushHub>) -> HttpResponse 
             "400::message_missing: callback-polling needs a message parameter",
         );
     }
+    let handshake = is_handshake(&messages);
     let frames = match gms_user(&req) {
         None => refuse_without_user(&messages),
-        Some(user) => run(&hub, messages.clone(), Transport::CallbackPolling, &user).await,
+        Some(user) => run(&hub, messages, Transport::CallbackPolling, &user).await,
     };
     let mut resp = HttpResponse::Ok()
         .content_type("text/javascript;charset=UTF-8")
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .body(format!("{callback}({})", array(&frames)));
-    browser_cookie(&req, &mut resp, &messages);
+    if handshake {
+        browser_cookie(&req, &mut resp);
+    }
     resp
 }
 
