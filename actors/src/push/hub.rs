@@ -31,6 +31,8 @@ pub enum PushError {
     },
     #[error("'{0}' is a /meta channel: the protocol's own, never published to")]
     MetaChannel(String),
+    #[error("'{0}' carries one device's notifications: deliver to its gms_user instead")]
+    DeviceChannel(String),
 }
 
 /// Milliseconds since the Unix epoch.
@@ -285,9 +287,13 @@ impl PushHub {
         Ok(c)
     }
 
-    /// Broadcasts `data` on `channel` to its subscribers; returns how many got it.
+    /// Broadcasts `data` on `channel` to its subscribers; returns how many got it. `/_genesys`
+    /// is refused: every device subscribes to it, and each must get only its own messages.
     pub fn publish(&self, channel: &str, data: Value) -> Result<usize, PushError> {
         let channel = PushHub::checked(channel)?;
+        if channel == super::notify::GENESYS_CHANNEL {
+            return Err(PushError::DeviceChannel(channel));
+        }
         let now = self.now();
         let mut st = self.inner.state.lock();
         let mut wake = Vec::new();
@@ -487,6 +493,10 @@ mod tests {
                 channel: "/a/*".into(),
                 error: ChannelError::WildcardNotAllowed
             })
+        );
+        assert_eq!(
+            hub.publish("/_genesys", json!(1)),
+            Err(PushError::DeviceChannel("/_genesys".into()))
         );
         assert_eq!(hub.publish_to_agent("7", json!({"offer": 1})), Ok(0));
     }
