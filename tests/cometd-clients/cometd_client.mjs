@@ -1,8 +1,10 @@
 // npm cometd@9 + cometd-nodejs-client@2 against ringback.
 // usage: node cometd_client.mjs http://127.0.0.1:PORT websocket|long-polling   (GMS_USER names the device)
 // Handshakes, subscribes to /_genesys, receives a push the server publishes (notification
-// API), unsubscribes, then has the server forget the session and waits for the client to
-// handshake again (402::session_unknown + advice reconnect=handshake) and receive again.
+// API), unsubscribes; makes a batched subscribe+publish (one POST / one frame) on a broadcast
+// channel and a /service/echo request-reply; then has the server forget the session and waits
+// for the client to handshake again (402::session_unknown + advice reconnect=handshake) and
+// receive again.
 import { adapt } from "cometd-nodejs-client";
 import { CometD } from "cometd";
 import * as ws from "ws";
@@ -58,6 +60,29 @@ await new Promise((resolve) => cometd.unsubscribe(sub, (r) => {
   log("unsubscribed");
   resolve();
 }));
+
+// A batch: subscribe and publish in one request; the publisher gets its own message back.
+await new Promise((resolve) => {
+  cometd.batch(() => {
+    const echo = cometd.subscribe("/ci/room", (m) => {
+      if (m.data.n !== 7) fail(`broadcast ${JSON.stringify(m)}`);
+      log("broadcast received");
+      cometd.unsubscribe(echo);
+      resolve();
+    }, (r) => { if (!r.successful) fail(`subscribe /ci/room: ${r.error}`); });
+    cometd.publish("/ci/room", { n: 7 }, (p) => { if (!p.successful) fail(`publish: ${p.error}`); });
+  });
+});
+// /service/** request-reply: the answer comes to the sender only.
+await new Promise((resolve) => {
+  const l = cometd.addListener("/service/echo", (m) => {
+    if (m.data.ping !== "pong?") fail(`echo ${JSON.stringify(m)}`);
+    log("service reply received");
+    cometd.removeListener(l);
+    resolve();
+  });
+  cometd.publish("/service/echo", { ping: "pong?" }, (p) => { if (!p.successful) fail(`service: ${p.error}`); });
+});
 
 // The server forgets the session; the client must handshake again by itself.
 handshook = new Promise((r) => (resolveHandshake = r));

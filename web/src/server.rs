@@ -63,6 +63,7 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
         crate::cometd::config_from(platform.section("cometd").as_deref())
             .map_err(|e| anyhow::anyhow!(e))?,
     );
+    crate::cometd::install_services(&push);
     let push_data = web::Data::new(push.clone());
     let notifier = web::Data::new(crate::api::notification::start(&platform, push.clone())?);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();

@@ -328,7 +328,7 @@ fn bad_input_gets_bayeux_errors_never_a_500() {
 }
 
 #[test]
-fn clients_publish_to_each_other_and_get_the_publish_reply() {
+fn clients_publish_to_each_other_and_services_answer_the_sender() {
     let server = Server::start_with_config(INI);
     let b = Bayeux {
         server: &server,

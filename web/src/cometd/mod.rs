@@ -49,6 +49,13 @@ pub fn config_from(options: Option<&[(String, String)]>) -> Result<BayeuxConfig,
     Ok(cfg)
 }
 
+/// The server's `/service/**` channels (Bayeux §"Service Channels": request-reply, answered to
+/// the sender only). `/service/echo` answers with the request's data: a liveness check clients
+/// can make over the protocol itself.
+pub fn install_services(hub: &PushHub) {
+    hub.register_service("/service/echo", Box::new(|call| Some(call.data.clone())));
+}
+
 /// Mounts `/genesys/cometd` and its sub-paths.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     for path in [
