@@ -15,7 +15,7 @@
 //! committed them. They are kept as internal storage records (`ringback.notification.*`, owned
 //! by a `gms_user` no HTTP header can carry, so the storage API cannot read them).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -290,12 +290,72 @@ pub enum Delivery {
     Kept,
 }
 
+/// Subscriptions by id, and indexed by the literal start of each filter (up to its first
+/// `*`), so a publish looks only at the subscriptions whose filter could match its tag: one
+/// lookup per prefix of the tag, however many subscriptions there are.
+#[derive(Debug, Default)]
+struct Subscriptions {
+    by_id: HashMap<String, Subscription>,
+    by_prefix: HashMap<String, HashSet<String>>,
+}
+
+fn literal_prefix(filter: &str) -> &str {
+    filter.split('*').next().unwrap_or("")
+}
+
+impl Subscriptions {
+    fn prefixes(sub: &Subscription) -> Vec<&str> {
+        if sub.filter.is_empty() {
+            vec![""]
+        } else {
+            sub.filter.iter().map(|f| literal_prefix(f)).collect()
+        }
+    }
+
+    fn insert(&mut self, sub: Subscription) {
+        for p in Subscriptions::prefixes(&sub) {
+            self.by_prefix
+                .entry(p.to_string())
+                .or_default()
+                .insert(sub.id.clone());
+        }
+        self.by_id.insert(sub.id.clone(), sub);
+    }
+
+    fn remove(&mut self, id: &str) -> Option<Subscription> {
+        let sub = self.by_id.remove(id)?;
+        for p in Subscriptions::prefixes(&sub) {
+            if let Some(set) = self.by_prefix.get_mut(p) {
+                set.remove(id);
+                if set.is_empty() {
+                    self.by_prefix.remove(p);
+                }
+            }
+        }
+        Some(sub)
+    }
+
+    /// Live subscriptions whose filter matches `tag`.
+    fn matching(&self, tag: &str, now: Millis) -> Vec<&Subscription> {
+        let mut ids: HashSet<&str> = HashSet::new();
+        for (i, _) in tag.char_indices().chain(std::iter::once((tag.len(), ' '))) {
+            if let Some(set) = self.by_prefix.get(&tag[..i]) {
+                ids.extend(set.iter().map(String::as_str));
+            }
+        }
+        ids.into_iter()
+            .filter_map(|id| self.by_id.get(id))
+            .filter(|s| s.expires_at > now && s.matches(tag))
+            .collect()
+    }
+}
+
 struct Inner {
     hub: PushHub,
     store: Arc<dyn Store>,
     post: HttpPost,
     settings: Mutex<PushSettings>,
-    subscriptions: Mutex<HashMap<String, Subscription>>,
+    subscriptions: Mutex<Subscriptions>,
 }
 
 /// The notification service: cloneable, shared by the API and the actors that notify.
@@ -332,7 +392,7 @@ impl Notifier {
         settings: PushSettings,
         now: Millis,
     ) -> Result<Notifier, NotifyError> {
-        let mut subs = HashMap::new();
+        let mut subs = Subscriptions::default();
         if let Some(record) = store.storage(SUBSCRIPTIONS, now)? {
             for (id, v) in &record.values {
                 match serde_json::from_slice::<Value>(&v.bytes)
@@ -340,9 +400,7 @@ impl Notifier {
                     .as_ref()
                     .and_then(Subscription::from_json)
                 {
-                    Some(s) if s.expires_at > now => {
-                        subs.insert(id.clone(), s);
-                    }
+                    Some(s) if s.expires_at > now => subs.insert(s),
                     Some(_) => {}
                     None => {
                         tracing::warn!(subscription = %id, "unreadable notification subscription skipped")
@@ -373,6 +431,7 @@ impl Notifier {
         self.inner
             .subscriptions
             .lock()
+            .by_id
             .get(id)
             .filter(|s| s.expires_at > now)
             .cloned()
@@ -414,7 +473,7 @@ impl Notifier {
             .await?;
         tracing::info!(subscription = %sub.id, device_type = sub.device.kind.name(), "notification subscription created");
         let id = sub.id.clone();
-        self.inner.subscriptions.lock().insert(id.clone(), sub);
+        self.inner.subscriptions.lock().insert(sub);
         Ok(id)
     }
 
@@ -455,8 +514,8 @@ impl Notifier {
             .inner
             .subscriptions
             .lock()
-            .values()
-            .filter(|s| s.expires_at > now && s.matches(tag))
+            .matching(tag, now)
+            .into_iter()
             .map(|s| (s.device.clone(), s.expires_at))
             .collect();
         let default = self.inner.settings.lock().default_expiration;
@@ -607,6 +666,7 @@ impl Notifier {
             .inner
             .subscriptions
             .lock()
+            .by_id
             .values()
             .filter(|s| s.expires_at <= now)
             .map(|s| s.id.clone())
@@ -655,6 +715,47 @@ mod tests {
             ..s
         }
         .matches("anything"));
+    }
+
+    #[test]
+    fn the_prefix_index_finds_exactly_the_matching_subscriptions() {
+        let mut subs = Subscriptions::default();
+        for (id, filter) in [
+            ("all", ""),
+            ("chat", "service.chat.*"),
+            ("mid", "service.*.refresh.*"),
+            ("cb", "service.callback.*"),
+        ] {
+            subs.insert(Subscription {
+                id: id.into(),
+                subscriber_id: None,
+                provider_name: None,
+                device: Device::of_service("comet", id).unwrap(),
+                filter: parse_filter(filter),
+                expires_at: 10,
+            });
+        }
+        fn ids(subs: &Subscriptions, tag: &str, now: Millis) -> Vec<String> {
+            let mut v: Vec<String> = subs
+                .matching(tag, now)
+                .iter()
+                .map(|s| s.id.clone())
+                .collect();
+            v.sort();
+            v
+        }
+        assert_eq!(
+            ids(&subs, "service.chat.refresh.1", 0),
+            ["all", "chat", "mid"]
+        );
+        assert_eq!(ids(&subs, "service.callback.x", 0), ["all", "cb"]);
+        assert!(
+            ids(&subs, "service.chat.refresh.1", 10).is_empty(),
+            "expired"
+        );
+        subs.remove("chat");
+        assert_eq!(ids(&subs, "service.chat.refresh.1", 0), ["all", "mid"]);
+        assert!(!subs.by_prefix.contains_key("service.chat."));
     }
 
     #[test]
