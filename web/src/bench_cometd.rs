@@ -33,6 +33,10 @@ pub struct Options {
     pub ramp_concurrency: usize,
     /// Keep-alive connections the publisher spreads its requests over.
     pub publishers: usize,
+    /// Each device makes a notification subscription (filter `service.bench.<n>.*`) and pushes
+    /// are published by tag alone, through the subscription index; otherwise each publish
+    /// names its device (`notificationDetails`).
+    pub subscribed: bool,
 }
 
 /// Microseconds since the Unix epoch: the stamp a push carries.
@@ -188,6 +192,7 @@ async fn client_loop(
     ready: Rc<RefCell<usize>>,
     stop: Rc<RefCell<bool>>,
     permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    subscribed: bool,
 ) {
     let mut conn = match Conn::open(&host).await {
         Ok(c) => c,
@@ -197,6 +202,25 @@ async fn client_loop(
             return;
         }
     };
+    if subscribed {
+        let body = json!({"notificationDetails": {"deviceId": user, "type": "comet"},
+            "filter": format!("service.{user}.*"), "expire": 3600});
+        match conn
+            .post(
+                "/genesys/1/notification/subscription",
+                &user,
+                &body.to_string(),
+            )
+            .await
+        {
+            Ok((200, _)) => {}
+            other => {
+                eprintln!("subscription failed: {:?}", other.map(|(s, _)| s));
+                tally.borrow_mut().errors += 1;
+                return;
+            }
+        }
+    }
     let mut client = match open_session(&mut conn, &user).await {
         Ok(c) => c,
         Err(e) => {
@@ -249,6 +273,7 @@ async fn client_loop(
 /// Publishes `rate` pushes per second over `publishers` connections for `seconds`.
 async fn publisher(host: String, opts: Options, tally: Shared) {
     let (tx, rx) = async_channel(opts.publishers * 4);
+    let subscribed = opts.subscribed;
     for _ in 0..opts.publishers {
         let host = host.clone();
         let rx = rx.clone();
@@ -258,8 +283,12 @@ async fn publisher(host: String, opts: Options, tally: Shared) {
                 return;
             };
             while let Some(device) = rx.recv().await {
-                let body = json!({"tag": format!("service.bench.push.{device}"), "message": {"t": micros()},
-                    "notificationDetails": {"deviceId": format!("bench-{device}"), "type": "comet"}});
+                let body = if subscribed {
+                    json!({"tag": format!("service.bench-{device}.push"), "message": {"t": micros()}})
+                } else {
+                    json!({"tag": format!("service.bench.push.{device}"), "message": {"t": micros()},
+                        "notificationDetails": {"deviceId": format!("bench-{device}"), "type": "comet"}})
+                };
                 match conn
                     .post(
                         "/genesys/1/notification/publish",
@@ -405,8 +434,15 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     };
     let pid = server.as_ref().map(|s| s.child.id());
     println!(
-        "bench cometd: {} long-polling clients, {} pushes/s for {} s, server {host}",
-        opts.clients, opts.rate, opts.seconds
+        "bench cometd: {} long-polling clients, {} pushes/s for {} s ({}), server {host}",
+        opts.clients,
+        opts.rate,
+        opts.seconds,
+        if opts.subscribed {
+            "published by tag through one notification subscription per device"
+        } else {
+            "each publish naming its device"
+        }
     );
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -418,13 +454,23 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         let stop = Rc::new(RefCell::new(false));
         let ramp = Instant::now();
         // At most `ramp_concurrency` sessions opening at once: each holds a permit until open.
+        let subscribed = opts.subscribed;
         let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(opts.ramp_concurrency.max(1)));
         for i in 0..opts.clients {
             let permit = gate.clone().acquire_owned().await.ok();
             let (host, tally, ready, stop) =
                 (host.clone(), tally.clone(), ready.clone(), stop.clone());
             tokio::task::spawn_local(async move {
-                client_loop(host, format!("bench-{i}"), tally, ready, stop, permit).await;
+                client_loop(
+                    host,
+                    format!("bench-{i}"),
+                    tally,
+                    ready,
+                    stop,
+                    permit,
+                    subscribed,
+                )
+                .await;
             });
         }
         while *ready.borrow() + (tally.borrow().errors as usize) < opts.clients {

@@ -81,6 +81,9 @@ enum BenchCommand {
         /// Keep-alive connections carrying the publishes.
         #[arg(long, default_value_t = 64)]
         publishers: usize,
+        /// Each device subscribes through the notification API; pushes go by tag alone.
+        #[arg(long)]
+        subscribed: bool,
     },
     /// An actix-web hello-world server (GET /hello): the HTTP baseline for bench/http.sh.
     Hello {
@@ -165,6 +168,7 @@ fn main() -> ExitCode {
                     seconds,
                     ramp,
                     publishers,
+                    subscribed,
                 },
         } => match ringback::bench_cometd::run(ringback::bench_cometd::Options {
             url,
@@ -173,6 +177,7 @@ fn main() -> ExitCode {
             seconds: seconds.max(1),
             ramp_concurrency: ramp.max(1),
             publishers: publishers.max(1),
+            subscribed,
         }) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
