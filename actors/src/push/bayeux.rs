@@ -161,6 +161,8 @@ struct Completed {
     token: u64,
     events: Vec<Frame>,
     reply: Frame,
+    /// When it was built: one nobody takes within `max_interval` has lost its holder.
+    at: Millis,
 }
 
 #[derive(Debug, Default)]
@@ -564,6 +566,7 @@ impl Bayeux {
                 token: old.token,
                 events: Vec::new(),
                 reply,
+                at: cx.now,
             });
             out.wake.push(Wake::Connect(old.token));
         }
@@ -809,6 +812,7 @@ impl Bayeux {
                 token: held.token,
                 events,
                 reply,
+                at: now,
             });
             wake.push(Wake::Connect(held.token));
         }
@@ -860,6 +864,25 @@ impl Bayeux {
         ))]
     }
 
+    /// The reply of connect `token` if it is ready and belongs to one of `clients` (a connect
+    /// released by a later one in the same request, which nobody waits for yet).
+    pub fn take_ready(&mut self, token: u64, clients: &[String]) -> Option<Vec<Frame>> {
+        if let Some(reply) = self.orphans.remove(&token) {
+            return Some(vec![reply]);
+        }
+        for c in clients {
+            if let Some(s) = self.sessions.get_mut(c) {
+                if let Some(i) = s.completed.iter().position(|c| c.token == token) {
+                    let c = s.completed.swap_remove(i);
+                    let mut frames = c.events;
+                    frames.push(c.reply);
+                    return Some(frames);
+                }
+            }
+        }
+        None
+    }
+
     /// The one holding connect `token` went away before answering it (the HTTP client hung
     /// up): events drained for it go back to the front of the queue.
     pub fn cancel_connect(&mut self, client: &str, token: u64, now: Millis) {
@@ -887,6 +910,17 @@ impl Bayeux {
     pub fn sweep(&mut self, now: Millis) -> (Vec<String>, Vec<Wake>) {
         let max = self.cfg.max_interval;
         let mut wake = Vec::new();
+        for s in self.sessions.values_mut() {
+            // Answers nobody took: their holder is gone. Their events go back to the queue.
+            while let Some(i) = s.completed.iter().position(|c| now - c.at > max) {
+                let c = s.completed.swap_remove(i);
+                if !s.connect_only() {
+                    for f in c.events.into_iter().rev() {
+                        s.queue.push_front(f);
+                    }
+                }
+            }
+        }
         let expired: Vec<String> = self
             .sessions
             .iter()
@@ -1443,6 +1477,53 @@ mod tests {
         t.finish(&hold);
         t.now += 10_001;
         assert_eq!(t.core.sweep(t.now).0, [c]);
+    }
+
+    #[test]
+    fn an_answer_nobody_takes_goes_back_to_the_queue_and_the_session_can_expire() {
+        let mut t = T::new();
+        let c = t.client();
+        t.subscribe(&c, json!("/a"));
+        let hold = t.connect(&c, "3").hold.expect("held");
+        let mut w = Vec::new();
+        t.core.publish("/a", json!(1), t.now, &mut w);
+        // Its holder vanished without cancelling (so the answer is never taken), while the
+        // client goes on talking on another connection.
+        let _ = hold;
+        t.now += 10_001;
+        t.subscribe(&c, json!("/b"));
+        assert!(
+            t.core.sweep(t.now).0.is_empty(),
+            "the client was heard from"
+        );
+        let got = t.connect(&c, "4");
+        assert_eq!(got.events(), [&json!({"channel": "/a", "data": 1})]);
+        t.now += 10_001;
+        assert_eq!(t.core.sweep(t.now).0, [c]);
+    }
+
+    #[test]
+    fn two_connects_in_one_batch_answer_the_first_in_the_same_response() {
+        let mut t = T::new();
+        let c = t.client();
+        let out = t.core.handle(
+            vec![
+                json!({"channel": "/meta/connect", "clientId": c, "connectionType": "long-polling", "id": "3"}),
+                json!({"channel": "/meta/connect", "clientId": c, "connectionType": "long-polling", "id": "4"}),
+            ],
+            Context { transport: Transport::LongPolling, gms_user: t.user, now: t.now },
+        );
+        let hold = out.hold.expect("the second is held");
+        let Wake::Connect(first) = out.wake[0] else {
+            panic!("{:?}", out.wake)
+        };
+        let frames = parse(
+            t.core
+                .take_ready(first, &out.clients)
+                .expect("the first is ready"),
+        );
+        assert_eq!(frames[0]["id"], "3");
+        assert!(t.core.take_ready(hold.token, &out.clients).is_none());
     }
 
     #[test]

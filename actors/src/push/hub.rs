@@ -221,7 +221,24 @@ impl PushHub {
             .wake
             .iter()
             .any(|w| matches!(w, Wake::Connect(t) if Some(*t) == hold_token));
+        // A connect released by a later one in this same request has nobody waiting for it
+        // yet: its answer goes out with this response.
+        let stray: Vec<u64> = out
+            .wake
+            .iter()
+            .filter_map(|w| match w {
+                Wake::Connect(t) if Some(*t) != hold_token && !st.waiters.contains_key(t) => {
+                    Some(*t)
+                }
+                _ => None,
+            })
+            .collect();
         st.fire(out.wake);
+        for t in stray {
+            if let Some(frames) = st.core.take_ready(t, &out.clients) {
+                replies.extend(frames);
+            }
+        }
         let pending = match out.hold {
             // A later message of the same batch already answered the connect.
             Some(h) if ready_now => {
