@@ -223,7 +223,8 @@ pub struct Bayeux {
     by_user: HashMap<String, HashSet<String>>,
     services: HashMap<String, ServiceHandler>,
     /// Replies of held connects whose session ended before they were taken, by token.
-    orphans: HashMap<u64, Frame>,
+    /// (With when they were made: ones nobody takes are dropped by the sweep.)
+    orphans: HashMap<u64, (Frame, Millis)>,
     /// Sessions dropped because their queue overflowed, remembered a while so their next
     /// message is told why (by client id: until when).
     overflowed: HashMap<String, Millis>,
@@ -837,7 +838,7 @@ impl Bayeux {
     /// The reply of a held connect, once woken or at its deadline: the connect reply with any
     /// events. Always answers: a connect whose session is gone gets `402::session_unknown`.
     pub fn finish_connect(&mut self, client: &str, token: u64, now: Millis) -> Vec<Frame> {
-        if let Some(reply) = self.orphans.remove(&token) {
+        if let Some((reply, _)) = self.orphans.remove(&token) {
             return vec![reply];
         }
         let advice = self.connect_advice();
@@ -867,7 +868,7 @@ impl Bayeux {
     /// The reply of connect `token` if it is ready and belongs to one of `clients` (a connect
     /// released by a later one in the same request, which nobody waits for yet).
     pub fn take_ready(&mut self, token: u64, clients: &[String]) -> Option<Vec<Frame>> {
-        if let Some(reply) = self.orphans.remove(&token) {
+        if let Some((reply, _)) = self.orphans.remove(&token) {
             return Some(vec![reply]);
         }
         for c in clients {
@@ -936,6 +937,7 @@ impl Bayeux {
             self.remove(c, Gone::Expired, now, &mut wake);
         }
         self.overflowed.retain(|_, until| *until > now);
+        self.orphans.retain(|_, (_, at)| now - *at <= max);
         (expired, wake)
     }
 
@@ -974,9 +976,8 @@ impl Bayeux {
                 }
             }
         }
-        let _ = now;
         for c in s.completed {
-            self.orphans.insert(c.token, c.reply);
+            self.orphans.insert(c.token, (c.reply, now));
             wake.push(Wake::Connect(c.token));
         }
         if let Some(h) = s.held {
@@ -998,7 +999,7 @@ impl Bayeux {
                     r
                 }
             };
-            self.orphans.insert(h.token, frame(reply));
+            self.orphans.insert(h.token, (frame(reply), now));
             wake.push(Wake::Connect(h.token));
         }
         if s.streaming && why != Gone::Disconnected {
