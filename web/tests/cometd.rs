@@ -452,3 +452,42 @@ fn read_frame(ws: &mut tungstenite::WebSocket<std::net::TcpStream>) -> Vec<Value
         }
     }
 }
+
+#[test]
+fn with_websocket_disabled_it_is_neither_offered_nor_upgraded() {
+    use tungstenite::client::IntoClientRequest;
+    let server = Server::start_with_config(&format!("{INI}websocket = false\n"));
+    let b = Bayeux {
+        server: &server,
+        user: "alice",
+    };
+    let r = b.post(
+        "/handshake",
+        json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["websocket", "long-polling"]}]),
+    );
+    assert_eq!(
+        r[0]["supportedConnectionTypes"],
+        json!(["long-polling", "callback-polling"])
+    );
+    let r = b.post(
+        "/handshake",
+        json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["websocket"]}]),
+    );
+    assert_eq!(r[0]["error"], "301::connection_types_unsupported");
+
+    let mut request = format!("{}/genesys/cometd", server.root.replace("http://", "ws://"))
+        .into_client_request()
+        .expect("a websocket request");
+    request
+        .headers_mut()
+        .insert("gms_user", "alice".parse().expect("a header value"));
+    let stream =
+        std::net::TcpStream::connect(server.root.trim_start_matches("http://")).expect("connect");
+    match tungstenite::client(request, stream) {
+        Err(tungstenite::handshake::HandshakeError::Failure(tungstenite::Error::Http(resp))) => {
+            assert_eq!(resp.status(), 400)
+        }
+        Err(e) => panic!("expected a 400 answer, got {e}"),
+        Ok(_) => panic!("the upgrade was accepted"),
+    }
+}

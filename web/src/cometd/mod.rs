@@ -285,6 +285,12 @@ async fn get(req: HttpRequest, body: Payload, hub: Data<PushHub>) -> HttpRespons
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     if upgrade {
+        if !hub.config().websocket {
+            return bayeux_error(
+                StatusCode::BAD_REQUEST,
+                "400::websocket_disabled: this server offers long-polling and callback-polling",
+            );
+        }
         return ws::upgrade(req, body, hub).await;
     }
     callback_polling(req, hub).await

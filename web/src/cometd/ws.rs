@@ -68,9 +68,19 @@ async fn run(
     let notify = Arc::new(Notify::new());
     let mut clients: Vec<String> = Vec::new();
     let mut held: Option<Held> = None;
+    // A live client sends a connect at least every `timeout`; a socket silent for that plus
+    // `maxInterval` has no live session on it and is closed.
+    let cfg = hub.config();
+    let idle = Duration::from_millis((cfg.timeout + cfg.max_interval).max(1_000) as u64);
+    let mut heard = tokio::time::Instant::now();
     loop {
         let out: Vec<Frame> = tokio::select! {
+            _ = tokio::time::sleep_until(heard + idle) => {
+                tracing::debug!("closing a silent websocket");
+                break;
+            }
             msg = stream.next() => {
+                heard = tokio::time::Instant::now();
                 let text = match msg {
                     Some(Ok(actix_ws::AggregatedMessage::Text(t))) => t.into_bytes(),
                     Some(Ok(actix_ws::AggregatedMessage::Binary(b))) => b,
