@@ -245,6 +245,26 @@ fn a_push_reaches_only_the_device_it_is_for() {
 }
 
 #[test]
+fn an_administrator_sees_the_counts_and_ends_a_users_sessions() {
+    let server = Server::start_with_config(INI);
+    let b = Bayeux {
+        server: &server,
+        user: "carol",
+    };
+    let client = b.handshake();
+    let stats = server.get("/admin/cometd/stats").ok_json(200);
+    assert_eq!(
+        stats,
+        json!({"sessions": 1, "heldConnects": 0, "queuedMessages": 0})
+    );
+    let r = server.delete("/admin/cometd/sessions/carol").ok_json(200);
+    assert_eq!(r, json!({"removed": 1}));
+    let r = b.connect(&client, "5");
+    assert_eq!(r[0]["error"], "402::session_unknown");
+    assert_eq!(r[0]["advice"]["reconnect"], "handshake");
+}
+
+#[test]
 fn unknown_clients_get_402_with_handshake_advice() {
     let server = Server::start_with_config(INI);
     let b = Bayeux {

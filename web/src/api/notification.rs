@@ -1,7 +1,8 @@
 //! The GMS notification API (gms-api.md §3.8): `POST /genesys/1/notification/subscription`,
 //! `DELETE /genesys/1/notification/subscription/{id}`, `POST /genesys/1/notification/publish`
 //! (JSON only, else 415), `retrieve-notifications` for devices without active push, and the
-//! administrator's `DELETE /genesys/1/admin/cometd/sessions/{gms_user}`.
+//! administrator's `DELETE /genesys/1/admin/cometd/sessions/{gms_user}` and
+//! `GET /genesys/1/admin/cometd/stats`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -261,6 +262,18 @@ async fn forget_sessions(
     Ok(HttpResponse::Ok().json(json!({"removed": removed})))
 }
 
+/// Counts of the CometD server: sessions, held connects, messages waiting.
+async fn cometd_stats(
+    req: HttpRequest,
+    state: Data<AppState>,
+    hub: Data<PushHub>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let s = hub.stats();
+    Ok(HttpResponse::Ok()
+        .json(json!({"sessions": s.sessions, "heldConnects": s.held, "queuedMessages": s.queued})))
+}
+
 async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::MethodNotAllowed(format!(
         "{} is not allowed on {}",
@@ -287,6 +300,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(retrieve))
                 .route(web::post().to(retrieve)),
         )
+        .service(resource("/genesys/1/admin/cometd/stats").route(web::get().to(cometd_stats)))
         .service(
             resource("/genesys/1/admin/cometd/sessions/{gms_user}")
                 .route(web::delete().to(forget_sessions)),
