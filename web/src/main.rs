@@ -66,6 +66,29 @@ enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         sessions: usize,
     },
+    /// CometD load: long-polling clients and individual pushes; latency and server memory.
+    Cometd {
+        /// A running server (http://HOST:PORT); default: start `ringback serve` as a child.
+        #[arg(long)]
+        url: Option<String>,
+        #[arg(long, default_value_t = 10_000)]
+        clients: usize,
+        /// Pushes per second, each to one client.
+        #[arg(long, default_value_t = 5_000)]
+        rate: u64,
+        /// Seconds of measured load.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Sessions opening at once during the ramp.
+        #[arg(long, default_value_t = 200)]
+        ramp: usize,
+        /// Keep-alive connections carrying the publishes.
+        #[arg(long, default_value_t = 64)]
+        publishers: usize,
+        /// Each device subscribes through the notification API; pushes go by tag alone.
+        #[arg(long)]
+        subscribed: bool,
+    },
     /// An actix-web hello-world server (GET /hello): the HTTP baseline for bench/http.sh.
     Hello {
         #[arg(long, default_value = "127.0.0.1:18089")]
@@ -142,6 +165,32 @@ fn main() -> ExitCode {
                     sessions,
                 },
         } => bench_scxml(&charts, events, sessions),
+        Command::Bench {
+            command:
+                BenchCommand::Cometd {
+                    url,
+                    clients,
+                    rate,
+                    seconds,
+                    ramp,
+                    publishers,
+                    subscribed,
+                },
+        } => match ringback::bench_cometd::run(ringback::bench_cometd::Options {
+            url,
+            clients: clients.max(1),
+            rate: rate.max(1),
+            seconds: seconds.max(1),
+            ramp_concurrency: ramp.max(1),
+            publishers: publishers.max(1),
+            subscribed,
+        }) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ringback bench cometd: {e}");
+                ExitCode::from(1)
+            }
+        },
         Command::Bench {
             command: BenchCommand::Hello { listen, workers },
         } => match ringback::bench::hello(&listen, workers) {

@@ -10,6 +10,7 @@ use actix_web::dev::Service as _;
 use actix_web::{web, App, HttpServer};
 use actors::center::core::CenterCore;
 use actors::center::settings::{agents_from_config, CenterSettings, DemoSettings};
+use actors::push::PushHub;
 use actors::EngineHandle;
 use engine::config::Config;
 use engine::platform::Platform;
@@ -35,6 +36,7 @@ pub struct Running {
     pub addr: std::net::SocketAddr,
     pub platform: Arc<Platform>,
     pub engine: EngineHandle,
+    pub push: PushHub,
     pub server: actix_web::dev::Server,
 }
 
@@ -63,6 +65,13 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
     let listener = TcpListener::bind(&listen)
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr()?;
+    let push = PushHub::new(
+        crate::cometd::config_from(platform.section("cometd").as_deref())
+            .map_err(|e| anyhow::anyhow!(e))?,
+    );
+    crate::cometd::install_services(&push);
+    let push_data = web::Data::new(push.clone());
+    let notifier = web::Data::new(crate::api::notification::start(&platform, push.clone())?);
     // Routing and telephony: the center actor, from the stored configuration.
     let config = platform.config();
     let settings = CenterSettings::from_config(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -72,6 +81,13 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
         eprintln!("ringback: agent skipped: {p}");
     }
     let mut core = CenterCore::new(settings, agents, now());
+    // Agents' events also go out on their push channel, /ringback/agent/{id}.
+    let agent_push = push.clone();
+    core.set_event_sink(Box::new(move |agent, event| {
+        if let Err(e) = agent_push.publish_to_agent(agent, crate::api::center::event_json(event)) {
+            tracing::debug!(%agent, error = %e, "agent event not pushed");
+        }
+    }));
     if opts.demo {
         let demo = DemoSettings::from_config(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
         core.start_demo(demo, now());
@@ -86,17 +102,24 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .app_data(push_data.clone())
+            .app_data(notifier.clone())
             .app_data(web::PayloadConfig::new(crate::api::params::MAX_BODY))
             .wrap_fn(|req, srv| {
                 let span =
                     tracing::info_span!("request", method = %req.method(), path = %req.path());
                 srv.call(req).instrument(span)
             })
+            .configure(crate::cometd::configure)
+            .configure(crate::api::notification::configure)
             .configure(routes::configure)
             .configure(crate::api::center::configure)
             .default_service(web::to(routes::outside_api))
     })
-    .shutdown_timeout(10);
+    .shutdown_timeout(10)
+    // Pushes are small writes: without this, Nagle's algorithm holds a websocket event back
+    // until the client's delayed ACK (~40 ms).
+    .tcp_nodelay(true);
     if let Some(w) = opts.workers {
         server = server.workers(w.max(1));
     }
@@ -120,10 +143,13 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
             }
         }
     });
+    // Bayeux §connect: sessions with no connect for maxInterval end; checked every second.
+    actix_web::rt::spawn(push.clone().run_sweeper(Duration::from_secs(1)));
     Ok(Running {
         addr,
         platform,
         engine,
+        push,
         server,
     })
 }

@@ -543,3 +543,70 @@ fn an_agent_with_chat_capacity_two_is_offered_two_chats_at_once() {
     assert_eq!(q["wcalls"], 1, "the third chat waits: {q}");
     rb(&server, "POST", "/telephony/chats", Some(&json!({}))).err(400, "customer");
 }
+
+/// A raw Bayeux exchange on `/genesys/cometd` as `gms_user`.
+fn bayeux(server: &Server, user: &str, body: Value) -> Vec<Value> {
+    let req = server
+        .raw_req("POST", &format!("{}/genesys/cometd", server.root))
+        .set("Content-Type", "application/json")
+        .set("gms_user", user);
+    let r = send(req, Some(body.to_string().as_bytes()));
+    assert_eq!(r.status, 200, "{}", r.text());
+    match r.json() {
+        Value::Array(items) => items,
+        other => panic!("a Bayeux response is an array, not {other}"),
+    }
+}
+
+#[test]
+fn agent_events_are_pushed_on_the_agents_cometd_channel() {
+    let server = Server::start_with_config(CONFIG);
+    let hs = bayeux(
+        &server,
+        "ann",
+        json!([{"channel": "/meta/handshake", "version": "1.0", "id": "1",
+                "supportedConnectionTypes": ["long-polling"]}]),
+    );
+    let client = hs[0]["clientId"].as_str().expect("clientId").to_owned();
+    let connect = json!([{"channel": "/meta/connect", "clientId": client,
+                          "connectionType": "long-polling", "id": "2"}]);
+    bayeux(&server, "ann", connect.clone());
+    let sub = bayeux(
+        &server,
+        "ann",
+        json!([{"channel": "/meta/subscribe", "clientId": client,
+                "subscription": "/ringback/agent/ann", "id": "3"}]),
+    );
+    assert_eq!(sub[0]["successful"], true, "{sub:?}");
+    // Another user may not listen to ann's desktop.
+    let hs2 = bayeux(
+        &server,
+        "mallory",
+        json!([{"channel": "/meta/handshake", "version": "1.0", "id": "1",
+                "supportedConnectionTypes": ["long-polling"]}]),
+    );
+    let other = hs2[0]["clientId"].as_str().expect("clientId").to_owned();
+    let denied = bayeux(
+        &server,
+        "mallory",
+        json!([{"channel": "/meta/subscribe", "clientId": other,
+                "subscription": "/ringback/agent/ann", "id": "3"}]),
+    );
+    assert_eq!(denied[0]["successful"], false, "{denied:?}");
+
+    agent_do(&server, "ann", "login");
+    agent_do(&server, "ann", "ready");
+    call(&server, "+16505550110", "8000");
+    let mut types = Vec::new();
+    for _ in 0..5 {
+        for m in bayeux(&server, "ann", connect.clone()) {
+            if m["channel"] == "/ringback/agent/ann" {
+                types.push(m["data"]["type"].as_str().expect("type").to_owned());
+            }
+        }
+        if types.iter().any(|t| t == "offer") {
+            break;
+        }
+    }
+    assert_eq!(types, ["state", "state", "offer"], "pushed: {types:?}");
+}

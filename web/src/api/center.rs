@@ -125,7 +125,7 @@ fn agent_json(a: &AgentView) -> Value {
     body
 }
 
-fn event_json(e: &AgentEvent) -> Value {
+pub(crate) fn event_json(e: &AgentEvent) -> Value {
     let mut m = Map::new();
     m.insert("seq".into(), json!(e.seq));
     m.insert("at".into(), Value::String(iso(e.at)));

@@ -3,5 +3,6 @@
 pub mod auth;
 pub mod center;
 pub mod error;
+pub mod notification;
 pub mod params;
 pub mod routes;
