@@ -1618,3 +1618,56 @@ mod random {
         }
     }
 }
+
+#[test]
+fn transfer_moves_the_interaction_and_frees_the_first_agent_for_the_next_item() {
+    let mut r = router();
+    ready_agent(&mut r, "ann", &[("groups", "Billing")], 0);
+    idle_agent(&mut r, "sam", &[("groups", "Supervisors")], 0);
+    let first = submit(&mut r, req("VQ", "Billing@Stat.GA"), 0);
+    r.accept("ann", first, S).unwrap();
+    let second = submit(&mut r, req("VQ", "Billing@Stat.GA"), 2 * S);
+    r.take_events();
+
+    // Sam is Not Ready but logged in: a transfer still reaches him.
+    let w = r.transfer("ann", first, "sam", 5 * S).unwrap();
+    assert_eq!((w.item, w.since), (first, S));
+    let events = r.take_events();
+    assert_eq!(
+        events[0],
+        RouterEvent::Transferred {
+            item: first,
+            from: "ann".into(),
+            to: "sam".into()
+        }
+    );
+    // Ann is free at once and takes the waiting item.
+    assert!(events.iter().any(|e| matches!(e,
+        RouterEvent::Offered { item, agent, .. } if *item == second && agent == "ann")));
+    assert_eq!(r.work("sam").len(), 1);
+    assert!(r.work("ann").is_empty());
+
+    // Sam is now at voice capacity: nothing more can be transferred to him.
+    r.accept("ann", second, 6 * S).unwrap();
+    assert!(matches!(
+        r.transfer("ann", second, "sam", 7 * S),
+        Err(RouterError::Agent(AgentError::AtCapacity { ref agent, .. })) if agent == "sam"
+    ));
+    assert_eq!(r.work("ann").len(), 1, "a refused transfer changes nothing");
+    assert!(matches!(
+        r.transfer("ann", first, "sam", 7 * S),
+        Err(RouterError::NoInteraction { ref agent, item }) if agent == "ann" && item == first
+    ));
+    assert!(matches!(
+        r.transfer("ann", second, "nobody", 7 * S),
+        Err(RouterError::Agent(AgentError::UnknownAgent(ref a))) if a == "nobody"
+    ));
+    // Completion on the receiving side records the whole handle time (1 s → 61 s).
+    let done = r.complete("sam", first, 0, 61 * S).unwrap();
+    assert_eq!(done.item, first);
+    assert!(r.take_events().contains(&RouterEvent::Completed {
+        item: first,
+        agent: "sam".into(),
+        handle_ms: 60 * S
+    }));
+}

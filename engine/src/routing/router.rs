@@ -167,6 +167,12 @@ pub enum RouterEvent {
         agent: String,
         handle_ms: Millis,
     },
+    /// The interaction moved from one agent to another (a single-step transfer).
+    Transferred {
+        item: ItemId,
+        from: String,
+        to: String,
+    },
     /// The agent's state changed (as [`AgentState`] reads at the time).
     AgentState { agent: String, state: AgentState },
 }
@@ -214,8 +220,10 @@ pub struct ItemView {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct QueueReport {
     pub stats: QueueStats,
-    /// Agents matching a target this queue has routed to, Ready now / logged in.
+    /// Agents matching a target this queue has routed to: Ready (busy on a call or not; the
+    /// EWT divisor), Ready with a free slot on some media now, and logged in.
     pub ready_agents: usize,
+    pub available_agents: usize,
     pub logged_in_agents: usize,
 }
 
@@ -880,6 +888,61 @@ impl Router {
         Ok(w)
     }
 
+    /// Moves an agent's interaction to another agent (single-step transfer). The receiving
+    /// agent must be logged in, handle the media and have a free slot on it (offers held count);
+    /// it need not be Ready. The first agent is free at once, with no wrap-up; the interaction
+    /// keeps its start time, so the handle time recorded at completion covers both agents.
+    pub fn transfer(
+        &mut self,
+        from: &str,
+        item: ItemId,
+        to: &str,
+        now: Millis,
+    ) -> Result<Work, RouterError> {
+        let no_ixn = || RouterError::NoInteraction {
+            agent: from.to_owned(),
+            item,
+        };
+        let from_slot = self.pool.slot(from).ok_or_else(no_ixn)?;
+        let media = self
+            .agents
+            .get(from_slot as usize)
+            .and_then(|a| a.work.iter().find(|w| w.item == item))
+            .map(|w| w.media.clone())
+            .ok_or_else(no_ixn)?;
+        let to_slot = self
+            .pool
+            .slot(to)
+            .ok_or_else(|| AgentError::UnknownAgent(to.to_owned()))?;
+        if to_slot == from_slot {
+            return Err(RouterError::Agent(AgentError::AtCapacity {
+                agent: to.to_owned(),
+                media,
+            }));
+        }
+        // The receiving side first: if it cannot take the interaction nothing changes.
+        self.pool.start_interaction(to, &media, now)?;
+        self.pool.end_interaction(from, &media, 0, now)?;
+        let ws = &mut self
+            .agents
+            .get_mut(from_slot as usize)
+            .ok_or_else(no_ixn)?
+            .work;
+        let pos = ws.iter().position(|w| w.item == item).ok_or_else(no_ixn)?;
+        let w = ws.remove(pos);
+        if let Some(a) = self.agents.get_mut(to_slot as usize) {
+            a.work.push(w.clone());
+        }
+        self.events.push(RouterEvent::Transferred {
+            item,
+            from: from.to_owned(),
+            to: to.to_owned(),
+        });
+        self.agent_changed(to_slot, now);
+        self.agent_changed(from_slot, now);
+        Ok(w)
+    }
+
     // ---- items --------------------------------------------------------------------------
 
     /// Queues an item and routes it at once if an agent is available. Returns its id.
@@ -1058,9 +1121,9 @@ impl Router {
     }
 
     /// Ready and logged-in agents matching any target the queue has routed to.
-    fn queue_agents(&self, q: QueueId, now: Millis) -> (usize, usize) {
+    fn queue_agents(&self, q: QueueId, now: Millis) -> (usize, usize, usize) {
         let Some(keys) = self.queue_keys.get(q.0 as usize) else {
-            return (0, 0);
+            return (0, 0, 0);
         };
         let targets: Vec<&Target> = keys
             .iter()
@@ -1068,26 +1131,35 @@ impl Router {
             .flat_map(|k| k.targets.iter())
             .collect();
         let mut ready = 0;
+        let mut available = 0;
         let mut logged_in = 0;
         for a in self.pool.agents() {
             if a.is_logged_in() && targets.iter().any(|t| a.config().matches(t)) {
                 logged_in += 1;
                 if a.state(now) == AgentState::Ready {
                     ready += 1;
+                    if a.config()
+                        .capacity
+                        .keys()
+                        .any(|m| self.pool.is_available(a.id(), m, now))
+                    {
+                        available += 1;
+                    }
                 }
             }
         }
-        (ready, logged_in)
+        (ready, available, logged_in)
     }
 
     /// A queue's `lvq` statistics; `None` for a queue never used.
     pub fn queue_report(&self, name: &str, now: Millis) -> Option<QueueReport> {
         let q = self.queues.queue_id(name).ok()?;
-        let (ready, logged_in) = self.queue_agents(q, now);
+        let (ready, available, logged_in) = self.queue_agents(q, now);
         let stats = self.queues.stats(q, now, ready).ok()?;
         Some(QueueReport {
             stats,
             ready_agents: ready,
+            available_agents: available,
             logged_in_agents: logged_in,
         })
     }
