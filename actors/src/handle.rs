@@ -139,6 +139,16 @@ impl EngineHandle {
         .await
     }
 
+    pub async fn transfer(
+        &self,
+        id: String,
+        ixn: String,
+        to: String,
+    ) -> Result<AgentView, HandleError> {
+        self.try_exec(move |c, now| c.transfer(&id, &ixn, &to, now))
+            .await
+    }
+
     /// Events after `since`, waiting up to `wait` for the first one (long poll). An empty
     /// answer means the wait ended with nothing new.
     pub async fn agent_events(

@@ -81,6 +81,7 @@ fn a_call_goes_from_arrival_to_wrap_up() {
             AgentEventKind::InteractionStarted { .. } => "started",
             AgentEventKind::InteractionReleased { .. } => "released",
             AgentEventKind::InteractionEnded { .. } => "ended",
+            AgentEventKind::InteractionTransferred { .. } => "transferred",
         })
         .collect();
     assert_eq!(

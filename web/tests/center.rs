@@ -167,6 +167,10 @@ fn an_inbound_call_is_offered_accepted_bridged_and_completed() {
     assert_eq!(q["distributed"], 1);
     assert_eq!(q["calls"], 0);
     assert_eq!(q["logged_in_agents"], 2 - 1, "only ann is logged in: {q}");
+    assert_eq!(
+        (q["ready_agents"].clone(), q["available_agents"].clone()),
+        (json!(1), json!(1))
+    );
 }
 
 #[test]
@@ -541,6 +545,11 @@ fn an_agent_with_chat_capacity_two_is_offered_two_chats_at_once() {
         .is_some_and(|o| o.iter().all(|o| o["media"] == "chat")));
     let q = rb(&server, "GET", "/queues/Support", None).ok_json(200);
     assert_eq!(q["wcalls"], 1, "the third chat waits: {q}");
+    // Ready (the EWT divisor) but with both chat slots offered: not available.
+    assert_eq!(
+        (q["ready_agents"].clone(), q["available_agents"].clone()),
+        (json!(1), json!(0))
+    );
     rb(&server, "POST", "/telephony/chats", Some(&json!({}))).err(400, "customer");
 }
 
@@ -609,4 +618,34 @@ fn agent_events_are_pushed_on_the_agents_cometd_channel() {
         }
     }
     assert_eq!(types, ["state", "state", "offer"], "pushed: {types:?}");
+}
+
+#[test]
+fn an_agent_transfers_a_connected_call_to_another_agent() {
+    let server = Server::start_with_config(CONFIG);
+    agent_do(&server, "ann", "login");
+    agent_do(&server, "ann", "ready");
+    agent_do(&server, "cat", "login");
+    let t = call(&server, "+16505550111", "8000");
+    let ixn = t["interaction"].as_str().expect("interaction").to_owned();
+    let offer = t["item"].as_str().expect("item").to_owned();
+    agent_do(&server, "ann", &format!("offers/{offer}/accept"));
+    let path = format!("/agents/ann/interactions/{ixn}/transfer");
+    rb(&server, "POST", &path, Some(&json!({}))).err(400, "'to'");
+    rb(&server, "POST", &path, Some(&json!({"to": "nobody"}))).err(404, "no agent 'nobody'");
+    rb(&server, "POST", &path, Some(&json!({"to": "ben"}))).err(409, "logged out");
+    let ann = rb(&server, "POST", &path, Some(&json!({"to": "cat"}))).ok_json(200);
+    assert_eq!(ann["interactions"], json!([]));
+    let cat = rb(&server, "GET", "/agents/cat", None).ok_json(200);
+    assert_eq!(cat["interactions"][0]["id"], ixn.as_str());
+    assert_eq!(cat["interactions"][0]["call_state"], "established");
+    let c = rb(&server, "GET", &format!("/telephony/calls/{ixn}"), None).ok_json(200);
+    assert_eq!(
+        c["parties"],
+        json!([{"type": "customer", "id": "+16505550111"}, {"type": "agent", "id": "cat"}])
+    );
+    let (moved, _) = wait_event(&server, "ann", 0, "interaction_transferred");
+    assert_eq!(moved["to"], "cat");
+    let done = agent_do(&server, "cat", &format!("interactions/{ixn}/complete"));
+    assert_eq!(done["interactions"], json!([]));
 }

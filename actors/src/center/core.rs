@@ -73,6 +73,11 @@ pub enum AgentEventKind {
         item: ItemId,
         handle_ms: Millis,
     },
+    /// The interaction went to another agent (single-step transfer).
+    InteractionTransferred {
+        item: ItemId,
+        to: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -421,6 +426,38 @@ impl CenterCore {
         }
         self.router
             .complete(agent, item, self.settings.after_call_work_ms, now)?;
+        self.pump(now);
+        self.agent(agent, now)
+    }
+
+    /// Single-step transfer of the agent's interaction to agent `to`: the call is re-bridged
+    /// in the switch and the interaction moves on both desktops.
+    pub fn transfer(
+        &mut self,
+        agent: &str,
+        ixn: &str,
+        to: &str,
+        now: Millis,
+    ) -> Result<AgentView, CenterError> {
+        self.known(agent)?;
+        self.known(to)?;
+        let item = self.find_work(agent, ixn)?;
+        let call = self.item_calls.get(&item).copied();
+        if let Some(c) = call.and_then(|c| self.switch.interaction(c)) {
+            if c.state != CallState::Established {
+                return Err(CenterError::BadRequest(format!(
+                    "interaction {ixn} is {}: only a connected call can be transferred",
+                    c.state
+                )));
+            }
+        }
+        self.router.transfer(agent, item, to, now)?;
+        if let Some(c) = call {
+            self.switch.transfer(c, to, now)?;
+            if let Some(route) = self.calls.get_mut(&c) {
+                route.agent = Some(to.to_owned());
+            }
+        }
         self.pump(now);
         self.agent(agent, now)
     }
@@ -822,6 +859,37 @@ impl CenterCore {
                     &agent,
                     now,
                     AgentEventKind::InteractionEnded { item, handle_ms },
+                );
+            }
+            RouterEvent::Transferred { item, from, to } => {
+                let call = self.item_calls.get(&item).copied();
+                let customer = call
+                    .and_then(|c| self.calls.get(&c))
+                    .map(|c| c.customer.clone());
+                let media = self
+                    .router
+                    .work(&to)
+                    .iter()
+                    .find(|w| w.item == item)
+                    .map(|w| w.media.clone())
+                    .unwrap_or_default();
+                self.log(
+                    &from,
+                    now,
+                    AgentEventKind::InteractionTransferred {
+                        item,
+                        to: to.clone(),
+                    },
+                );
+                self.log(
+                    &to,
+                    now,
+                    AgentEventKind::InteractionStarted {
+                        item,
+                        interaction: call,
+                        media,
+                        customer,
+                    },
                 );
             }
             RouterEvent::Queued { .. }

@@ -166,6 +166,10 @@ pub(crate) fn event_json(e: &AgentEvent) -> Value {
             "interaction_released",
             json!({ "item": item.0.to_string(), "interaction": interaction.to_string(), "by": by }),
         ),
+        AgentEventKind::InteractionTransferred { item, to } => (
+            "interaction_transferred",
+            json!({ "item": item.0.to_string(), "to": to }),
+        ),
         AgentEventKind::InteractionEnded { item, handle_ms } => (
             "interaction_ended",
             json!({ "item": item.0.to_string(), "handle_time": *handle_ms as f64 / 1000.0 }),
@@ -194,6 +198,7 @@ fn queue_json(name: &str, r: &QueueReport) -> Value {
         "distributed": s.distributed,
         "abandoned": s.abandoned,
         "ready_agents": r.ready_agents,
+        "available_agents": r.available_agents,
         "logged_in_agents": r.logged_in_agents,
     })
 }
@@ -261,15 +266,27 @@ async fn interaction_action(
     req: HttpRequest,
     state: State,
     path: Path<(String, String, String)>,
+    payload: Payload,
 ) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
     let (id, ixn, action) = path.into_inner();
-    let complete = match action.as_str() {
-        "complete" => true,
-        "hangup" => false,
+    let a = match action.as_str() {
+        "complete" => state.engine.interaction(id, ixn, true).await?,
+        "hangup" => state.engine.interaction(id, ixn, false).await?,
+        "transfer" => {
+            let p = params::read(&req, payload).await?;
+            let to = p
+                .text("to")
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| {
+                    ApiError::BadRequest("a transfer needs 'to' (the receiving agent's id)".into())
+                })?
+                .to_owned();
+            state.engine.transfer(id, ixn, to).await?
+        }
         _ => return not_found(req).await,
     };
-    let a = state.engine.interaction(id, ixn, complete).await?;
     Ok(HttpResponse::Ok().json(agent_json(&a)))
 }
 
@@ -391,6 +408,7 @@ pub(crate) async fn urs_stat(
             m.insert("aqt".into(), json!((a * 10.0).round() / 10.0));
         }
         m.insert("ready_agents".into(), json!(r.ready_agents));
+        m.insert("available_agents".into(), json!(r.available_agents));
         m.insert("logged_in_agents".into(), json!(r.logged_in_agents));
     }
     Ok(HttpResponse::Ok().json(body))
