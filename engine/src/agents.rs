@@ -520,7 +520,7 @@ struct Held {
 pub struct AgentPool {
     slots: Vec<Option<Slot>>,
     /// The slot of every id ever added.
-    slot_of: HashMap<String, u32>,
+    slot_of: HashMap<String, u32, foldhash::fast::RandomState>,
     /// Agents present, by id (the order [`agents`](Self::agents) lists them in).
     present: BTreeMap<String, u32>,
     reservations: BTreeMap<ItemId, Held>,

@@ -402,7 +402,7 @@ pub struct QueueId(pub u32);
 pub struct QueueSet {
     queues: Vec<VirtualQueue>,
     names: Vec<String>,
-    by_name: HashMap<String, QueueId>,
+    by_name: HashMap<String, QueueId, foldhash::fast::RandomState>,
     owner: IdMap<QueueId>,
 }
 

@@ -48,7 +48,6 @@
 //! condition never holds.
 
 use std::cmp::Reverse;
-use std::collections::hash_map::RandomState;
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 
@@ -356,13 +355,13 @@ pub struct Router {
     queues: QueueSet,
     pool: AgentPool,
     default_ewt: EwtConfig,
-    queue_ewt: HashMap<String, EwtConfig>,
+    queue_ewt: HashMap<String, EwtConfig, foldhash::fast::RandomState>,
     items: IdMap<Item>,
     next_item: u64,
     keys: Vec<Key>,
     /// Keys by the hash of their targets.
-    key_index: HashMap<u64, Vec<KeyId>>,
-    key_hasher: RandomState,
+    key_index: HashMap<u64, Vec<KeyId>, BuildHasherDefault<IdHasher>>,
+    key_hasher: foldhash::fast::RandomState,
     /// Keys each queue has routed to (for its agent counts), by queue id.
     queue_keys: Vec<BTreeSet<KeyId>>,
     medias: Vec<String>,
@@ -378,7 +377,7 @@ pub struct Router {
     agents: Vec<AgentSide>,
     stats: Vec<StatCount>,
     /// Indices into `stats` by [`Router::target_hash`].
-    stat_index: HashMap<u64, Vec<usize>>,
+    stat_index: HashMap<u64, Vec<usize>, BuildHasherDefault<IdHasher>>,
     timers: BTreeSet<(Millis, Timer)>,
     events: Vec<RouterEvent>,
     /// Reused buffers.
