@@ -1671,3 +1671,32 @@ fn transfer_moves_the_interaction_and_frees_the_first_agent_for_the_next_item() 
         handle_ms: 60 * S
     }));
 }
+
+#[test]
+fn available_agents_count_only_the_media_the_queue_carries() {
+    let mut r = router();
+    ready_agent(
+        &mut r,
+        "ann",
+        &[
+            ("groups", "Billing"),
+            ("media", "voice,chat"),
+            ("capacity", "chat=2"),
+        ],
+        0,
+    );
+    let first = submit(&mut r, req("VQ", "Billing@Stat.GA"), 0);
+    r.accept("ann", first, S).unwrap();
+    submit(&mut r, req("VQ", "Billing@Stat.GA"), 2 * S);
+    let report = r.queue_report("VQ", 2 * S).unwrap();
+    // Busy on voice with chat slots free: Ready, but not available to this voice queue.
+    assert_eq!(
+        (
+            report.ready_agents,
+            report.available_agents,
+            report.logged_in_agents
+        ),
+        (1, 0, 1)
+    );
+    assert_eq!(report.stats.wcalls, 1);
+}

@@ -220,7 +220,7 @@ pub struct ItemView {
 pub struct QueueReport {
     pub stats: QueueStats,
     /// Agents matching a target this queue has routed to: Ready (busy on a call or not; the
-    /// EWT divisor), Ready with a free slot on some media now, and logged in.
+    /// EWT divisor), Ready with a free slot now on a media the queue carries, and logged in.
     pub ready_agents: usize,
     pub available_agents: usize,
     pub logged_in_agents: usize,
@@ -364,6 +364,8 @@ pub struct Router {
     key_hasher: foldhash::fast::RandomState,
     /// Keys each queue has routed to (for its agent counts), by queue id.
     queue_keys: Vec<BTreeSet<KeyId>>,
+    /// Media each queue has carried (indexes into `medias`), for its available-agent count.
+    queue_medias: Vec<BTreeSet<u32>>,
     medias: Vec<String>,
     groups: Vec<Group>,
     terms: Vec<Terms>,
@@ -965,6 +967,13 @@ impl Router {
         self.next_item += 1;
         let (key, escalation) = self.start_targets(req.targets, now);
         self.note_queue_key(q, key);
+        let qi = q.0 as usize;
+        if self.queue_medias.len() <= qi {
+            self.queue_medias.resize_with(qi + 1, BTreeSet::new);
+        }
+        if let Some(ms) = self.queue_medias.get_mut(qi) {
+            ms.insert(m);
+        }
         let group = self.group_for(key, m);
         let terms = self.terms_for(Terms {
             reserve_timeout_ms: req.reserve_timeout_ms.max(1),
@@ -1137,11 +1146,14 @@ impl Router {
                 logged_in += 1;
                 if a.state(now) == AgentState::Ready {
                     ready += 1;
-                    if a.config()
-                        .capacity
-                        .keys()
-                        .any(|m| self.pool.is_available(a.id(), m, now))
-                    {
+                    let medias = self.queue_medias.get(q.0 as usize);
+                    if medias.is_some_and(|ms| {
+                        ms.iter().any(|&m| {
+                            self.medias
+                                .get(m as usize)
+                                .is_some_and(|name| self.pool.is_available(a.id(), name, now))
+                        })
+                    }) {
                         available += 1;
                     }
                 }
