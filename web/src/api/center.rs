@@ -20,7 +20,7 @@ use serde_json::{json, Map, Value};
 use super::error::ApiError;
 use super::params;
 use super::routes::{
-    authenticate, iso, json_options, not_found, now, read_limited, resource, State,
+    authenticate, iso, json_options, not_found, now, options_json, read_limited, resource, State,
 };
 
 /// The longest a long poll waits.
@@ -203,6 +203,16 @@ fn queue_json(name: &str, r: &QueueReport) -> Value {
     })
 }
 
+/// A text parameter that must be present: trimmed, not empty, at most `max` bytes; otherwise a
+/// 400 with `missing` as the message.
+fn required(p: &params::Params, name: &str, max: usize, missing: &str) -> Result<String, ApiError> {
+    p.text(name)
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && v.len() <= max)
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::BadRequest(missing.to_owned()))
+}
+
 fn parse_item(s: &str) -> Result<ItemId, ApiError> {
     s.parse::<u64>()
         .map(ItemId)
@@ -275,14 +285,12 @@ async fn interaction_action(
         "hangup" => state.engine.interaction(id, ixn, false).await?,
         "transfer" => {
             let p = params::read(&req, payload).await?;
-            let to = p
-                .text("to")
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| {
-                    ApiError::BadRequest("a transfer needs 'to' (the receiving agent's id)".into())
-                })?
-                .to_owned();
+            let to = required(
+                &p,
+                "to",
+                usize::MAX,
+                "a transfer needs 'to' (the receiving agent's id)",
+            )?;
             state.engine.transfer(id, ixn, to).await?
         }
         _ => return not_found(req).await,
@@ -444,18 +452,18 @@ async fn call_create(
 ) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
     let p = params::read(&req, payload).await?;
-    let get = |k: &str| {
-        p.text(k)
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
-    };
-    let ani = get("ani").ok_or_else(|| {
-        ApiError::BadRequest("an inbound call needs 'ani' (the caller's number)".into())
-    })?;
-    let dnis = get("dnis").ok_or_else(|| {
-        ApiError::BadRequest("an inbound call needs 'dnis' (the number called)".into())
-    })?;
+    let ani = required(
+        &p,
+        "ani",
+        usize::MAX,
+        "an inbound call needs 'ani' (the caller's number)",
+    )?;
+    let dnis = required(
+        &p,
+        "dnis",
+        usize::MAX,
+        "an inbound call needs 'dnis' (the number called)",
+    )?;
     if !engine::telephony::is_dialable(&ani) || !engine::telephony::is_dialable(&dnis) {
         return Err(ApiError::BadRequest(format!(
             "ani '{ani}' and dnis '{dnis}' must be phone numbers: digits with an optional leading +, 3 to 15 digits"
@@ -496,14 +504,12 @@ async fn chat_create(
 ) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
     let p = params::read(&req, payload).await?;
-    let customer = p
-        .text("customer")
-        .map(str::trim)
-        .filter(|v| !v.is_empty() && v.len() <= 256)
-        .ok_or_else(|| {
-            ApiError::BadRequest("a chat needs 'customer' (1 to 256 characters)".into())
-        })?
-        .to_owned();
+    let customer = required(
+        &p,
+        "customer",
+        256,
+        "a chat needs 'customer' (1 to 256 characters)",
+    )?;
     let ticket = state.engine.inbound_chat(customer).await?;
     Ok(HttpResponse::Created().json(ticket_json(&ticket)))
 }
@@ -519,11 +525,7 @@ async fn call_get(
     ixn: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
-    let id = parse_ixn(&ixn)?;
-    match state.engine.call(id).await? {
-        Some(i) => Ok(HttpResponse::Ok().json(&i)),
-        None => Err(ApiError::NotFound(format!("no interaction '{ixn}'"))),
-    }
+    call_answer(&state, parse_ixn(&ixn)?).await
 }
 
 async fn call_hangup(
@@ -543,14 +545,12 @@ async fn call_hangup(
 async fn dial(req: HttpRequest, state: State, payload: Payload) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
     let p = params::read(&req, payload).await?;
-    let number = p
-        .text("number")
-        .map(str::trim)
-        .filter(|v| !v.is_empty() && v.len() <= 64)
-        .ok_or_else(|| {
-            ApiError::BadRequest("a dial needs 'number' (the customer's number)".into())
-        })?
-        .to_owned();
+    let number = required(
+        &p,
+        "number",
+        64,
+        "a dial needs 'number' (the customer's number)",
+    )?;
     let ixn = state.engine.dial(number).await?;
     match state.engine.call(ixn).await? {
         Some(i) => Ok(HttpResponse::Created().json(&i)),
@@ -569,12 +569,7 @@ async fn treatment_put(
     authenticate(&req, &state)?;
     let id = parse_ixn(&ixn)?;
     let p = params::read(&req, payload).await?;
-    let name = p
-        .text("name")
-        .map(str::trim)
-        .filter(|v| !v.is_empty() && v.len() <= 256)
-        .ok_or_else(|| ApiError::BadRequest("a treatment needs 'name' (e.g. music)".into()))?
-        .to_owned();
+    let name = required(&p, "name", 256, "a treatment needs 'name' (e.g. music)")?;
     state.engine.treatment(id, Some(name)).await?;
     call_answer(&state, id).await
 }
@@ -599,22 +594,13 @@ async fn call_answer(state: &State, id: IxnId) -> Result<HttpResponse, ApiError>
 
 // ---- admin: agents -------------------------------------------------------------------------
 
-fn agent_options_json(options: &[(String, String)]) -> Value {
-    Value::Object(
-        options
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect(),
-    )
-}
-
 pub(crate) async fn admin_agents(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
     let body: Map<String, Value> = state
         .platform
         .agent_sections()
         .into_iter()
-        .map(|(id, o)| (id, agent_options_json(&o)))
+        .map(|(id, o)| (id, options_json(&o)))
         .collect();
     Ok(HttpResponse::Ok().json(Value::Object(body)))
 }
@@ -629,7 +615,7 @@ pub(crate) async fn admin_agent_get(
         .platform
         .section(&format!("agent.{id}"))
         .ok_or_else(|| ApiError::NotFound(format!("agent '{id}' is not configured")))?;
-    Ok(HttpResponse::Ok().json(agent_options_json(&o)))
+    Ok(HttpResponse::Ok().json(options_json(&o)))
 }
 
 pub(crate) async fn admin_agent_put(
@@ -643,7 +629,7 @@ pub(crate) async fn admin_agent_put(
     // Stored first, so an acknowledged agent survives a restart.
     let config = state.platform.put_agent(&id, options.clone()).await?;
     state.engine.put_agent(config).await?;
-    Ok(HttpResponse::Ok().json(agent_options_json(&options)))
+    Ok(HttpResponse::Ok().json(options_json(&options)))
 }
 
 pub(crate) async fn admin_agent_delete(

@@ -66,7 +66,7 @@ fn reply(r: Reply) -> HttpResponse {
     HttpResponse::build(status).json(Value::Object(body))
 }
 
-fn options_json(options: &[(String, String)]) -> Value {
+pub(crate) fn options_json(options: &[(String, String)]) -> Value {
     Value::Object(
         options
             .iter()
