@@ -473,16 +473,14 @@ impl CenterCore {
             .offers(agent)
             .into_iter()
             .map(|r| {
-                let call = self.item_calls.get(&r.item).copied();
+                let (call, customer) = self.call_of(r.item);
                 OfferView {
                     offer: r.item,
                     queue: r.queue.clone(),
                     media: r.media.clone(),
                     offered_at: r.reserved_at,
                     expires_at: r.expires_at,
-                    customer: call
-                        .and_then(|c| self.calls.get(&c))
-                        .map(|c| c.customer.clone()),
+                    customer,
                     interaction: call,
                 }
             })
@@ -516,6 +514,15 @@ impl CenterCore {
                 .map_or(0, |l| l.next_seq.saturating_sub(1)),
             auto: self.auto_agents.contains(agent),
         })
+    }
+
+    /// The call the center holds for an item, and its customer.
+    fn call_of(&self, item: ItemId) -> (Option<IxnId>, Option<String>) {
+        let call = self.item_calls.get(&item).copied();
+        let customer = call
+            .and_then(|c| self.calls.get(&c))
+            .map(|c| c.customer.clone());
+        (call, customer)
     }
 
     pub fn agents(&self, now: Millis) -> Vec<AgentView> {
@@ -778,10 +785,7 @@ impl CenterCore {
                 media,
                 expires_at,
             } => {
-                let call = self.item_calls.get(&item).copied();
-                let customer = call
-                    .and_then(|c| self.calls.get(&c))
-                    .map(|c| c.customer.clone());
+                let (call, customer) = self.call_of(item);
                 self.log(
                     &agent,
                     now,
@@ -818,10 +822,8 @@ impl CenterCore {
             RouterEvent::Distributed {
                 item, agent, media, ..
             } => {
-                let call = self.item_calls.get(&item).copied();
-                let mut customer = None;
+                let (call, customer) = self.call_of(item);
                 if let Some(ixn) = call {
-                    customer = self.calls.get(&ixn).map(|c| c.customer.clone());
                     if let Some(c) = self.calls.get_mut(&ixn) {
                         c.agent = Some(agent.clone());
                     }
@@ -862,10 +864,7 @@ impl CenterCore {
                 );
             }
             RouterEvent::Transferred { item, from, to } => {
-                let call = self.item_calls.get(&item).copied();
-                let customer = call
-                    .and_then(|c| self.calls.get(&c))
-                    .map(|c| c.customer.clone());
+                let (call, customer) = self.call_of(item);
                 let media = self
                     .router
                     .work(&to)

@@ -59,25 +59,38 @@ pub struct DemoSettings {
     pub seed: u64,
 }
 
+/// An optional number in `lo..=hi` (empty or absent: `default`). `unit` goes into the message
+/// (" of seconds").
+fn number(
+    section: &str,
+    opts: &[(String, String)],
+    key: &str,
+    default: f64,
+    (lo, hi): (f64, f64),
+    unit: &str,
+) -> Result<f64, SettingsError> {
+    match option(opts, key).map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(default),
+        Some(v) => match v.parse::<f64>() {
+            Ok(n) if n.is_finite() && (lo..=hi).contains(&n) => Ok(n),
+            _ => Err(err(
+                section,
+                key,
+                format!("'{v}' is not a number{unit} from {lo} to {hi}"),
+            )),
+        },
+    }
+}
+
 fn secs(
     section: &str,
     opts: &[(String, String)],
     key: &str,
     default: Millis,
 ) -> Result<Millis, SettingsError> {
-    match option(opts, key).map(str::trim).filter(|v| !v.is_empty()) {
-        None => Ok(default),
-        Some(v) => match v.parse::<f64>() {
-            Ok(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => {
-                Ok((s * 1000.0).round() as Millis)
-            }
-            _ => Err(err(
-                section,
-                key,
-                format!("'{v}' is not a number of seconds from 0 to 86400"),
-            )),
-        },
-    }
+    let default = default as f64 / 1000.0;
+    let s = number(section, opts, key, default, (0.0, 86_400.0), " of seconds")?;
+    Ok((s * 1000.0).round() as Millis)
 }
 
 /// Reads an estimator from `ewt_method` (`urs`, `aht`, `ema`), `handle_time` and `alpha`.
@@ -185,32 +198,8 @@ impl DemoSettings {
     pub fn from_config(config: &Config) -> Result<DemoSettings, SettingsError> {
         let empty: Vec<(String, String)> = Vec::new();
         let d = config.section("demo").unwrap_or(&empty);
-        let calls_per_minute = match option(d, "calls_per_minute").map(str::trim) {
-            None | Some("") => 12.0,
-            Some(v) => match v.parse::<f64>() {
-                Ok(n) if n.is_finite() && (0.0..=600_000.0).contains(&n) => n,
-                _ => {
-                    return Err(err(
-                        "demo",
-                        "calls_per_minute",
-                        format!("'{v}' is not a number from 0 to 600000"),
-                    ))
-                }
-            },
-        };
-        let talk_sigma = match option(d, "talk_sigma").map(str::trim) {
-            None | Some("") => 0.5,
-            Some(v) => match v.parse::<f64>() {
-                Ok(n) if (0.0..=3.0).contains(&n) => n,
-                _ => {
-                    return Err(err(
-                        "demo",
-                        "talk_sigma",
-                        format!("'{v}' is not a number from 0 to 3"),
-                    ))
-                }
-            },
-        };
+        let calls_per_minute = number("demo", d, "calls_per_minute", 12.0, (0.0, 600_000.0), "")?;
+        let talk_sigma = number("demo", d, "talk_sigma", 0.5, (0.0, 3.0), "")?;
         let seed = match option(d, "seed").map(str::trim) {
             None | Some("") => 1,
             Some(v) => v
