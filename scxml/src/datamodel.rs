@@ -101,6 +101,22 @@ pub trait DataModel {
 
     /// Evaluates an ad-hoc expression that is not part of a document (custom actions, consoles).
     fn eval_source(&mut self, scope: &Self::Scope, env: &Env, src: &str) -> DmResult<Value>;
+
+    /// Stores a value into a location given as source text (a custom action's `requestid`
+    /// attribute, say), with the checks `<assign>` makes.
+    fn assign_source(
+        &mut self,
+        scope: &Self::Scope,
+        env: &Env,
+        location: &str,
+        value: &Value,
+    ) -> DmResult<()>;
+
+    /// The session's variables in this data model's own encoding (for snapshots).
+    fn snapshot_scope(&mut self, scope: &Self::Scope, env: &Env) -> DmResult<String>;
+
+    /// A scope holding the variables of [`DataModel::snapshot_scope`]'s output.
+    fn restore_scope(&mut self, env: &Env, snapshot: &str) -> DmResult<Self::Scope>;
 }
 
 /// The null data model (SCXML §B.1): no variables; the only expression is `In('id')`.
@@ -194,5 +210,19 @@ impl DataModel for NullDataModel {
 
     fn eval_source(&mut self, _: &(), env: &Env, src: &str) -> DmResult<Value> {
         Self::in_call(env, src).map(Value::Bool)
+    }
+
+    fn assign_source(&mut self, _: &(), _: &Env, location: &str, _: &Value) -> DmResult<()> {
+        Err(format!(
+            "the null data model has no locations ('{location}')"
+        ))
+    }
+
+    fn snapshot_scope(&mut self, _: &(), _: &Env) -> DmResult<String> {
+        Ok(String::new())
+    }
+
+    fn restore_scope(&mut self, _: &Env, _: &str) -> DmResult<()> {
+        Ok(())
     }
 }

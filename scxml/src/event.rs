@@ -2,9 +2,11 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// A value that crosses a session boundary (event data, invoke parameters, done data).
 /// It is the JSON data model plus `undefined`; a data model converts to and from it.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub enum Value {
     #[default]
     Undefined,
@@ -99,7 +101,8 @@ pub fn format_number(n: f64) -> String {
     }
 }
 
-fn write_json_string(s: &str, out: &mut String) {
+/// Appends `s` as a JSON string literal.
+pub(crate) fn write_json_string(s: &str, out: &mut String) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -116,7 +119,7 @@ fn write_json_string(s: &str, out: &mut String) {
 }
 
 /// `_event.type` (SCXML §5.10.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EventType {
     Platform,
     Internal,
@@ -139,7 +142,7 @@ pub const SCXML_PROCESSOR: &str = "http://www.w3.org/TR/scxml/#SCXMLEventProcess
 pub const BASICHTTP_PROCESSOR: &str = "http://www.w3.org/TR/scxml/#BasicHTTPEventProcessor";
 
 /// An SCXML event with the seven `_event` fields (SCXML §5.10.1).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub name: String,
     pub kind: EventType,

@@ -10,12 +10,15 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 use crate::datamodel::{DataModel, Env, Init};
 use crate::event::{Event, EventType, Value, BASICHTTP_PROCESSOR, SCXML_PROCESSOR};
 use crate::model::{
     Action, AssignValue, Binding, Block, Content, CustomAction, DataValue, Document, ExprId,
     HistoryKind, Param, ParamValue, StateId, StateKind, StrOrExpr, TransitionId, TransitionKind,
 };
+use crate::snapshot::{InvocationState, PendingSend, SessionState};
 
 /// A fixed-size set of states, ordered by document order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -64,7 +67,7 @@ impl StateSet {
 }
 
 /// Where an outgoing event goes (SCXML §6.2.4, Appendix C).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum SendTarget {
     /// `#_parent`: the session that invoked this one.
     Parent,
@@ -88,6 +91,9 @@ pub enum InvokeContent {
 #[derive(Debug, Clone)]
 pub struct InvokeRequest {
     pub invokeid: String,
+    /// Where the `<invoke>` is in the invoking document (its state and index there).
+    pub state: StateId,
+    pub index: usize,
     /// Normalised: `scxml` for the SCXML invoke types, otherwise as written.
     pub type_: String,
     pub src: Option<String>,
@@ -140,15 +146,47 @@ pub trait Host {
     fn supports_send_type(&self, type_: &str) -> bool;
     /// Whether the host implements this `<invoke type>`.
     fn supports_invoke_type(&self, type_: &str) -> bool;
-    /// Executes an action element in a foreign namespace. `eval` evaluates an expression in the
-    /// session's data model. An `Err` raises `error.execution`. The action completes later by
-    /// delivering events back to the session.
+    /// Executes an action element in a foreign namespace at `now`. `scope` evaluates
+    /// expressions in (and assigns to) the session's data model. An `Err` raises
+    /// `error.execution`. The action completes later by delivering events back to the session.
     fn custom_action(
         &mut self,
         session_id: &str,
         action: &CustomAction,
-        eval: &mut dyn FnMut(&str) -> Result<Value, String>,
+        scope: &mut dyn ActionScope,
+        now: u64,
     ) -> Result<(), String>;
+}
+
+/// What an action element's handler may do with the session running it.
+pub trait ActionScope {
+    /// Evaluates an expression in the session's data model (ORS action attributes are
+    /// expressions).
+    fn eval(&mut self, src: &str) -> Result<Value, String>;
+    /// Stores a value into a location (`requestid="myId"`); an undeclared variable or a
+    /// read-only system variable is an error.
+    fn assign(&mut self, location: &str, value: &Value) -> Result<(), String>;
+    /// The event being processed (`_event`), if any.
+    fn event(&self) -> Option<&Event>;
+}
+
+struct DmScope<'a, D: DataModel> {
+    dm: &'a mut D,
+    scope: &'a D::Scope,
+    env: Env<'a>,
+}
+
+impl<D: DataModel> ActionScope for DmScope<'_, D> {
+    fn eval(&mut self, src: &str) -> Result<Value, String> {
+        self.dm.eval_source(self.scope, &self.env, src)
+    }
+    fn assign(&mut self, location: &str, value: &Value) -> Result<(), String> {
+        self.dm
+            .assign_source(self.scope, &self.env, location, value)
+    }
+    fn event(&self) -> Option<&Event> {
+        self.env.event.map(|e| &**e)
+    }
 }
 
 /// A host that offers nothing beyond the SCXML processor; useful for tests.
@@ -169,7 +207,8 @@ impl Host for NoHost {
         &mut self,
         _: &str,
         action: &CustomAction,
-        _: &mut dyn FnMut(&str) -> Result<Value, String>,
+        _: &mut dyn ActionScope,
+        _: u64,
     ) -> Result<(), String> {
         Err(format!(
             "no handler for <{}> in namespace {}",
@@ -217,7 +256,7 @@ pub struct SessionOptions {
     pub limits: Limits,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ParentLink {
     pub session_id: String,
     pub invokeid: String,
@@ -235,11 +274,15 @@ struct Invocation {
 struct Pending {
     key: u64,
     sendid: String,
+    /// When the timer is due (milliseconds, the host's clock).
+    at: u64,
     delivery: Delivery,
 }
 
-#[derive(Debug)]
-enum Delivery {
+/// Where a delayed send goes when its timer fires: this session's own internal queue, or out
+/// through the host.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Delivery {
     OwnInternal(Event),
     Out(SendTarget, Event),
 }
@@ -335,6 +378,179 @@ impl<S> Session<S> {
     /// The invoke ids of the invocations currently active.
     pub fn active_invocations(&self) -> impl Iterator<Item = &str> {
         self.invocations.iter().map(|i| i.invokeid.as_str())
+    }
+}
+
+impl<S> Session<S> {
+    /// The session's state as data (between macrosteps); see [`crate::snapshot`].
+    pub fn snapshot<D: DataModel<Scope = S>>(&self, dm: &mut D) -> Result<SessionState, String> {
+        let data = dm.snapshot_scope(&self.scope, &self.env())?;
+        Ok(SessionState {
+            id: self.id.to_string(),
+            ioprocessors: self
+                .ioprocessors
+                .iter()
+                .filter(|(ty, _)| {
+                    ty != "scxml" && ty != SCXML_PROCESSOR && ty != BASICHTTP_PROCESSOR
+                })
+                .cloned()
+                .collect(),
+            parent: self.parent.clone(),
+            configuration: self.configuration.iter().collect(),
+            states_to_invoke: self.states_to_invoke.iter().collect(),
+            bound: self.bound.iter().collect(),
+            history: self.history.clone(),
+            internal: self.internal.iter().cloned().collect(),
+            external: self.external.iter().cloned().collect(),
+            current_event: self.current_event.as_deref().cloned(),
+            invocations: self
+                .invocations
+                .iter()
+                .map(|i| InvocationState {
+                    state: i.state,
+                    index: i.index as u32,
+                    invokeid: i.invokeid.clone(),
+                    autoforward: i.autoforward,
+                })
+                .collect(),
+            pending: self
+                .pending
+                .iter()
+                .map(|p| PendingSend {
+                    key: p.key,
+                    sendid: p.sendid.clone(),
+                    at: p.at,
+                    delivery: p.delivery.clone(),
+                })
+                .collect(),
+            counter: self.counter,
+            running: self.running,
+            started: self.started,
+            exited: self.exited,
+            final_state: self.final_state,
+            initial_values: self.initial_values.clone(),
+            data,
+        })
+    }
+
+    /// Rebuilds a session from [`Session::snapshot`] with the document it ran. Indices that do
+    /// not fit the document are an error (the snapshot belongs to another document).
+    pub fn restore<D: DataModel<Scope = S>>(
+        dm: &mut D,
+        doc: Arc<Document>,
+        st: SessionState,
+        limits: Limits,
+    ) -> Result<Session<S>, String> {
+        let n = doc.states.len();
+        let set = |ids: &[StateId], what: &str| -> Result<StateSet, String> {
+            let mut set = StateSet::with_capacity(n);
+            for &s in ids {
+                if s as usize >= n {
+                    return Err(format!(
+                        "{what}: state {s} does not exist in a document of {n} states"
+                    ));
+                }
+                set.insert(s);
+            }
+            Ok(set)
+        };
+        let configuration = set(&st.configuration, "configuration")?;
+        let states_to_invoke = set(&st.states_to_invoke, "states to invoke")?;
+        let bound = set(&st.bound, "bound states")?;
+        for (h, v) in &st.history {
+            set(&[*h], "history")?;
+            set(v, "history")?;
+        }
+        if let Some(f) = st.final_state {
+            set(&[f], "final state")?;
+        }
+        let mut invocations = Vec::with_capacity(st.invocations.len());
+        for i in st.invocations {
+            let ok =
+                (i.state as usize) < n && (i.index as usize) < doc.state(i.state).invokes.len();
+            if !ok {
+                return Err(format!(
+                    "invocation '{}' refers to an <invoke> the document does not have",
+                    i.invokeid
+                ));
+            }
+            invocations.push(Invocation {
+                state: i.state,
+                index: i.index as usize,
+                invokeid: i.invokeid,
+                autoforward: i.autoforward,
+            });
+        }
+        let mut ioprocessors = vec![
+            ("scxml".to_string(), format!("#_scxml_{}", st.id)),
+            (SCXML_PROCESSOR.to_string(), format!("#_scxml_{}", st.id)),
+        ];
+        for (ty, loc) in st.ioprocessors {
+            if ty == "basichttp" {
+                ioprocessors.push((BASICHTTP_PROCESSOR.to_string(), loc.clone()));
+            }
+            ioprocessors.push((ty, loc));
+        }
+        let current_event = st.current_event.map(Rc::new);
+        let scope = dm.restore_scope(
+            &Env {
+                doc: &doc,
+                session_id: &st.id,
+                name: doc.name.as_deref().unwrap_or(""),
+                ioprocessors: &ioprocessors,
+                event: current_event.as_ref(),
+                configuration: &configuration,
+            },
+            &st.data,
+        )?;
+        Ok(Session {
+            configuration,
+            states_to_invoke,
+            bound,
+            doc,
+            id: st.id.into_boxed_str(),
+            scope,
+            ioprocessors,
+            parent: st.parent,
+            limits,
+            history: st.history,
+            internal: st.internal.into(),
+            external: st.external.into(),
+            current_event,
+            invocations,
+            pending: st
+                .pending
+                .into_iter()
+                .map(|p| Pending {
+                    key: p.key,
+                    sendid: p.sendid,
+                    at: p.at,
+                    delivery: p.delivery,
+                })
+                .collect(),
+            counter: st.counter,
+            running: st.running,
+            started: st.started,
+            exited: st.exited,
+            final_state: st.final_state,
+            initial_values: st.initial_values,
+        })
+    }
+
+    /// Evaluates an ad-hoc expression in the session's data model.
+    pub fn eval_source<D: DataModel<Scope = S>>(
+        &self,
+        dm: &mut D,
+        src: &str,
+    ) -> Result<Value, String> {
+        dm.eval_source(&self.scope, &self.env(), src)
+    }
+
+    /// The delayed sends waiting for their timers: `(timer key, sendid, due at)`.
+    pub fn pending_timers(&self) -> impl Iterator<Item = (u64, &str, u64)> {
+        self.pending
+            .iter()
+            .map(|p| (p.key, p.sendid.as_str(), p.at))
     }
 }
 
@@ -1283,11 +1499,14 @@ impl<S> Session<S> {
                 Ok(())
             }
             Action::Custom(custom) => {
-                let env = self.env();
-                let scope = &self.scope;
-                let dm = &mut *step.dm;
-                let mut eval = |src: &str| dm.eval_source(scope, &env, src);
-                let r = step.host.custom_action(&self.id, custom, &mut eval);
+                let mut scope = DmScope {
+                    env: self.env(),
+                    scope: &self.scope,
+                    dm: &mut *step.dm,
+                };
+                let r = step
+                    .host
+                    .custom_action(&self.id, custom, &mut scope, step.now);
                 r.or_else(|e| self.fail(e))
             }
         }
@@ -1439,13 +1658,12 @@ impl<S> Session<S> {
         };
         if delay > 0 {
             let key = self.next_id();
-            step.out.push(Effect::ArmTimer {
-                key,
-                at: step.now.saturating_add(delay),
-            });
+            let at = step.now.saturating_add(delay);
+            step.out.push(Effect::ArmTimer { key, at });
             self.pending.push(Pending {
                 key,
                 sendid,
+                at,
                 delivery,
             });
         } else {
@@ -1526,6 +1744,8 @@ impl<S> Session<S> {
         });
         step.out.push(Effect::Invoke(InvokeRequest {
             invokeid,
+            state: s,
+            index: i,
             type_,
             src,
             content,

@@ -8,7 +8,8 @@
 //! - [`datamodel::DataModel`] is the expression language: [`ecma::EcmaDataModel`] (one boa
 //!   `Context` per thread, shared by all its sessions) and [`datamodel::NullDataModel`].
 //! - [`system::System`] hosts many sessions on one thread: routing between them, invoked
-//!   child sessions and one timer heap, still without I/O or a clock.
+//!   child sessions and one timer heap, still without I/O or a clock. [`snapshot`] is a
+//!   session as data, so a host can save it and restore it later.
 //!
 //! The crate never reads the clock, spawns threads or touches the network or file system.
 
@@ -18,6 +19,7 @@ pub mod event;
 pub mod interp;
 pub mod model;
 pub mod parse;
+pub mod snapshot;
 pub mod system;
 pub mod validate;
 

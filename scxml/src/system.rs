@@ -10,11 +10,12 @@ use std::sync::Arc;
 use crate::datamodel::DataModel;
 use crate::event::{Event, EventType, Value, SCXML_PROCESSOR};
 use crate::interp::{
-    Effect, Host, InvokeContent, InvokeRequest, Limits, ParentLink, SendTarget, Session,
-    SessionOptions, Step,
+    ActionScope, Effect, Host, InvokeContent, InvokeRequest, Limits, ParentLink, SendTarget,
+    Session, SessionOptions, Step,
 };
-use crate::model::{CustomAction, Document};
+use crate::model::{Content, CustomAction, Document};
 use crate::parse::{parse_document, Loader};
+use crate::snapshot::{DocOrigin, SessionTree};
 
 /// What the system hands back to its caller.
 #[derive(Debug, Clone)]
@@ -56,30 +57,80 @@ struct Entry<S> {
     session: Session<S>,
     /// invokeid → child session id.
     children: Vec<(String, String)>,
+    /// invokeid → invoke type, for invocations a registered [`InvokeHandler`] serves.
+    host_children: Vec<(String, String)>,
+    origin: DocOrigin,
 }
 
-/// Delivers events to targets the system does not route itself (Basic HTTP, host types).
+/// Delivers events to targets the system does not route itself (Basic HTTP, host types, and
+/// sessions that live in another system of the same host).
 pub trait Transport {
     /// Sends one event; an `Err` becomes `error.communication` in the sending session.
     fn send(&mut self, session: &str, target: &SendTarget, event: &Event) -> Result<(), String>;
     /// Events that arrived from outside, as `(session id, event)`. Polled right after every
     /// send, so an event that comes back at once keeps its place in the order of sends.
     fn poll(&mut self) -> Option<(String, Event)>;
+    /// Whether `#_scxml_<id>` names a session this transport can reach (one in another
+    /// system); sends to it then go through [`Transport::send`] with [`SendTarget::Session`].
+    fn session_exists(&self, _id: &str) -> bool {
+        false
+    }
+}
+
+/// What an action handler gets: the element, the session running it and the time.
+pub struct ActionContext<'a> {
+    pub session: &'a str,
+    pub action: &'a CustomAction,
+    /// The host's clock (milliseconds) at this macrostep.
+    pub now: u64,
+    /// Evaluates attribute expressions in, and assigns locations of, the session's data model.
+    pub scope: &'a mut dyn ActionScope,
+    /// Events delivered to the session's external queue after the current macrostep.
+    pub reply: &'a mut Vec<Event>,
 }
 
 /// Executes action elements of one foreign namespace (ORS-style `queue:submit`, `ixn:*`, ...).
 pub trait ActionHandler {
-    /// Runs `action` for `session`. `eval` evaluates an expression in the session's data model
-    /// (ORS action attributes are expressions). Events pushed to `reply` are delivered to the
-    /// session's external queue after the current macrostep; an action that completes later
-    /// delivers its events with [`System::deliver`]. An `Err` raises `error.execution`.
-    fn execute(
+    /// Runs the action. An action that completes later delivers its events with
+    /// [`System::deliver`]. An `Err` raises `error.execution` in the session.
+    fn execute(&mut self, cx: ActionContext<'_>) -> Result<(), String>;
+}
+
+/// Serves `<invoke type="...">` for a type the host implements. Events from the invoked
+/// service come back through [`System::deliver_from_invoked`].
+pub trait InvokeHandler {
+    /// Starts the invocation; an `Err` raises `error.execution` in the invoking session.
+    fn start(&mut self, session: &str, request: &InvokeRequest, now: u64) -> Result<(), String>;
+    /// An event for the invoked service (`<send target="#_<invokeid>">`, autoforward).
+    fn send(
         &mut self,
         session: &str,
-        action: &CustomAction,
-        eval: &mut dyn FnMut(&str) -> Result<Value, String>,
-        reply: &mut Vec<Event>,
+        invokeid: &str,
+        event: &Event,
+        now: u64,
     ) -> Result<(), String>;
+    /// The invoking state was left or the session ended: stop the service.
+    fn cancel(&mut self, session: &str, invokeid: &str, now: u64);
+}
+
+/// Why a session could not be started or restored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SystemError {
+    #[error("a session with id '{0}' already exists")]
+    DuplicateId(String),
+    #[error("the session id '{0}' is not usable (1 to 256 characters, no control characters)")]
+    BadId(String),
+    #[error("the snapshot cannot be restored: {0}")]
+    Snapshot(String),
+}
+
+/// How a top-level session is started.
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    /// The session id; `None` picks one (`s1`, `s2`, ...). Unique among live sessions.
+    pub id: Option<String>,
+    /// Values for `<data>` of the same id, replacing the document's (ORS start parameters).
+    pub data: Vec<(String, Value)>,
 }
 
 /// Capabilities a system offers its sessions beyond the SCXML processor.
@@ -102,6 +153,7 @@ pub struct System<D: DataModel> {
     output: Vec<Output>,
     transport: Option<Box<dyn Transport>>,
     handlers: Vec<(String, Box<dyn ActionHandler>)>,
+    invokers: Vec<(String, Box<dyn InvokeHandler>)>,
     counter: u64,
     timer_seq: u64,
     events_processed: u64,
@@ -111,6 +163,7 @@ struct SystemHost<'a> {
     live: &'a dyn Fn(&str) -> bool,
     caps: &'a Capabilities,
     handlers: &'a mut Vec<(String, Box<dyn ActionHandler>)>,
+    invoke_types: &'a [(String, Box<dyn InvokeHandler>)],
     replies: &'a mut Vec<Event>,
 }
 
@@ -121,21 +174,28 @@ impl Host for SystemHost<'_> {
     fn supports_send_type(&self, type_: &str) -> bool {
         self.caps.send_types.iter().any(|t| t == type_)
     }
-    fn supports_invoke_type(&self, _: &str) -> bool {
-        false
+    fn supports_invoke_type(&self, type_: &str) -> bool {
+        self.invoke_types.iter().any(|(t, _)| t == type_)
     }
     fn custom_action(
         &mut self,
         session: &str,
         action: &CustomAction,
-        eval: &mut dyn FnMut(&str) -> Result<Value, String>,
+        scope: &mut dyn ActionScope,
+        now: u64,
     ) -> Result<(), String> {
         match self
             .handlers
             .iter_mut()
             .find(|(ns, _)| *ns == action.namespace)
         {
-            Some((_, h)) => h.execute(session, action, eval, self.replies),
+            Some((_, h)) => h.execute(ActionContext {
+                session,
+                action,
+                now,
+                scope,
+                reply: self.replies,
+            }),
             None => Err(format!(
                 "no handler for <{}> in namespace {}",
                 action.name, action.namespace
@@ -155,6 +215,7 @@ impl<D: DataModel> System<D> {
             output: Vec::new(),
             transport: None,
             handlers: Vec::new(),
+            invokers: Vec::new(),
             counter: 0,
             timer_seq: 0,
             events_processed: 0,
@@ -165,6 +226,12 @@ impl<D: DataModel> System<D> {
     pub fn register_action_handler(&mut self, namespace: &str, handler: Box<dyn ActionHandler>) {
         self.handlers.retain(|(ns, _)| ns != namespace);
         self.handlers.push((namespace.to_string(), handler));
+    }
+
+    /// Serves `<invoke type="{type_}">` with `handler` (replacing any earlier one).
+    pub fn register_invoke_handler(&mut self, type_: &str, handler: Box<dyn InvokeHandler>) {
+        self.invokers.retain(|(t, _)| t != type_);
+        self.invokers.push((type_.to_string(), handler));
     }
 
     /// Sends to other targets go through `transport` instead of [`Output::Send`].
@@ -187,8 +254,13 @@ impl<D: DataModel> System<D> {
     }
 
     fn new_id(&mut self) -> String {
-        self.counter += 1;
-        format!("s{}", self.counter)
+        loop {
+            self.counter += 1;
+            let id = format!("s{}", self.counter);
+            if !self.sessions.contains_key(&id) {
+                return id;
+            }
+        }
     }
 
     fn options(
@@ -210,21 +282,202 @@ impl<D: DataModel> System<D> {
         }
     }
 
-    /// Creates and starts a top-level session; returns its id.
+    /// Creates and starts a top-level session with a system-chosen id; returns the id.
     pub fn start(&mut self, dm: &mut D, doc: Arc<Document>, now: u64) -> String {
         let id = self.new_id();
-        let opts = self.options(&id, None, Vec::new());
+        self.start_entry(dm, doc, id.clone(), Vec::new(), now);
+        id
+    }
+
+    /// Creates and starts a top-level session as `opts` says; returns its id.
+    pub fn start_with(
+        &mut self,
+        dm: &mut D,
+        doc: Arc<Document>,
+        opts: StartOptions,
+        now: u64,
+    ) -> Result<String, SystemError> {
+        let id = match opts.id {
+            Some(id) => {
+                if id.is_empty() || id.len() > 256 || id.chars().any(char::is_control) {
+                    return Err(SystemError::BadId(id));
+                }
+                if self.sessions.contains_key(&id) {
+                    return Err(SystemError::DuplicateId(id));
+                }
+                id
+            }
+            None => self.new_id(),
+        };
+        self.start_entry(dm, doc, id.clone(), opts.data, now);
+        Ok(id)
+    }
+
+    fn start_entry(
+        &mut self,
+        dm: &mut D,
+        doc: Arc<Document>,
+        id: String,
+        data: Vec<(String, Value)>,
+        now: u64,
+    ) {
+        let opts = self.options(&id, None, data);
         let session = Session::new(dm, doc, id.clone(), opts);
         self.sessions.insert(
             id.clone(),
             Entry {
                 session,
                 children: Vec::new(),
+                host_children: Vec::new(),
+                origin: DocOrigin::Host,
             },
         );
-        self.work.push_back((id.clone(), Work::Start));
+        self.work.push_back((id, Work::Start));
         self.process(dm, now);
-        id
+    }
+
+    /// Whether a session with this id is alive here.
+    pub fn contains(&self, id: &str) -> bool {
+        self.sessions.contains_key(id)
+    }
+
+    /// A top-level session with the sessions it invoked, as data (between macrosteps).
+    pub fn snapshot(&self, dm: &mut D, id: &str) -> Result<SessionTree, String> {
+        let entry = self
+            .sessions
+            .get(id)
+            .ok_or_else(|| format!("no session '{id}'"))?;
+        let mut children = Vec::new();
+        for (invokeid, child) in &entry.children {
+            if self.sessions.contains_key(child) {
+                children.push((invokeid.clone(), self.snapshot(dm, child)?));
+            }
+        }
+        Ok(SessionTree {
+            session: entry.session.snapshot(dm)?,
+            origin: entry.origin.clone(),
+            children,
+            host_invocations: entry.host_children.clone(),
+        })
+    }
+
+    /// Rebuilds a session from [`System::snapshot`], with `doc` the document of its top-level
+    /// session (invoked sessions find theirs from their origin). Its timers are armed at the
+    /// instants they were due; those already past fire at the next [`System::advance`], in
+    /// order. Nothing runs now.
+    pub fn restore(
+        &mut self,
+        dm: &mut D,
+        doc: Arc<Document>,
+        tree: SessionTree,
+    ) -> Result<(), SystemError> {
+        if self.sessions.contains_key(&tree.session.id) {
+            return Err(SystemError::DuplicateId(tree.session.id));
+        }
+        let mut built = Vec::new();
+        self.rebuild(dm, doc, tree, &mut built)
+            .map_err(SystemError::Snapshot)?;
+        for (id, entry) in built {
+            for (key, _, at) in entry.session.pending_timers() {
+                self.timer_seq += 1;
+                self.timers
+                    .push(Reverse((at, self.timer_seq, id.clone(), key)));
+            }
+            self.sessions.insert(id, entry);
+        }
+        Ok(())
+    }
+
+    fn rebuild(
+        &self,
+        dm: &mut D,
+        doc: Arc<Document>,
+        tree: SessionTree,
+        built: &mut Vec<(String, Entry<D::Scope>)>,
+    ) -> Result<(), String> {
+        let id = tree.session.id.clone();
+        if self.sessions.contains_key(&id) || built.iter().any(|(b, _)| *b == id) {
+            return Err(format!("session '{id}' exists already"));
+        }
+        let mut children = Vec::new();
+        for (invokeid, child) in tree.children {
+            let child_doc = self.child_document(&doc, &child.origin)?;
+            children.push((invokeid, child.session.id.clone()));
+            self.rebuild(dm, child_doc, child, built)?;
+        }
+        let session = Session::restore(dm, doc, tree.session, self.caps.limits)?;
+        built.push((
+            id,
+            Entry {
+                session,
+                children,
+                host_children: tree.host_invocations,
+                origin: tree.origin,
+            },
+        ));
+        Ok(())
+    }
+
+    fn child_document(
+        &self,
+        parent: &Document,
+        origin: &DocOrigin,
+    ) -> Result<Arc<Document>, String> {
+        match origin {
+            DocOrigin::Host => Err("an invoked session has no document of its own".into()),
+            DocOrigin::Inline { state, index } => {
+                let inline = parent
+                    .states
+                    .get(*state as usize)
+                    .and_then(|s| s.invokes.get(*index as usize))
+                    .and_then(|i| match &i.content {
+                        Some(Content::Inline(c)) => c.document.clone(),
+                        _ => None,
+                    });
+                inline.ok_or_else(|| {
+                    format!("the document has no inline child at state {state}, invoke {index}")
+                })
+            }
+            DocOrigin::Source { uri } => {
+                let (text, uri) = self.loader.load(uri, None)?;
+                parse_document(&text, Some(&uri), &*self.loader)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            }
+            DocOrigin::Text { text } => {
+                parse_document(text, parent.base_uri.as_deref(), &*self.loader)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    /// Evaluates an expression in a live session's data model (for consoles and queries).
+    pub fn eval_in(&self, dm: &mut D, id: &str, src: &str) -> Result<Value, String> {
+        let entry = self
+            .sessions
+            .get(id)
+            .ok_or_else(|| format!("no session '{id}'"))?;
+        entry.session.eval_source(dm, src)
+    }
+
+    /// An event from a host-served invocation (see [`InvokeHandler`]): delivered with its
+    /// `invokeid` set, so `<finalize>` and `done.invoke.<id>` work as for SCXML children.
+    pub fn deliver_from_invoked(
+        &mut self,
+        dm: &mut D,
+        session: &str,
+        invokeid: &str,
+        mut event: Event,
+        now: u64,
+    ) -> bool {
+        event.invokeid = Some(invokeid.to_string());
+        if event.name.starts_with("done.invoke.") {
+            if let Some(e) = self.sessions.get_mut(session) {
+                e.host_children.retain(|(i, _)| i != invokeid);
+            }
+        }
+        self.deliver(dm, session, event, now)
     }
 
     /// Delivers an external event to a session. Returns false when there is no such session.
@@ -320,11 +573,17 @@ impl<D: DataModel> System<D> {
             {
                 let _span = tracing::debug_span!("scxml_session", session = %sid).entered();
                 let sessions = &self.sessions;
-                let live = |id: &str| sessions.contains_key(id) || id == sid;
+                let transport = &self.transport;
+                let live = |id: &str| {
+                    sessions.contains_key(id)
+                        || id == sid
+                        || transport.as_ref().is_some_and(|t| t.session_exists(id))
+                };
                 let mut host = SystemHost {
                     live: &live,
                     caps: &self.caps,
                     handlers: &mut self.handlers,
+                    invoke_types: &self.invokers,
                     replies: &mut replies,
                 };
                 let mut step = Step {
@@ -353,6 +612,7 @@ impl<D: DataModel> System<D> {
                 entry.session.parent().cloned()
             };
             let children = entry.children.clone();
+            let host_children = entry.host_children.clone();
             self.sessions.insert(sid.clone(), entry);
             for effect in effects.drain(..) {
                 self.apply(dm, &sid, parent.as_ref(), effect, now);
@@ -365,6 +625,11 @@ impl<D: DataModel> System<D> {
                 for (_, child) in children {
                     if self.sessions.contains_key(&child) {
                         self.work.push_front((child, Work::Cancel));
+                    }
+                }
+                for (invokeid, type_) in host_children {
+                    if let Some((_, h)) = self.invokers.iter_mut().find(|(t, _)| *t == type_) {
+                        h.cancel(&sid, &invokeid, now);
                     }
                 }
                 self.sessions.remove(&sid);
@@ -391,6 +656,24 @@ impl<D: DataModel> System<D> {
                     }
                 }
                 SendTarget::Invoked(inv) => {
+                    let hosted = self
+                        .sessions
+                        .get(sid)
+                        .and_then(|e| e.host_children.iter().find(|(i, _)| *i == inv))
+                        .map(|(_, t)| t.clone());
+                    if let Some(type_) = hosted {
+                        let r = match self.invokers.iter_mut().find(|(t, _)| *t == type_) {
+                            Some((_, h)) => h.send(sid, &inv, &event, now),
+                            None => Err(format!("no handler for invoke type '{type_}'")),
+                        };
+                        if let Err(e) = r {
+                            self.work.push_back((
+                                sid.to_string(),
+                                Work::SendFailed(event.sendid.clone(), e),
+                            ));
+                        }
+                        return;
+                    }
                     let child = self
                         .sessions
                         .get(sid)
@@ -412,6 +695,18 @@ impl<D: DataModel> System<D> {
                 SendTarget::Session(target) => {
                     if self.sessions.contains_key(&target) || target == sid {
                         self.work.push_back((target, Work::Deliver(event)));
+                    } else if let Some(t) = self
+                        .transport
+                        .as_mut()
+                        .filter(|t| t.session_exists(&target))
+                    {
+                        if let Err(e) = t.send(sid, &SendTarget::Session(target), &event) {
+                            self.work.push_back((
+                                sid.to_string(),
+                                Work::SendFailed(event.sendid.clone(), e),
+                            ));
+                        }
+                        self.poll_transport();
                     } else {
                         self.work.push_back((
                             sid.to_string(),
@@ -448,6 +743,19 @@ impl<D: DataModel> System<D> {
             Effect::CancelTimer { .. } => {}
             Effect::Invoke(req) => self.invoke(dm, sid, req, now),
             Effect::CancelInvoke { invokeid } => {
+                let hosted = self.sessions.get_mut(sid).and_then(|e| {
+                    let i = e
+                        .host_children
+                        .iter()
+                        .position(|(inv, _)| *inv == invokeid)?;
+                    Some(e.host_children.remove(i).1)
+                });
+                if let Some(type_) = hosted {
+                    if let Some((_, h)) = self.invokers.iter_mut().find(|(t, _)| *t == type_) {
+                        h.cancel(sid, &invokeid, now);
+                    }
+                    return;
+                }
                 let child = self.sessions.get_mut(sid).and_then(|e| {
                     let i = e.children.iter().position(|(inv, _)| *inv == invokeid)?;
                     Some(e.children.remove(i).1)
@@ -493,16 +801,39 @@ impl<D: DataModel> System<D> {
         }
     }
 
-    fn invoke(&mut self, dm: &mut D, parent_id: &str, req: InvokeRequest, _now: u64) {
+    fn invoke(&mut self, dm: &mut D, parent_id: &str, req: InvokeRequest, now: u64) {
+        if req.type_ != "scxml" {
+            let r = match self.invokers.iter_mut().find(|(t, _)| *t == req.type_) {
+                Some((_, h)) => h.start(parent_id, &req, now),
+                None => Err(format!("unsupported invoke type '{}'", req.type_)),
+            };
+            match r {
+                Ok(()) => {
+                    if let Some(p) = self.sessions.get_mut(parent_id) {
+                        p.host_children.push((req.invokeid, req.type_));
+                    }
+                }
+                Err(e) => self
+                    .work
+                    .push_back((parent_id.to_string(), Work::InvokeFailed(req.invokeid, e))),
+            }
+            return;
+        }
         let base = self
             .sessions
             .get(parent_id)
             .and_then(|e| e.session.document().base_uri.clone());
-        let doc: Result<Arc<Document>, String> = match (&req.content, &req.src) {
-            (Some(InvokeContent::Document(d)), _) => Ok(d.clone()),
+        let doc: Result<(Arc<Document>, DocOrigin), String> = match (&req.content, &req.src) {
+            (Some(InvokeContent::Document(d)), _) => Ok((
+                d.clone(),
+                DocOrigin::Inline {
+                    state: req.state,
+                    index: req.index as u32,
+                },
+            )),
             (Some(InvokeContent::Value(Value::String(text) | Value::Xml(text))), _) => {
                 parse_document(text, base.as_deref(), &*self.loader)
-                    .map(Arc::new)
+                    .map(|d| (Arc::new(d), DocOrigin::Text { text: text.clone() }))
                     .map_err(|e| e.to_string())
             }
             (Some(InvokeContent::Value(_)), _) => Err("invoke content is not a document".into()),
@@ -511,12 +842,12 @@ impl<D: DataModel> System<D> {
                 .load(src, base.as_deref())
                 .and_then(|(text, uri)| {
                     parse_document(&text, Some(&uri), &*self.loader)
-                        .map(Arc::new)
+                        .map(|d| (Arc::new(d), DocOrigin::Source { uri }))
                         .map_err(|e| e.to_string())
                 }),
             (None, None) => Err("invoke has neither src nor content".into()),
         };
-        let doc = match doc {
+        let (doc, origin) = match doc {
             Ok(d) => d,
             Err(e) => {
                 self.work
@@ -524,7 +855,7 @@ impl<D: DataModel> System<D> {
                 return;
             }
         };
-        let child = self.new_id();
+        let child = self.child_id(parent_id, &req.invokeid);
         let opts = self.options(
             &child,
             Some(ParentLink {
@@ -539,11 +870,26 @@ impl<D: DataModel> System<D> {
             Entry {
                 session,
                 children: Vec::new(),
+                host_children: Vec::new(),
+                origin,
             },
         );
         if let Some(p) = self.sessions.get_mut(parent_id) {
             p.children.push((req.invokeid, child.clone()));
         }
         self.work.push_back((child, Work::Start));
+    }
+
+    /// An invoked session's id: its parent's id and its invokeid, so it stays unique when
+    /// sessions are restored into another system.
+    fn child_id(&self, parent: &str, invokeid: &str) -> String {
+        let base = format!("{parent}.{invokeid}");
+        if !self.sessions.contains_key(&base) {
+            return base;
+        }
+        (2..)
+            .map(|n| format!("{base}.{n}"))
+            .find(|id| !self.sessions.contains_key(id))
+            .unwrap_or(base)
     }
 }

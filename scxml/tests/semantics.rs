@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use scxml::interp::{NoHost, SendTarget};
+use scxml::interp::{ActionScope, NoHost, SendTarget};
 use scxml::model::CustomAction;
 use scxml::system::{Capabilities, Output, System};
 use scxml::{
@@ -1550,7 +1550,7 @@ fn child_session_has_its_own_name_and_sessionid() {
     check(
         r#"<scxml><state id="s"><invoke id="c"><content><scxml name="kid"><state id="cs"><onentry><log expr="_name + ' ' + _sessionid + ' ' + _ioprocessors['scxml'].location"/></onentry></state></scxml></content></invoke></state></scxml>"#,
         &[],
-        &["kid s2 #_scxml_s2", "config: s"],
+        &["kid s1.c #_scxml_s1.c", "config: s"],
     );
 }
 
@@ -1856,7 +1856,8 @@ impl Host for QueueHost {
         &mut self,
         session_id: &str,
         action: &CustomAction,
-        eval: &mut dyn FnMut(&str) -> Result<Value, String>,
+        scope: &mut dyn ActionScope,
+        _now: u64,
     ) -> Result<(), String> {
         let attr = |k: &str| {
             action
@@ -1866,7 +1867,7 @@ impl Host for QueueHost {
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default()
         };
-        let queue = eval(&attr("queue"))?;
+        let queue = scope.eval(&attr("queue"))?;
         self.seen.push(format!(
             "{session_id} {} {} queue={} priority={}",
             action.namespace,

@@ -10,6 +10,7 @@
 
 mod dom;
 mod fast;
+mod snapshot;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -134,11 +135,21 @@ struct DocCache {
     uses_event: Vec<bool>,
 }
 
-/// What native functions (`In()`) need to know about the session being evaluated.
+/// What native functions (`In()`, a host's globals) need to know about the session being
+/// evaluated.
 #[derive(Default)]
 struct CallState {
     doc: Option<Arc<Document>>,
     configuration: StateSet,
+    /// The id of the session whose code runs now.
+    session: String,
+}
+
+/// Runs `f` with the id of the session whose code is running on this thread (empty outside
+/// any session). Native functions a host adds to the context (`_genesys.*`) call this to learn
+/// whose data they serve.
+pub fn with_current_session<R>(f: impl FnOnce(&str) -> R) -> R {
+    CALL.with(|c| f(&c.borrow().session))
 }
 
 thread_local! {
@@ -188,6 +199,8 @@ pub struct EcmaDataModel {
     adhoc: HashMap<String, Rc<Entry>>,
     json_parse: JsFunction,
     dom: dom::DomBuilder,
+    /// Snapshot restore: function factories by source text.
+    factories: HashMap<String, JsFunction>,
 }
 
 impl std::fmt::Debug for EcmaDataModel {
@@ -250,6 +263,7 @@ impl EcmaDataModel {
             adhoc: HashMap::new(),
             json_parse,
             dom,
+            factories: HashMap::new(),
         }
     }
 
@@ -291,6 +305,13 @@ impl EcmaDataModel {
 
     /// Makes `_event` (and `_ioprocessors`) current before code that may read them runs.
     fn prepare(&mut self, scope: &EcmaScope, env: &Env, need_event: bool, boa_path: bool) {
+        CALL.with(|c| {
+            let mut st = c.borrow_mut();
+            if st.session != env.session_id {
+                st.session.clear();
+                st.session.push_str(env.session_id);
+            }
+        });
         if need_event || boa_path {
             let stale = {
                 let cur = scope.event.borrow();
@@ -524,12 +545,25 @@ impl EcmaDataModel {
         let Entry::Location(loc) = &*entry else {
             return Err("not a location".into());
         };
+        let need_event = self.uses_event(env.doc, location);
+        let src = env.doc.expr(location).src.clone();
+        self.set_compiled(scope, env, loc, &src, need_event, value)
+    }
+
+    fn set_compiled(
+        &mut self,
+        scope: &EcmaScope,
+        env: &Env,
+        loc: &CompiledLocation,
+        src: &str,
+        need_event: bool,
+        value: JsValue,
+    ) -> DmResult<()> {
         if let Some(root) = &loc.root {
             if SYSTEM_VARIABLES.contains(&root.as_str()) {
                 return Err(format!("'{root}' is a read-only system variable"));
             }
         }
-        let need_event = self.uses_event(env.doc, location);
         self.prepare(scope, env, need_event, false);
         match &loc.set {
             LocationSetter::Fast(f) => {
@@ -542,7 +576,7 @@ impl EcmaDataModel {
                     )),
                     Err(fast::FastError::Unresolved) => Err(format!(
                         "cannot assign to '{}': '{}' is not a declared variable",
-                        env.doc.expr(location).src.trim(),
+                        src.trim(),
                         f.root_identifier()
                     )),
                     Err(fast::FastError::Thrown(e)) => Err(js_err(e)),
@@ -853,6 +887,62 @@ impl DataModel for EcmaDataModel {
         };
         let v = self.eval_compiled(scope, env, c)?;
         from_js(&v, &mut self.ctx)
+    }
+
+    fn assign_source(
+        &mut self,
+        scope: &EcmaScope,
+        env: &Env,
+        location: &str,
+        value: &Value,
+    ) -> DmResult<()> {
+        let key = format!("\u{1}location:{location}");
+        let entry = match self.adhoc.get(&key) {
+            Some(e) => e.clone(),
+            None => {
+                let e = Rc::new(compile(&mut self.ctx, ExprKind::Location, location));
+                if self.adhoc.len() > 4096 {
+                    self.adhoc.clear();
+                }
+                self.adhoc.insert(key, e.clone());
+                e
+            }
+        };
+        let Entry::Location(loc) = &*entry else {
+            return Err("not a location".into());
+        };
+        let v = self.to_js(value);
+        self.set_compiled(scope, env, loc, location, true, v)
+    }
+
+    fn snapshot_scope(&mut self, scope: &EcmaScope, _env: &Env) -> DmResult<String> {
+        snapshot::encode(&mut self.ctx, &scope.obj, &SYSTEM_VARIABLES)
+    }
+
+    fn restore_scope(&mut self, env: &Env, text: &str) -> DmResult<EcmaScope> {
+        let scope = self.create_scope(env);
+        let vars = snapshot::Decoder {
+            json_parse: &self.json_parse,
+            scope: &scope.obj,
+            factories: &mut self.factories,
+            dom: &self.dom,
+        }
+        .decode(text, &mut self.ctx)?;
+        for (k, v) in vars {
+            scope
+                .obj
+                .define_property_or_throw(
+                    k,
+                    PropertyDescriptor::builder()
+                        .value(v)
+                        .writable(true)
+                        .enumerable(true)
+                        .configurable(true),
+                    &mut self.ctx,
+                )
+                .map_err(js_err)?;
+        }
+        Ok(scope)
     }
 }
 
