@@ -71,6 +71,30 @@ pub struct Booking {
     pub locking: bool,
 }
 
+/// A state-chart document a session runs, kept by the hash of its text so a session restored
+/// after a restart finds the document it started with even if the file changed since.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDocument {
+    /// Hex SHA-256-style content hash (see the session host for how it is computed).
+    pub hash: String,
+    /// Where it came from: a template name, a URL, or `inline`.
+    pub name: String,
+    pub source: String,
+}
+
+/// A session's durable record: its latest checkpoint, or when it finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    pub id: String,
+    pub doc_hash: String,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    /// Set once the session has ended (its checkpoint is then gone).
+    pub finished_at: Option<Millis>,
+    /// The session host's own encoding of the session (versioned by the host).
+    pub checkpoint: Option<Vec<u8>>,
+}
+
 /// One change. A batch of them commits atomically.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WriteOp {
@@ -117,6 +141,25 @@ pub enum WriteOp {
     /// Removes every service record, storage record and booking expired at `now`.
     PurgeExpired {
         now: Millis,
+    },
+    /// Keeps a document (nothing happens if its hash is stored already).
+    PutDocument(StoredDocument),
+    /// Creates or replaces a live session's checkpoint.
+    PutSession {
+        id: String,
+        doc_hash: String,
+        created_at: Millis,
+        updated_at: Millis,
+        checkpoint: Vec<u8>,
+    },
+    /// The session ended: its checkpoint goes, a tombstone stays until purged.
+    FinishSession {
+        id: String,
+        at: Millis,
+    },
+    /// Forgets sessions that finished before `before`, and documents no session uses.
+    PurgeSessions {
+        before: Millis,
     },
 }
 
@@ -170,4 +213,9 @@ pub trait Store: Send + Sync {
     fn storage(&self, id: &str, now: Millis) -> Result<Option<StorageRecord>, StoreError>;
     /// Every booking not expired at `now`.
     fn bookings(&self, now: Millis) -> Result<Vec<Booking>, StoreError>;
+    fn document(&self, hash: &str) -> Result<Option<StoredDocument>, StoreError>;
+    /// Every session that has not finished, in the order they were created.
+    fn live_sessions(&self) -> Result<Vec<SessionRow>, StoreError>;
+    /// One session's record, live or finished.
+    fn session(&self, id: &str) -> Result<Option<SessionRow>, StoreError>;
 }

@@ -1700,3 +1700,49 @@ fn available_agents_count_only_the_media_the_queue_carries() {
     );
     assert_eq!(report.stats.wcalls, 1);
 }
+
+// ---------------------------------------------------------------- resubmission after a restart
+
+#[test]
+fn a_resubmitted_item_keeps_its_age_its_place_and_its_escalation() {
+    let mut r = router();
+    // Before the restart: `old` entered at 0 s, `young` at 5 s.
+    let list =
+        r#"[{"target":"Sales@StatServer.GA","timeout":10},{"target":"Support@StatServer.GA"}]"#;
+    let mut old = req("vq", list);
+    old.enqueued_at = Some(0);
+    let mut young = req("vq", list);
+    young.enqueued_at = Some(5 * S);
+    // After it, at 8 s, a new item arrives first; the resubmitted ones come in afterwards.
+    let fresh = submit(&mut r, req("vq", list), 8 * S);
+    let young = submit(&mut r, young, 8 * S);
+    let old = submit(&mut r, old, 8 * S);
+    assert_eq!(r.position(old), Some(1));
+    assert_eq!(r.position(young), Some(2));
+    assert_eq!(r.position(fresh), Some(3));
+    // `old` adds Support 10 s after it first entered, not 10 s after resubmission.
+    assert_eq!(r.next_deadline(), Some(10 * S));
+    r.advance(10 * S);
+    assert_eq!(
+        r.take_events(),
+        vec![RouterEvent::TargetsChanged {
+            item: old,
+            targets: vec!["Sales@StatServer.GA".into(), "Support@StatServer.GA".into()],
+        }]
+    );
+    let view = r.item(old).unwrap();
+    assert_eq!(view.enqueued_at, 0);
+    // A support agent takes the oldest first; it waited the whole 12 s.
+    ready_agent(&mut r, "sam", &[("groups", "Support")], 12 * S);
+    r.accept("sam", old, 12 * S).unwrap();
+    let events = r.take_events();
+    assert!(
+        events.contains(&distributed(old, "sam", "vq", 12 * S)),
+        "{events:?}"
+    );
+    // An entry time in the future is taken as now.
+    let mut later = req("vq", list);
+    later.enqueued_at = Some(99 * S);
+    let later = submit(&mut r, later, 13 * S);
+    assert_eq!(r.item(later).unwrap().enqueued_at, 13 * S);
+}

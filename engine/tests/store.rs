@@ -12,7 +12,8 @@ use std::time::Instant;
 
 use engine::store::sqlite::{Durability, SqliteStore, DB_FILE, SCHEMA_VERSION};
 use engine::store::{
-    Booking, Millis, ServiceRecord, StorageRecord, StorageValue, Store, StoreError, WriteOp,
+    Booking, Millis, ServiceRecord, SessionRow, StorageRecord, StorageValue, Store, StoreError,
+    StoredDocument, WriteOp,
 };
 
 fn open(dir: &Path) -> SqliteStore {
@@ -553,6 +554,106 @@ fn reopening_shows_everything_acknowledged() {
         BTreeMap::from([("k".into(), text("v"))])
     );
     assert_eq!(store.bookings(0).unwrap(), vec![booking("1", "svc", 9_000)]);
+}
+
+fn put_session(id: &str, doc: &str, at: Millis, checkpoint: &[u8]) -> WriteOp {
+    WriteOp::PutSession {
+        id: id.into(),
+        doc_hash: doc.into(),
+        created_at: 1_000,
+        updated_at: at,
+        checkpoint: checkpoint.to_vec(),
+    }
+}
+
+#[test]
+fn sessions_keep_their_latest_checkpoint_then_a_tombstone_until_purged() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let doc = |hash: &str, source: &str| StoredDocument {
+        hash: hash.into(),
+        name: "inline".into(),
+        source: source.into(),
+    };
+    write(
+        &store,
+        vec![
+            WriteOp::PutDocument(doc("h1", "<scxml/>")),
+            // The same hash again keeps the first text: a hash names one text.
+            WriteOp::PutDocument(doc("h1", "ignored")),
+            WriteOp::PutDocument(doc("h2", "<scxml version='1.0'/>")),
+            put_session("a", "h1", 1_000, b"a1"),
+            put_session("b", "h2", 1_000, b"b1"),
+            put_session("a", "h1", 2_000, b"a2"),
+        ],
+    );
+    assert_eq!(store.document("h1").unwrap(), Some(doc("h1", "<scxml/>")));
+    let live = store.live_sessions().unwrap();
+    let ids: Vec<(&str, Option<&[u8]>)> = live
+        .iter()
+        .map(|r| (r.id.as_str(), r.checkpoint.as_deref()))
+        .collect();
+    assert_eq!(ids, [("a", Some(&b"a2"[..])), ("b", Some(&b"b1"[..]))]);
+    write(
+        &store,
+        vec![WriteOp::FinishSession {
+            id: "a".into(),
+            at: 3_000,
+        }],
+    );
+    assert_eq!(
+        store.session("a").unwrap(),
+        Some(SessionRow {
+            id: "a".into(),
+            doc_hash: "h1".into(),
+            created_at: 1_000,
+            updated_at: 3_000,
+            finished_at: Some(3_000),
+            checkpoint: None,
+        })
+    );
+    assert_eq!(store.live_sessions().unwrap().len(), 1);
+    // Purging forgets the tombstone and the document only it used.
+    write(&store, vec![WriteOp::PurgeSessions { before: 3_001 }]);
+    assert_eq!(store.session("a").unwrap(), None);
+    assert_eq!(store.document("h1").unwrap(), None);
+    assert!(store.document("h2").unwrap().is_some());
+    assert!(store.session("b").unwrap().is_some());
+}
+
+#[test]
+fn a_version_1_database_gains_the_session_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        // What the first release wrote: the initial schema only.
+        let raw = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        raw.execute_batch(
+            "CREATE TABLE templates (name TEXT PRIMARY KEY NOT NULL, zip BLOB NOT NULL);
+             CREATE TABLE sections (section TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+                 ord INTEGER NOT NULL, PRIMARY KEY (section, key)) WITHOUT ROWID;
+             CREATE TABLE services (id TEXT PRIMARY KEY NOT NULL, service TEXT NOT NULL,
+                 created_at INTEGER NOT NULL, expires_at INTEGER NULL, gms_user TEXT NULL,
+                 data TEXT NOT NULL) WITHOUT ROWID;
+             CREATE TABLE storage_meta (id TEXT PRIMARY KEY NOT NULL, owner TEXT NULL,
+                 expires_at INTEGER NOT NULL) WITHOUT ROWID;
+             CREATE TABLE storage (id TEXT NOT NULL, key TEXT NOT NULL, bytes BLOB NOT NULL,
+                 content_type TEXT NULL, filename TEXT NULL, PRIMARY KEY (id, key));
+             CREATE TABLE bookings (grp TEXT NOT NULL, number TEXT NOT NULL,
+                 service_id TEXT NOT NULL, access_code TEXT NULL, phone_number TEXT NULL,
+                 expires_at INTEGER NOT NULL, locking INTEGER NOT NULL,
+                 PRIMARY KEY (grp, number, service_id)) WITHOUT ROWID;
+             INSERT INTO templates VALUES ('kept', x'01');
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let store = open(dir.path());
+    assert_eq!(
+        store.templates().unwrap(),
+        vec![("kept".to_owned(), vec![1])]
+    );
+    write(&store, vec![put_session("s", "h", 5, b"x")]);
+    assert_eq!(store.live_sessions().unwrap().len(), 1);
 }
 
 #[test]

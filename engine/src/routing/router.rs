@@ -90,6 +90,9 @@ pub struct RouteRequest {
     /// How long the item waits before it is offered again after a reject
     /// (`_agent_reject_retry_timeout`).
     pub reject_retry_ms: Millis,
+    /// When the item first entered its queue, if before now: an item resubmitted after a
+    /// restart keeps its age (its place in the queue and its escalation timers).
+    pub enqueued_at: Option<Millis>,
 }
 
 impl RouteRequest {
@@ -102,6 +105,7 @@ impl RouteRequest {
             media: crate::agents::DEFAULT_MEDIA.to_owned(),
             reserve_timeout_ms: crate::agents::DEFAULT_RESERVE_TIMEOUT_MS,
             reject_retry_ms: 0,
+            enqueued_at: None,
         }
     }
 }
@@ -963,9 +967,10 @@ impl Router {
         };
         let q = self.queue(&req.queue)?;
         let id = ItemId(self.next_item);
-        let position = self.queues.enqueue(q, id, req.priority, now)?;
+        let entered = req.enqueued_at.map_or(now, |at| at.min(now));
+        let position = self.queues.enqueue(q, id, req.priority, entered)?;
         self.next_item += 1;
-        let (key, escalation) = self.start_targets(req.targets, now);
+        let (key, escalation) = self.start_targets(req.targets, entered, now);
         self.note_queue_key(q, key);
         let qi = q.0 as usize;
         if self.queue_medias.len() <= qi {
@@ -986,7 +991,7 @@ impl Router {
             group,
             priority: req.priority,
             terms,
-            enqueued_at: now,
+            enqueued_at: entered,
             phase: ItemPhase::Waiting,
             escalation,
         };
@@ -1006,8 +1011,14 @@ impl Router {
         Ok(id)
     }
 
-    /// The key of a new item's first targets, and its escalation if they can change.
-    fn start_targets(&mut self, list: TargetList, now: Millis) -> (KeyId, Option<Box<Escalating>>) {
+    /// The key of a new item's targets at `now`, and its escalation if they can change; the
+    /// escalation runs from `entered` (earlier than now for a resubmitted item).
+    fn start_targets(
+        &mut self,
+        list: TargetList,
+        entered: Millis,
+        now: Millis,
+    ) -> (KeyId, Option<Box<Escalating>>) {
         if list.len() == 1 {
             // One entry never escalates and is never skipped (it is the last).
             if let Some(e) = list.entries().first() {
@@ -1015,7 +1026,7 @@ impl Router {
             }
         }
         self.register_stats(&list);
-        let mut escalation = Escalation::new(list, now);
+        let mut escalation = Escalation::new(list, entered);
         let next = escalation.advance(now, &|t, k| self.stat(t, k));
         let key = self.key_for(&escalation.active());
         (key, next.map(|at| Box::new(Escalating { escalation, at })))

@@ -20,7 +20,8 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 pub use schema::SCHEMA_VERSION;
 
 use super::{
-    Booking, Commit, Millis, ServiceRecord, StorageRecord, StorageValue, Store, StoreError, WriteOp,
+    Booking, Commit, Millis, ServiceRecord, SessionRow, StorageRecord, StorageValue, Store,
+    StoreError, StoredDocument, WriteOp,
 };
 use writer::Request;
 
@@ -319,6 +320,61 @@ impl Store for SqliteStore {
             rows.collect::<Result<_, _>>().map_err(backend(what))
         })
     }
+
+    fn document(&self, hash: &str) -> Result<Option<StoredDocument>, StoreError> {
+        let what = "reading a document";
+        self.read(|conn| {
+            conn.prepare_cached("SELECT hash, name, source FROM documents WHERE hash = ?1")
+                .and_then(|mut s| {
+                    s.query_row([hash], |r| {
+                        Ok(StoredDocument {
+                            hash: r.get(0)?,
+                            name: r.get(1)?,
+                            source: r.get(2)?,
+                        })
+                    })
+                    .optional()
+                })
+                .map_err(backend(what))
+        })
+    }
+
+    fn live_sessions(&self) -> Result<Vec<SessionRow>, StoreError> {
+        let what = "reading live sessions";
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT id, doc_hash, created_at, updated_at, finished_at, checkpoint
+                     FROM sessions WHERE finished_at IS NULL ORDER BY created_at, rowid",
+                )
+                .map_err(backend(what))?;
+            let rows = stmt.query_map([], session_row).map_err(backend(what))?;
+            rows.collect::<Result<_, _>>().map_err(backend(what))
+        })
+    }
+
+    fn session(&self, id: &str) -> Result<Option<SessionRow>, StoreError> {
+        let what = "reading a session";
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT id, doc_hash, created_at, updated_at, finished_at, checkpoint
+                 FROM sessions WHERE id = ?1",
+            )
+            .and_then(|mut s| s.query_row([id], session_row).optional())
+            .map_err(backend(what))
+        })
+    }
+}
+
+fn session_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
+    Ok(SessionRow {
+        id: r.get(0)?,
+        doc_hash: r.get(1)?,
+        created_at: r.get(2)?,
+        updated_at: r.get(3)?,
+        finished_at: r.get(4)?,
+        checkpoint: r.get(5)?,
+    })
 }
 
 /// A `services` row before its JSON `data` is decoded (decoding errors are not rusqlite's).

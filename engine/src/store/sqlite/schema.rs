@@ -65,6 +65,24 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX bookings_expires_at ON bookings (expires_at);
     ",
+    // 2: state-chart sessions and the documents they run (the session host's checkpoints).
+    "
+    CREATE TABLE documents (
+        hash   TEXT PRIMARY KEY NOT NULL,
+        name   TEXT NOT NULL,
+        source TEXT NOT NULL
+    );
+
+    CREATE TABLE sessions (
+        id          TEXT PRIMARY KEY NOT NULL,
+        doc_hash    TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL,
+        finished_at INTEGER NULL,
+        checkpoint  BLOB NULL
+    );
+    CREATE INDEX sessions_finished_at ON sessions (finished_at);
+    ",
 ];
 
 /// Brings the database up to [`SCHEMA_VERSION`], one transaction per migration.

@@ -249,6 +249,50 @@ fn apply(conn: &Connection, op: &WriteOp) -> Result<(), StoreError> {
                     .map_err(backend(what))?;
             }
         }
+        WriteOp::PutDocument(d) => {
+            conn.prepare_cached(
+                "INSERT INTO documents (hash, name, source) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (hash) DO NOTHING",
+            )
+            .and_then(|mut s| s.execute([&d.hash, &d.name, &d.source]))
+            .map_err(backend("writing a document"))?;
+        }
+        WriteOp::PutSession {
+            id,
+            doc_hash,
+            created_at,
+            updated_at,
+            checkpoint,
+        } => {
+            conn.prepare_cached(
+                "INSERT INTO sessions (id, doc_hash, created_at, updated_at, finished_at, checkpoint)
+                 VALUES (?1, ?2, ?3, ?4, NULL, ?5)
+                 ON CONFLICT (id) DO UPDATE SET doc_hash = excluded.doc_hash,
+                     updated_at = excluded.updated_at, finished_at = NULL,
+                     checkpoint = excluded.checkpoint",
+            )
+            .and_then(|mut s| s.execute(params![id, doc_hash, created_at, updated_at, checkpoint]))
+            .map_err(backend("writing a session checkpoint"))?;
+        }
+        WriteOp::FinishSession { id, at } => {
+            conn.prepare_cached(
+                "UPDATE sessions SET finished_at = ?2, updated_at = ?2, checkpoint = NULL
+                 WHERE id = ?1",
+            )
+            .and_then(|mut s| s.execute(params![id, at]))
+            .map_err(backend("finishing a session"))?;
+        }
+        WriteOp::PurgeSessions { before } => {
+            let what = "purging finished sessions";
+            conn.prepare_cached("DELETE FROM sessions WHERE finished_at < ?1")
+                .and_then(|mut s| s.execute([before]))
+                .map_err(backend(what))?;
+            conn.prepare_cached(
+                "DELETE FROM documents WHERE hash NOT IN (SELECT doc_hash FROM sessions)",
+            )
+            .and_then(|mut s| s.execute([]))
+            .map_err(backend(what))?;
+        }
     }
     Ok(())
 }
@@ -278,6 +322,8 @@ fn payload_size(ops: &[WriteOp]) -> usize {
                         .sum::<usize>()
             }
             WriteOp::PutBooking(b) => b.group.len() + b.number.len() + b.service_id.len(),
+            WriteOp::PutDocument(d) => d.hash.len() + d.name.len() + d.source.len(),
+            WriteOp::PutSession { id, checkpoint, .. } => id.len() + checkpoint.len() + 64,
             _ => 64,
         })
         .sum()
