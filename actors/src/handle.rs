@@ -5,24 +5,22 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::prelude::*;
 use engine::agents::AgentConfig;
 use engine::queue::ItemId;
-use engine::routing::plan::TargetList;
-use engine::routing::router::{ItemView, QueueReport, RouteRequest};
+use engine::routing::router::{ItemView, QueueReport};
 use engine::store::Millis;
 use engine::telephony::{DialRules, Interaction, IxnId};
 use parking_lot::Mutex;
 
-use crate::center::core::{AgentEvent, AgentView, CallTicket, Poll};
-use crate::center::{CenterActor, CenterCore, CenterError, Exec};
+use crate::center::core::{AgentEvent, AgentView, Owner, Poll};
+use crate::center::{Center, CenterCore, CenterError};
 
-/// The actor is gone (the node is shutting down) or its mailbox is full.
+/// What a center operation can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum HandleError {
     #[error(transparent)]
     Center(#[from] CenterError),
-    #[error("the routing actor is unavailable: {0}")]
+    #[error("the routing center is unavailable: {0}")]
     Unavailable(String),
 }
 
@@ -35,7 +33,7 @@ struct Cached {
 
 #[derive(Clone)]
 pub struct EngineHandle {
-    center: Addr<CenterActor>,
+    center: Center,
     /// urs-stat answers by (service, queue), for `_caching_policy`.
     stat_cache: Arc<Mutex<HashMap<(String, String), Cached>>>,
 }
@@ -47,12 +45,17 @@ impl std::fmt::Debug for EngineHandle {
 }
 
 impl EngineHandle {
-    /// Starts the center actor on the current actix system.
-    pub fn start(core: CenterCore) -> EngineHandle {
+    /// A handle on a running center.
+    pub fn new(center: Center) -> EngineHandle {
         EngineHandle {
-            center: CenterActor::new(core).start(),
+            center,
             stat_cache: Arc::default(),
         }
+    }
+
+    /// The center itself.
+    pub fn center(&self) -> &Center {
+        &self.center
     }
 
     async fn exec<R, F>(&self, f: F) -> Result<R, HandleError>
@@ -60,10 +63,8 @@ impl EngineHandle {
         R: Send + 'static,
         F: FnOnce(&mut CenterCore, Millis) -> R + Send + 'static,
     {
-        self.center
-            .send(Exec(Box::new(f)))
-            .await
-            .map_err(|e| HandleError::Unavailable(e.to_string()))
+        // Microseconds under the center's lock; nothing is awaited while it is held.
+        Ok(self.center.with(f))
     }
 
     async fn try_exec<R, F>(&self, f: F) -> Result<R, HandleError>
@@ -177,14 +178,6 @@ impl EngineHandle {
 
     // ---- queues ----
 
-    pub async fn submit(&self, req: RouteRequest) -> Result<ItemId, HandleError> {
-        self.try_exec(move |c, now| c.submit(req, now)).await
-    }
-
-    pub async fn cancel(&self, item: ItemId) -> Result<(), HandleError> {
-        self.try_exec(move |c, now| c.cancel(item, now)).await
-    }
-
     pub async fn item(&self, item: ItemId) -> Result<Option<ItemView>, HandleError> {
         self.exec(move |c, _| c.item(item)).await
     }
@@ -232,32 +225,19 @@ impl EngineHandle {
         self.exec(move |c, _| c.set_dial_rules(rules)).await
     }
 
-    pub async fn inbound_call(
-        &self,
-        ani: String,
-        dnis: String,
-        route: Option<(String, TargetList, i32)>,
-    ) -> Result<CallTicket, HandleError> {
-        self.try_exec(move |c, now| c.inbound_call(&ani, &dnis, route, now))
-            .await
-    }
-
-    pub async fn inbound_chat(&self, customer: String) -> Result<CallTicket, HandleError> {
-        self.try_exec(move |c, now| c.inbound_chat(&customer, None, now))
-            .await
-    }
-
     pub async fn call(&self, ixn: IxnId) -> Result<Option<Interaction>, HandleError> {
         self.exec(move |c, _| c.interaction(ixn).cloned()).await
     }
 
+    /// Dials a number for the telephony API (nobody owns the call).
     pub async fn dial(&self, number: String) -> Result<IxnId, HandleError> {
-        self.exec(move |c, now| c.dial(&number, now)).await
+        self.exec(move |c, now| c.dial(&number, Owner::Api, String::new(), None, now))
+            .await
     }
 
     /// Plays (`Some`) or stops (`None`) a treatment.
     pub async fn treatment(&self, ixn: IxnId, name: Option<String>) -> Result<(), HandleError> {
-        self.try_exec(move |c, now| c.treatment(ixn, name.as_deref(), now))
+        self.try_exec(move |c, now| c.treatment(ixn, name.as_deref(), None, now))
             .await
     }
 

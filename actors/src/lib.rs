@@ -5,6 +5,9 @@
 
 pub mod center;
 pub mod handle;
+pub mod node;
 pub mod push;
+pub mod session;
 
 pub use handle::{AgentAction, EngineHandle, HandleError};
+pub use node::{Node, NodeError};

@@ -44,6 +44,7 @@
 //! | [`Switch::connect_agent`] | `Alerting`, `Connected`, `Treatment` | `Established` | (`TreatmentStopped`), `PartyJoined`, (`PartyLeft` route point), `Established` |
 //! | [`Switch::transfer`] | `Established` | `Established` | `PartyLeft`, `PartyJoined`, `Transferred` |
 //! | [`Switch::hangup`] | any but `Released` | `Released` | (`TreatmentStopped`), `PartyLeft`, `Released{by}` |
+//! | [`Switch::release_call`] | any but `Released` | `Released` | (`TreatmentStopped`), `PartyLeft` for each party, `Released{Network}` |
 //!
 //! Treatments are voice only; chat messages are chat only. An answering machine leaves the call
 //! `Connected` so the strategy decides (hang up, or play a message). Every operation first fires
@@ -836,6 +837,24 @@ impl Switch {
         self.stop_playing(ixn, now);
         self.leave(ixn, party, now);
         self.release(ixn, Releaser::Party(party.clone()), now);
+        Ok(())
+    }
+
+    /// The network (a strategy) ends the interaction: every party leaves, a pending dial
+    /// outcome is cancelled.
+    pub fn release_call(&mut self, ixn: IxnId, now: Millis) -> Result<(), SwitchError> {
+        self.fire_due(now);
+        self.live(ixn)?;
+        self.stop_playing(ixn, now);
+        let parties = self
+            .interactions
+            .get(&ixn)
+            .map(|i| i.parties.clone())
+            .unwrap_or_default();
+        for p in &parties {
+            self.leave(ixn, p, now);
+        }
+        self.release(ixn, Releaser::Network, now);
         Ok(())
     }
 

@@ -291,6 +291,36 @@ pub enum TemplateError {
     MissingTemplateJson,
 }
 
+/// A built-in strategy document, `templates/strategies/<name>.scxml` (the default inbound
+/// strategy and the others shipped with Ringback). `name` is letters, digits, `-` and `_`.
+pub fn builtin_strategy(name: &str) -> Option<&'static str> {
+    let plain = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !plain {
+        return None;
+    }
+    BUILTIN_DIR
+        .get_file(format!("strategies/{name}.scxml"))
+        .and_then(|f| f.contents_utf8())
+}
+
+/// The names of the built-in strategy documents.
+pub fn builtin_strategies() -> Vec<String> {
+    BUILTIN_DIR
+        .get_dir("strategies")
+        .map(|d| {
+            d.files()
+                .filter_map(|f| {
+                    let name = f.path().file_name()?.to_str()?;
+                    name.strip_suffix(".scxml").map(str::to_owned)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The built-in templates, parsed once per process.
 fn builtin_templates() -> &'static Result<Vec<Arc<Template>>, TemplateError> {
     static BUILTIN: OnceLock<Result<Vec<Arc<Template>>, TemplateError>> = OnceLock::new();

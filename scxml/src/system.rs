@@ -154,6 +154,10 @@ pub struct System<D: DataModel> {
     transport: Option<Box<dyn Transport>>,
     handlers: Vec<(String, Box<dyn ActionHandler>)>,
     invokers: Vec<(String, Box<dyn InvokeHandler>)>,
+    /// Top-level sessions that processed work since the last [`System::take_touched`], in
+    /// order, and as a set.
+    touched: Vec<String>,
+    touched_set: std::collections::HashSet<String>,
     counter: u64,
     timer_seq: u64,
     events_processed: u64,
@@ -216,6 +220,8 @@ impl<D: DataModel> System<D> {
             transport: None,
             handlers: Vec::new(),
             invokers: Vec::new(),
+            touched: Vec::new(),
+            touched_set: std::collections::HashSet::new(),
             counter: 0,
             timer_seq: 0,
             events_processed: 0,
@@ -334,6 +340,30 @@ impl<D: DataModel> System<D> {
         );
         self.work.push_back((id, Work::Start));
         self.process(dm, now);
+    }
+
+    /// The top-level sessions that ran (or ended) since the last call, each once, in the
+    /// order they first ran: what a host must save again.
+    pub fn take_touched(&mut self) -> Vec<String> {
+        self.touched_set.clear();
+        std::mem::take(&mut self.touched)
+    }
+
+    fn touch(&mut self, sid: &str) {
+        // An invoked session belongs to its top-level ancestor's snapshot.
+        let mut root = sid.to_string();
+        while let Some(p) = self
+            .sessions
+            .get(&root)
+            .and_then(|e| e.session.parent())
+            .map(|p| p.session_id.clone())
+        {
+            root = p;
+        }
+        if !self.touched_set.contains(&root) {
+            self.touched_set.insert(root.clone());
+            self.touched.push(root);
+        }
     }
 
     /// Whether a session with this id is alive here.
@@ -561,6 +591,7 @@ impl<D: DataModel> System<D> {
     fn process(&mut self, dm: &mut D, now: u64) {
         let mut effects = Vec::new();
         while let Some((sid, work)) = self.work.pop_front() {
+            self.touch(&sid);
             let Some(mut entry) = self.sessions.remove(&sid) else {
                 continue;
             };

@@ -35,6 +35,9 @@ enum Command {
         /// HTTP worker threads (default: one per core).
         #[arg(long)]
         workers: Option<usize>,
+        /// Session host threads, each running many state-chart sessions (default: one per core).
+        #[arg(long)]
+        hosts: Option<usize>,
         /// Demo mode: the configured agents work on their own (log in, go ready, accept
         /// offers, talk, wrap up) and simulated calls arrive ([demo] section), so work flows.
         #[arg(long)]
@@ -142,6 +145,7 @@ fn main() -> ExitCode {
             data_dir,
             config,
             workers,
+            hosts,
             demo,
         } => match ringback::server::serve(ringback::server::ServeOptions {
             listen,
@@ -149,6 +153,7 @@ fn main() -> ExitCode {
             config,
             workers,
             demo,
+            hosts,
         }) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

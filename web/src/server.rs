@@ -10,11 +10,17 @@ use actix_web::dev::Service as _;
 use actix_web::{web, App, HttpServer};
 use actors::center::core::CenterCore;
 use actors::center::settings::{agents_from_config, CenterSettings, DemoSettings};
+use actors::center::Center;
+use actors::node::{Inbound, NodeSettings};
 use actors::push::PushHub;
-use actors::EngineHandle;
+use actors::session::core::HostSettings;
+use actors::session::docs::Documents;
+use actors::session::{Dispatch, Sessions};
+use actors::{EngineHandle, Node};
 use engine::config::Config;
 use engine::platform::Platform;
 use engine::store::sqlite::SqliteStore;
+use engine::store::WriteOp;
 use tracing::Instrument;
 
 use crate::api::routes::{self, now, AppState};
@@ -29,13 +35,14 @@ pub struct ServeOptions {
     pub workers: Option<usize>,
     /// Demo automation: agents work on their own and calls arrive (`[demo]`).
     pub demo: bool,
+    /// Session host threads (default: one per core).
+    pub hosts: Option<usize>,
 }
 
 /// A running server: where it listens, and how to wait for it.
 pub struct Running {
     pub addr: std::net::SocketAddr,
-    pub platform: Arc<Platform>,
-    pub engine: EngineHandle,
+    pub node: Node,
     pub push: PushHub,
     pub server: actix_web::dev::Server,
 }
@@ -72,7 +79,7 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
     crate::cometd::install_services(&push);
     let push_data = web::Data::new(push.clone());
     let notifier = web::Data::new(crate::api::notification::start(&platform, push.clone())?);
-    // Routing and telephony: the center actor, from the stored configuration.
+    // Routing and telephony: the center, from the stored configuration.
     let config = platform.config();
     let settings = CenterSettings::from_config(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
     let (agents, problems) = agents_from_config(&config);
@@ -80,23 +87,63 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
         tracing::warn!("agent skipped: {p}");
         eprintln!("ringback: agent skipped: {p}");
     }
-    let mut core = CenterCore::new(settings, agents, now());
-    // Agents' events also go out on their push channel, /ringback/agent/{id}.
-    let agent_push = push.clone();
-    core.set_event_sink(Box::new(move |agent, event| {
-        if let Err(e) = agent_push.publish_to_agent(agent, crate::api::center::event_json(event)) {
-            tracing::debug!(%agent, error = %e, "agent event not pushed");
-        }
-    }));
+    let center = Center::start(CenterCore::new(settings.clone(), agents, now()));
+    let engine = EngineHandle::new(center.clone());
+    // Sessions: one host thread per core, their checkpoints in the store.
+    let docs = Arc::new(Documents::new());
+    let host_settings = HostSettings {
+        reserve_timeout_ms: settings.reserve_timeout_ms,
+        reject_retry_ms: settings.reject_retry_ms,
+        ..HostSettings::default()
+    };
+    let hosts = opts.workers_for_hosts();
+    let sessions = Sessions::start(
+        hosts,
+        center.clone(),
+        platform.store().clone(),
+        docs.clone(),
+        host_settings,
+        tokio::runtime::Handle::current(),
+    );
+    let inbound =
+        Arc::new(Inbound::load(&settings, &platform, &docs).map_err(|e| anyhow::anyhow!("{e}"))?);
+    // The center's notices: to sessions, new calls to their strategy, agents' events to push.
+    center.set_sink(Arc::new(Dispatch::new(
+        sessions.clone(),
+        inbound.clone(),
+        Some(push.clone()),
+    )));
+    let node_settings = NodeSettings::from_section(platform.section("ors").as_deref());
+    let node = Node::new(
+        platform.clone(),
+        engine.clone(),
+        sessions.clone(),
+        node_settings.clone(),
+        inbound,
+    );
+    let fetch = crate::api::ors::http_fetch(node_settings, addr);
+    sessions.set_fetch(fetch.clone());
+    node.set_fetch(fetch);
+    sessions.set_push(crate::api::ors::push_send(notifier.get_ref().clone()));
+    // Sessions that were alive when the server stopped come back before anything is served.
+    let (restored, problems) = sessions.restore_all(&center);
+    for p in &problems {
+        tracing::warn!("session not restored: {p}");
+        eprintln!("ringback: session not restored: {p}");
+    }
+    if restored > 0 {
+        tracing::info!(restored, "sessions restored");
+        eprintln!("ringback: {restored} sessions restored");
+    }
     if opts.demo {
         let demo = DemoSettings::from_config(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
-        core.start_demo(demo, now());
+        center.with(|c, now| c.start_demo(demo, now));
     }
-    let engine = EngineHandle::start(core);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let state = web::Data::new(AppState {
         engine: engine.clone(),
         platform: platform.clone(),
+        node: node.clone(),
         shutdown: tx,
     });
     let mut server = HttpServer::new(move || {
@@ -114,6 +161,7 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
             .configure(crate::api::notification::configure)
             .configure(routes::configure)
             .configure(crate::api::center::configure)
+            .configure(crate::api::ors::configure)
             .default_service(web::to(routes::outside_api))
     })
     .shutdown_timeout(10)
@@ -132,14 +180,30 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
             handle.stop(true).await;
         }
     });
-    // Bookings, storage and service records expire on their own.
+    // Bookings, storage and service records expire on their own; finished sessions are
+    // forgotten after an hour.
     let purger = platform.clone();
+    let swept = sessions.clone();
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(Duration::from_secs(5));
+        let mut n: u64 = 0;
         loop {
             tick.tick().await;
-            if let Err(e) = purger.purge_expired(now()).await {
+            n += 1;
+            let t = now();
+            if let Err(e) = purger.purge_expired(t).await {
                 tracing::warn!(error = %e, "purging expired records failed");
+            }
+            swept.sweep(t);
+            if n.is_multiple_of(60) {
+                let before = t - actors::node::FINISHED_KEPT_MS;
+                if let Err(e) = purger
+                    .store()
+                    .write(vec![WriteOp::PurgeSessions { before }])
+                    .await
+                {
+                    tracing::warn!(error = %e, "purging finished sessions failed");
+                }
             }
         }
     });
@@ -147,11 +211,21 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
     actix_web::rt::spawn(push.clone().run_sweeper(Duration::from_secs(1)));
     Ok(Running {
         addr,
-        platform,
-        engine,
+        node,
         push,
         server,
     })
+}
+
+impl ServeOptions {
+    /// Session hosts: `--hosts`, else one per core.
+    fn workers_for_hosts(&self) -> usize {
+        self.hosts.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(std::num::NonZeroUsize::get)
+                .unwrap_or(2)
+        })
+    }
 }
 
 /// Runs the server until it is stopped (Ctrl-C, or the Node API's SHUTDOWN).

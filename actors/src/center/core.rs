@@ -1,18 +1,27 @@
 //! The contact center's logic as a plain struct with time passed in: the router (agents and
-//! virtual queues), the simulated switch, the default inbound strategy that joins them, the
-//! agents' event logs, and the demo automation. [`super::CenterActor`] only adds the clock.
+//! virtual queues), the simulated switch, the agents' event logs and the demo automation.
+//!
+//! Every item submitted to a queue and every call has an [`Owner`]: the session (state chart)
+//! that submitted or dialled it or that took the call, the route point a call arrived at and
+//! nobody has taken yet, or the API. What happens to an item or a call is handed back as
+//! `(Owner, Notice)` pairs ([`CenterCore::take_notices`]); whoever drives the core delivers
+//! them. Agents' desktop events are notices too, to [`Owner::Agent`]. Strategy logic (music
+//! while waiting, which queue, what to do when the caller hangs up) lives in the owners' charts,
+//! not here: the core only routes, connects, plays and reports.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
 
 use engine::agents::{AgentConfig, AgentState};
 use engine::queue::{Ewt, ItemId};
-use engine::routing::plan::TargetList;
 use engine::routing::router::{
     ItemView, OfferEnd, QueueReport, RouteRequest, Router, RouterError, RouterEvent,
 };
+use engine::routing::target::Target;
 use engine::store::Millis;
 use engine::telephony::{
-    CallState, DialRules, EventKind, Interaction, IxnId, Party, Switch, SwitchError,
+    CallState, DialRules, EventKind, Interaction, IxnId, Media, Party, Releaser, Switch,
+    SwitchError,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -23,6 +32,9 @@ use super::settings::{CenterSettings, DemoSettings};
 /// Most events kept per agent for `events?since=N`; older ones are dropped (a client that
 /// fell further behind gets the oldest kept and a gap it can see from the sequence numbers).
 pub const AGENT_LOG_CAP: usize = 1000;
+
+/// Released calls are forgotten this long after they ended.
+const RELEASED_KEPT_MS: Millis = 10 * 60 * 1000;
 
 /// Errors from center operations.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +51,124 @@ pub enum CenterError {
     BadRequest(String),
 }
 
+/// Who hears about an item or a call.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Owner {
+    /// A state-chart session, by id.
+    Session(Arc<str>),
+    /// A call that arrived at a route point and that no session has taken yet: its owner is
+    /// whoever starts strategies for new calls.
+    RoutePoint,
+    /// An agent's desktop (its events).
+    Agent(String),
+    /// Placed through the telephony API: nobody listens.
+    Api,
+}
+
+/// Why an item left its queue without being routed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeftReason {
+    /// Its owner cancelled it.
+    Cancelled,
+    /// The call it was routing was released (the caller hung up).
+    Abandoned,
+    /// It waited longer than the owner allowed.
+    Timeout,
+}
+
+impl LeftReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeftReason::Cancelled => "cancelled",
+            LeftReason::Abandoned => "abandoned",
+            LeftReason::Timeout => "timeout",
+        }
+    }
+}
+
+/// What an owner hears. `tag` is the owner's own name for the item or call (a request id).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    /// The item entered its queue at this 1-based position.
+    Queued {
+        tag: String,
+        item: ItemId,
+        queue: String,
+        position: usize,
+    },
+    /// The escalation moved: these targets are now active.
+    TargetsChanged {
+        tag: String,
+        item: ItemId,
+        targets: Vec<String>,
+    },
+    /// An agent was reserved for the item and must accept before `expires_at`.
+    Offered {
+        tag: String,
+        item: ItemId,
+        agent: String,
+        expires_at: Millis,
+    },
+    OfferEnded {
+        tag: String,
+        item: ItemId,
+        agent: String,
+        reason: OfferEnd,
+    },
+    /// The agent accepted: the item is routed (and its call, if it has one, connected).
+    Routed {
+        tag: String,
+        item: ItemId,
+        agent: String,
+        queue: String,
+        waited_ms: Millis,
+        interaction: Option<IxnId>,
+    },
+    /// The item left its queue without being routed.
+    Left {
+        tag: String,
+        item: ItemId,
+        queue: String,
+        reason: LeftReason,
+    },
+    /// The agent finished the routed item's interaction.
+    Completed {
+        tag: String,
+        item: ItemId,
+        agent: String,
+        handle_ms: Millis,
+    },
+    /// The routed item moved to another agent.
+    Transferred {
+        tag: String,
+        item: ItemId,
+        from: String,
+        to: String,
+    },
+    /// Something happened to a call (dial progress, treatments, parties, release).
+    Call {
+        tag: String,
+        ixn: IxnId,
+        event: EventKind,
+    },
+    /// A timed treatment played to its end.
+    TreatmentDone {
+        tag: String,
+        ixn: IxnId,
+        name: String,
+    },
+    /// A call arrived at a route point with no owner: someone must start its strategy (and take
+    /// it with [`CenterCore::claim_call`]).
+    RouteRequest {
+        ixn: IxnId,
+        customer: String,
+        dnis: String,
+        media: Media,
+    },
+    /// An agent's desktop event (to [`Owner::Agent`]).
+    Agent(AgentEvent),
+}
+
 /// Something an agent's desktop hears about.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AgentEventKind {
@@ -50,9 +180,11 @@ pub enum AgentEventKind {
         queue: String,
         media: String,
         expires_at: Millis,
-        /// The customer (number or chat id), when the item is a call the center holds.
+        /// The customer (number or chat id), when the item routes a call the center holds.
         customer: Option<String>,
         interaction: Option<IxnId>,
+        /// Attached data the agent sees.
+        user_data: Vec<(String, String)>,
     },
     OfferEnded {
         offer: ItemId,
@@ -62,6 +194,14 @@ pub enum AgentEventKind {
         item: ItemId,
         interaction: Option<IxnId>,
         media: String,
+        customer: Option<String>,
+        user_data: Vec<(String, String)>,
+    },
+    /// A call was connected to an interaction the agent already had (a callback dialled after
+    /// the agent was routed).
+    InteractionConnected {
+        item: ItemId,
+        interaction: IxnId,
         customer: Option<String>,
     },
     InteractionReleased {
@@ -111,6 +251,7 @@ pub struct OfferView {
     pub expires_at: Millis,
     pub customer: Option<String>,
     pub interaction: Option<IxnId>,
+    pub user_data: Vec<(String, String)>,
 }
 
 /// An interaction on an agent's desktop.
@@ -124,6 +265,7 @@ pub struct WorkView {
     pub customer: Option<String>,
     /// The switch's state of the call (`established`, `released`, ...), when there is one.
     pub call_state: Option<String>,
+    pub user_data: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -137,23 +279,65 @@ pub struct AgentView {
     pub auto: bool,
 }
 
-/// An inbound call the center routes with the default strategy.
+/// A call the center holds.
 #[derive(Debug, Clone)]
-struct CallRoute {
-    item: ItemId,
+struct CallInfo {
+    owner: Owner,
+    tag: String,
     customer: String,
+    /// The item routing it, while there is one.
+    item: Option<ItemId>,
+    /// The agent it is connected to.
     agent: Option<String>,
+    /// The timed treatment playing: its end.
+    treatment_end: Option<Millis>,
+    /// Set while a timed treatment is being stopped at its end (reported as done, not stopped).
+    treatment_finishing: bool,
+    /// Attached data, shown to agents.
+    user_data: Vec<(String, String)>,
 }
 
-/// What a new inbound call got.
+/// An item the center routes for an owner.
+#[derive(Debug, Clone)]
+struct ItemInfo {
+    owner: Owner,
+    tag: String,
+    call: Option<IxnId>,
+    /// When it leaves its queue if not routed by then.
+    deadline: Option<Millis>,
+    user_data: Vec<(String, String)>,
+}
+
+/// What a queue submission asks for.
+#[derive(Debug, Clone)]
+pub struct Submit {
+    pub request: RouteRequest,
+    pub owner: Owner,
+    pub tag: String,
+    /// The call the item routes: connected to the agent when the item is routed, and the item
+    /// leaves (abandoned) if the call is released first.
+    pub interaction: Option<IxnId>,
+    /// How long the item may wait before it leaves (`Left{Timeout}`).
+    pub timeout_ms: Option<Millis>,
+    pub user_data: Vec<(String, String)>,
+}
+
+/// A routed item's position and estimated wait, for `_genesys.queue`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CallTicket {
-    pub interaction: IxnId,
-    /// `None` when the call was released at once (e.g. the default queue is not set up).
-    pub item: Option<ItemId>,
+pub struct ItemStatus {
     pub queue: String,
     pub position: Option<usize>,
     pub ewt: Ewt,
+    pub agent: Option<String>,
+    pub routed: bool,
+}
+
+/// Agents able to serve a target right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TargetAgents {
+    pub ready: usize,
+    pub available: usize,
+    pub logged_in: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -171,21 +355,29 @@ struct Demo {
     calls_made: u64,
 }
 
-/// Where agent events go besides the log (the push channel `/ringback/agent/{id}`).
-pub type EventSink = Box<dyn FnMut(&str, &AgentEvent) + Send>;
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Timer {
+    ItemDeadline(ItemId),
+    TreatmentEnd(IxnId),
+    DialTimeout(IxnId),
+    Purge,
+}
 
-/// The contact center: router + switch + default inbound strategy + agent logs + demo.
+/// The contact center: router + switch + owners and notices + agent logs + demo.
 pub struct CenterCore {
     router: Router,
     switch: Switch,
     settings: CenterSettings,
-    calls: HashMap<IxnId, CallRoute>,
-    item_calls: HashMap<ItemId, IxnId>,
+    calls: HashMap<IxnId, CallInfo>,
+    items: HashMap<ItemId, ItemInfo>,
+    timers: BTreeSet<(Millis, Timer)>,
+    /// Why items being cancelled leave (read when the router reports them gone).
+    leaving: HashMap<ItemId, LeftReason>,
     logs: HashMap<String, AgentLog>,
     /// Agents driven by the demo automation.
     auto_agents: BTreeSet<String>,
     demo: Option<Demo>,
-    sink: Option<EventSink>,
+    outbox: Vec<(Owner, Notice)>,
 }
 
 impl std::fmt::Debug for CenterCore {
@@ -193,6 +385,7 @@ impl std::fmt::Debug for CenterCore {
         f.debug_struct("CenterCore")
             .field("agents", &self.logs.len())
             .field("calls", &self.calls.len())
+            .field("items", &self.items.len())
             .field("demo", &self.demo.is_some())
             .finish_non_exhaustive()
     }
@@ -210,11 +403,13 @@ impl CenterCore {
             router,
             switch: Switch::new(settings.dial_rules.clone()),
             calls: HashMap::new(),
-            item_calls: HashMap::new(),
+            items: HashMap::new(),
+            timers: BTreeSet::new(),
+            leaving: HashMap::new(),
             logs: HashMap::new(),
             auto_agents: BTreeSet::new(),
             demo: None,
-            sink: None,
+            outbox: Vec::new(),
             settings,
         };
         for a in agents {
@@ -222,16 +417,18 @@ impl CenterCore {
                 tracing::warn!(error = %e, "agent configuration ignored");
             }
         }
+        core.outbox.clear();
+        core.router.take_events();
         core
-    }
-
-    /// Sends every agent event to `sink` as well as to the agent's log.
-    pub fn set_event_sink(&mut self, sink: EventSink) {
-        self.sink = Some(sink);
     }
 
     pub fn settings(&self) -> &CenterSettings {
         &self.settings
+    }
+
+    /// What happened since the last call, each with the owner to tell.
+    pub fn take_notices(&mut self) -> Vec<(Owner, Notice)> {
+        std::mem::take(&mut self.outbox)
     }
 
     /// Turns the demo on: every configured agent is driven automatically (logs in, goes
@@ -265,6 +462,11 @@ impl CenterCore {
         self.auto_agents.insert(id.to_owned());
         let _ = self.router.login(id, now);
         let _ = self.router.ready(id, now);
+    }
+
+    /// Demo calls made so far.
+    pub fn demo_calls(&self) -> u64 {
+        self.demo.as_ref().map_or(0, |d| d.calls_made)
     }
 
     // ---- agents ------------------------------------------------------------------------
@@ -330,11 +532,13 @@ impl CenterCore {
 
     fn drop_work(&mut self, agent: &str, work: Vec<engine::routing::router::Work>, now: Millis) {
         for w in work {
-            if let Some(ixn) = self.item_calls.remove(&w.item) {
-                self.calls.remove(&ixn);
+            if let Some(call) = self.items.remove(&w.item).and_then(|i| i.call) {
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.item = None;
+                }
                 let _ = self
                     .switch
-                    .hangup(ixn, &Party::Agent(agent.to_owned()), now);
+                    .hangup(call, &Party::Agent(agent.to_owned()), now);
             }
         }
     }
@@ -376,6 +580,10 @@ impl CenterCore {
             })
     }
 
+    fn item_call(&self, item: ItemId) -> Option<IxnId> {
+        self.items.get(&item).and_then(|i| i.call)
+    }
+
     /// The agent hangs up the call (the interaction stays on the desktop until completed).
     pub fn hangup(
         &mut self,
@@ -385,7 +593,7 @@ impl CenterCore {
     ) -> Result<AgentView, CenterError> {
         self.known(agent)?;
         let item = self.find_work(agent, ixn)?;
-        let call = self.item_calls.get(&item).copied().ok_or_else(|| {
+        let call = self.item_call(item).ok_or_else(|| {
             CenterError::BadRequest(format!(
                 "interaction {ixn} has no call in the switch to hang up; complete it instead"
             ))
@@ -406,7 +614,7 @@ impl CenterCore {
     ) -> Result<AgentView, CenterError> {
         self.known(agent)?;
         let item = self.find_work(agent, ixn)?;
-        if let Some(&call) = self.item_calls.get(&item) {
+        if let Some(call) = self.item_call(item) {
             if self
                 .switch
                 .interaction(call)
@@ -420,9 +628,6 @@ impl CenterCore {
         // A demo agent's work ends with its call; anyone else's ends here.
         if !self.router.work(agent).iter().any(|w| w.item == item) {
             return self.agent(agent, now);
-        }
-        if let Some(call) = self.item_calls.remove(&item) {
-            self.calls.remove(&call);
         }
         self.router
             .complete(agent, item, self.settings.after_call_work_ms, now)?;
@@ -442,7 +647,7 @@ impl CenterCore {
         self.known(agent)?;
         self.known(to)?;
         let item = self.find_work(agent, ixn)?;
-        let call = self.item_calls.get(&item).copied();
+        let call = self.item_call(item);
         if let Some(c) = call.and_then(|c| self.switch.interaction(c)) {
             if c.state != CallState::Established {
                 return Err(CenterError::BadRequest(format!(
@@ -454,8 +659,8 @@ impl CenterCore {
         self.router.transfer(agent, item, to, now)?;
         if let Some(c) = call {
             self.switch.transfer(c, to, now)?;
-            if let Some(route) = self.calls.get_mut(&c) {
-                route.agent = Some(to.to_owned());
+            if let Some(info) = self.calls.get_mut(&c) {
+                info.agent = Some(to.to_owned());
             }
         }
         self.pump(now);
@@ -482,6 +687,7 @@ impl CenterCore {
                     expires_at: r.expires_at,
                     customer,
                     interaction: call,
+                    user_data: self.user_data(r.item),
                 }
             })
             .collect();
@@ -490,7 +696,7 @@ impl CenterCore {
             .work(agent)
             .iter()
             .map(|w| {
-                let call = self.item_calls.get(&w.item).copied();
+                let call = self.item_call(w.item);
                 let ixn = call.and_then(|c| self.switch.interaction(c));
                 WorkView {
                     item: w.item,
@@ -500,6 +706,7 @@ impl CenterCore {
                     interaction: call,
                     customer: ixn.and_then(Interaction::customer).map(str::to_owned),
                     call_state: ixn.map(|i| i.state.to_string()),
+                    user_data: self.user_data(w.item),
                 }
             })
             .collect();
@@ -518,11 +725,28 @@ impl CenterCore {
 
     /// The call the center holds for an item, and its customer.
     fn call_of(&self, item: ItemId) -> (Option<IxnId>, Option<String>) {
-        let call = self.item_calls.get(&item).copied();
+        let call = self.item_call(item);
         let customer = call
             .and_then(|c| self.calls.get(&c))
             .map(|c| c.customer.clone());
         (call, customer)
+    }
+
+    /// The data attached to an item and to its call (the call's win on the same key).
+    fn user_data(&self, item: ItemId) -> Vec<(String, String)> {
+        let Some(info) = self.items.get(&item) else {
+            return Vec::new();
+        };
+        let mut data = info.user_data.clone();
+        if let Some(c) = info.call.and_then(|c| self.calls.get(&c)) {
+            for (k, v) in &c.user_data {
+                match data.iter_mut().find(|(dk, _)| dk == k) {
+                    Some(slot) => slot.1.clone_from(v),
+                    None => data.push((k.clone(), v.clone())),
+                }
+            }
+        }
+        data
     }
 
     pub fn agents(&self, now: Millis) -> Vec<AgentView> {
@@ -562,9 +786,8 @@ impl CenterCore {
         let seq = log.next_seq;
         log.next_seq += 1;
         let event = AgentEvent { seq, at: now, kind };
-        if let Some(sink) = self.sink.as_mut() {
-            sink(agent, &event);
-        }
+        self.outbox
+            .push((Owner::Agent(agent.to_owned()), Notice::Agent(event.clone())));
         log.events.push_back(event);
         while log.events.len() > AGENT_LOG_CAP {
             log.events.pop_front();
@@ -574,23 +797,130 @@ impl CenterCore {
         }
     }
 
-    // ---- queues and items ----------------------------------------------------------------
-
-    /// Routes an item for a caller outside the center (a callback session).
-    pub fn submit(&mut self, req: RouteRequest, now: Millis) -> Result<ItemId, CenterError> {
-        let id = self.router.submit(req, now)?;
-        self.pump(now);
-        Ok(id)
+    /// Queues a notice for an owner. Nobody listens for API calls; a call at its route point
+    /// only asks for a strategy ([`Notice::RouteRequest`], queued directly).
+    fn notify(&mut self, owner: &Owner, notice: Notice) {
+        if !matches!(owner, Owner::Api | Owner::RoutePoint) {
+            self.outbox.push((owner.clone(), notice));
+        }
     }
 
-    pub fn cancel(&mut self, item: ItemId, now: Millis) -> Result<(), CenterError> {
-        self.router.cancel(item, now)?;
+    // ---- queues and items ----------------------------------------------------------------
+
+    /// Queues an item for its owner; what happens to it comes back as notices with its tag.
+    pub fn submit(&mut self, s: Submit, now: Millis) -> Result<ItemId, CenterError> {
+        if let Some(ixn) = s.interaction {
+            let call = self.calls.get(&ixn).ok_or_else(|| {
+                CenterError::BadRequest(format!(
+                    "interaction {ixn} is not a call this center holds"
+                ))
+            })?;
+            if let Some(item) = call.item {
+                return Err(CenterError::BadRequest(format!(
+                    "interaction {ixn} is already being routed (item {item})"
+                )));
+            }
+            if self
+                .switch
+                .interaction(ixn)
+                .is_none_or(|i| i.state == CallState::Released)
+            {
+                return Err(SwitchError::Released(ixn).into());
+            }
+        }
+        let item = self.router.submit(s.request, now)?;
+        let deadline = s.timeout_ms.map(|t| now.saturating_add(t.max(0)));
+        if let Some(at) = deadline {
+            self.timers.insert((at, Timer::ItemDeadline(item)));
+        }
+        if let Some(ixn) = s.interaction {
+            if let Some(c) = self.calls.get_mut(&ixn) {
+                c.item = Some(item);
+            }
+        }
+        self.items.insert(
+            item,
+            ItemInfo {
+                owner: s.owner,
+                tag: s.tag,
+                call: s.interaction,
+                deadline,
+                user_data: s.user_data,
+            },
+        );
         self.pump(now);
+        Ok(item)
+    }
+
+    /// The owner takes its item out of the queue (`Left{Cancelled}` follows).
+    pub fn cancel(&mut self, item: ItemId, now: Millis) -> Result<(), CenterError> {
+        self.leave(item, LeftReason::Cancelled, now)?;
+        self.pump(now);
+        Ok(())
+    }
+
+    fn leave(&mut self, item: ItemId, reason: LeftReason, now: Millis) -> Result<(), CenterError> {
+        self.leaving.insert(item, reason);
+        let r = self.router.cancel(item, now);
+        if r.is_err() {
+            self.leaving.remove(&item);
+        }
+        Ok(r?)
+    }
+
+    /// Moves a waiting item to another priority; returns its new position.
+    pub fn set_priority(
+        &mut self,
+        item: ItemId,
+        priority: i32,
+        now: Millis,
+    ) -> Result<usize, CenterError> {
+        let pos = self.router.set_priority(item, priority, now)?;
+        self.pump(now);
+        Ok(pos)
+    }
+
+    /// Adds data to an item the agent sees.
+    pub fn attach_item_data(
+        &mut self,
+        item: ItemId,
+        data: Vec<(String, String)>,
+    ) -> Result<(), CenterError> {
+        let info = self
+            .items
+            .get_mut(&item)
+            .ok_or(CenterError::Router(RouterError::UnknownItem(item)))?;
+        merge(&mut info.user_data, data);
         Ok(())
     }
 
     pub fn item(&self, item: ItemId) -> Option<ItemView> {
         self.router.item(item)
+    }
+
+    /// Where an item stands: waiting (position and estimated wait) or routed to an agent.
+    pub fn item_status(&self, item: ItemId, now: Millis) -> Option<ItemStatus> {
+        if let Some(v) = self.router.item(item) {
+            return Some(ItemStatus {
+                queue: v.queue,
+                position: Some(v.position),
+                ewt: self.router.item_ewt(item, now).unwrap_or(Ewt::Unknown),
+                agent: v.agent,
+                routed: false,
+            });
+        }
+        let info = self.items.get(&item)?;
+        let agent = info
+            .call
+            .and_then(|c| self.calls.get(&c))
+            .and_then(|c| c.agent.clone());
+        Some(ItemStatus {
+            queue: String::new(),
+            position: None,
+            ewt: Ewt::Seconds(0.0),
+            agent,
+            routed: true,
+        })
     }
 
     pub fn queue(&self, name: &str, now: Millis) -> Option<QueueReport> {
@@ -603,6 +933,34 @@ impl CenterCore {
             .into_iter()
             .filter_map(|n| self.router.queue_report(&n, now).map(|r| (n, r)))
             .collect()
+    }
+
+    /// Agents matching `target` that are Ready, Ready with a free voice or chat slot, and
+    /// logged in.
+    pub fn target_agents(&self, target: &Target, now: Millis) -> TargetAgents {
+        let mut t = TargetAgents::default();
+        for a in self.router.pool().agents() {
+            if !a.is_logged_in() || !a.config().matches(target) {
+                continue;
+            }
+            t.logged_in += 1;
+            if a.state(now) == AgentState::Ready {
+                t.ready += 1;
+                let pool = self.router.pool();
+                if ["voice", "chat"]
+                    .iter()
+                    .any(|m| pool.is_available(a.id(), m, now))
+                {
+                    t.available += 1;
+                }
+            }
+        }
+        t
+    }
+
+    /// Items being routed (waiting or offered).
+    pub fn waiting_items(&self) -> usize {
+        self.router.len()
     }
 
     // ---- telephony -----------------------------------------------------------------------
@@ -619,105 +977,250 @@ impl CenterCore {
         self.switch.interaction(ixn)
     }
 
-    /// An inbound call under the default strategy: music on hold, queued in the default virtual
-    /// queue for the default targets, offered to an agent, bridged on accept. `route` (queue,
-    /// targets, priority) may come from the session the call matched.
+    /// Who owns a call, and its tag.
+    pub fn call_owner(&self, ixn: IxnId) -> Option<(&Owner, &str)> {
+        self.calls.get(&ixn).map(|c| (&c.owner, c.tag.as_str()))
+    }
+
+    /// The data attached to a call.
+    pub fn call_data(&self, ixn: IxnId) -> Vec<(String, String)> {
+        self.calls
+            .get(&ixn)
+            .map(|c| c.user_data.clone())
+            .unwrap_or_default()
+    }
+
+    /// An inbound call from `ani` to `dnis`. Its owner hears everything that happens to it;
+    /// with no owner it waits at the route point and a [`Notice::RouteRequest`] asks for a
+    /// strategy to take it.
     pub fn inbound_call(
         &mut self,
         ani: &str,
         dnis: &str,
-        route: Option<(String, TargetList, i32)>,
+        owner: Option<(Owner, String)>,
         now: Millis,
-    ) -> Result<CallTicket, CenterError> {
+    ) -> Result<IxnId, CenterError> {
         let ixn = self.switch.inbound(ani, dnis, now)?;
-        self.switch
-            .play_treatment(ixn, &self.settings.inbound_treatment, now)?;
-        self.route_customer(ixn, ani, "voice", route, now)
+        self.take_call(ixn, ani, dnis, Media::Voice, owner, now);
+        Ok(ixn)
     }
 
-    /// A chat started by `customer`, routed like an inbound call on the chat media (agents
-    /// with chat capacity above 1 take several at once).
+    /// A chat started by `customer`, like an inbound call on the chat media.
     pub fn inbound_chat(
         &mut self,
         customer: &str,
-        route: Option<(String, TargetList, i32)>,
+        owner: Option<(Owner, String)>,
         now: Millis,
-    ) -> Result<CallTicket, CenterError> {
+    ) -> Result<IxnId, CenterError> {
         let ixn = self.switch.chat_start(customer, now)?;
-        self.route_customer(ixn, customer, "chat", route, now)
+        self.take_call(ixn, customer, "", Media::Chat, owner, now);
+        Ok(ixn)
     }
 
-    fn route_customer(
+    fn take_call(
         &mut self,
         ixn: IxnId,
         customer: &str,
-        media: &str,
-        route: Option<(String, TargetList, i32)>,
+        dnis: &str,
+        media: Media,
+        owner: Option<(Owner, String)>,
         now: Millis,
-    ) -> Result<CallTicket, CenterError> {
-        let (queue, targets, priority) = match route {
-            Some(r) => r,
-            None => (
-                self.settings.inbound_queue.clone(),
-                self.settings.inbound_targets.clone(),
-                0,
-            ),
-        };
-        let mut req = RouteRequest::new(&queue, targets);
-        req.priority = priority;
-        req.media = media.to_owned();
-        req.reserve_timeout_ms = self.settings.reserve_timeout_ms;
-        req.reject_retry_ms = self.settings.reject_retry_ms;
-        let item = match self.router.submit(req, now) {
-            Ok(item) => item,
-            Err(e) => {
-                let _ = self
-                    .switch
-                    .hangup(ixn, &Party::Customer(customer.to_owned()), now);
-                self.pump(now);
-                return Err(e.into());
-            }
-        };
+    ) {
+        let announce = owner.is_none();
+        let (owner, tag) = owner.unwrap_or((Owner::RoutePoint, String::new()));
         self.calls.insert(
             ixn,
-            CallRoute {
-                item,
+            CallInfo {
+                owner,
+                tag,
                 customer: customer.to_owned(),
+                item: None,
                 agent: None,
+                treatment_end: None,
+                treatment_finishing: false,
+                user_data: Vec::new(),
             },
         );
-        self.item_calls.insert(item, ixn);
         self.pump(now);
-        let view = self.router.item(item);
-        Ok(CallTicket {
-            interaction: ixn,
-            item: view.as_ref().map(|v| v.item),
-            queue,
-            position: view.as_ref().map(|v| v.position),
-            ewt: self.router.item_ewt(item, now).unwrap_or(Ewt::Unknown),
-        })
+        if announce {
+            self.outbox.push((
+                Owner::RoutePoint,
+                Notice::RouteRequest {
+                    ixn,
+                    customer: customer.to_owned(),
+                    dnis: dnis.to_owned(),
+                    media,
+                },
+            ));
+        }
     }
 
-    /// Dials a customer number (outbound voice); the dial rules decide the outcome and when it
-    /// happens. The call is not routed: its owner (a callback session) decides what follows.
-    pub fn dial(&mut self, number: &str, now: Millis) -> IxnId {
+    /// A session takes a call waiting at its route point (or hands it on); fails if the call is
+    /// gone.
+    pub fn claim_call(
+        &mut self,
+        ixn: IxnId,
+        owner: Owner,
+        tag: String,
+    ) -> Result<Interaction, CenterError> {
+        let i = self
+            .switch
+            .interaction(ixn)
+            .ok_or(SwitchError::UnknownInteraction(ixn))?;
+        if i.state == CallState::Released {
+            return Err(SwitchError::Released(ixn).into());
+        }
+        let i = i.clone();
+        let c = self
+            .calls
+            .get_mut(&ixn)
+            .ok_or(SwitchError::UnknownInteraction(ixn))?;
+        c.owner = owner;
+        c.tag = tag;
+        Ok(i)
+    }
+
+    /// Dials a customer for `owner`; the dial rules decide the outcome and when, and the owner
+    /// hears the progress. With `timeout_ms`, a dial not answered by then is given up.
+    pub fn dial(
+        &mut self,
+        number: &str,
+        owner: Owner,
+        tag: String,
+        timeout_ms: Option<Millis>,
+        now: Millis,
+    ) -> IxnId {
         let ixn = self.switch.dial(number, now);
+        self.calls.insert(
+            ixn,
+            CallInfo {
+                owner,
+                tag,
+                customer: number.to_owned(),
+                item: None,
+                agent: None,
+                treatment_end: None,
+                treatment_finishing: false,
+                user_data: Vec::new(),
+            },
+        );
+        if let Some(t) = timeout_ms {
+            self.timers
+                .insert((now.saturating_add(t.max(0)), Timer::DialTimeout(ixn)));
+        }
         self.pump(now);
         ixn
     }
 
-    /// Starts (`Some(name)`) or stops (`None`) a treatment on a waiting customer.
+    /// Starts (`Some(name)`) or stops (`None`) a treatment on a waiting customer; a treatment
+    /// with a duration ends by itself ([`Notice::TreatmentDone`]).
     pub fn treatment(
         &mut self,
         ixn: IxnId,
         name: Option<&str>,
+        duration_ms: Option<Millis>,
         now: Millis,
     ) -> Result<(), CenterError> {
+        if let Some(end) = self
+            .calls
+            .get_mut(&ixn)
+            .and_then(|c| c.treatment_end.take())
+        {
+            self.timers.remove(&(end, Timer::TreatmentEnd(ixn)));
+        }
         match name {
-            Some(n) => self.switch.play_treatment(ixn, n, now)?,
+            Some(n) => {
+                self.switch.play_treatment(ixn, n, now)?;
+                // The treatment it replaces stops first (and is reported stopped).
+                self.pump(now);
+                if let Some(d) = duration_ms {
+                    let end = now.saturating_add(d.max(0));
+                    self.timers.insert((end, Timer::TreatmentEnd(ixn)));
+                    if let Some(c) = self.calls.get_mut(&ixn) {
+                        c.treatment_end = Some(end);
+                    }
+                }
+            }
             None => self.switch.stop_treatment(ixn, now)?,
         }
         self.pump(now);
+        Ok(())
+    }
+
+    /// Connects `agent` to a call (a callback dialled once the agent was routed). With `item`
+    /// (the agent's routed item), the call becomes that interaction on the agent's desktop.
+    pub fn connect(
+        &mut self,
+        ixn: IxnId,
+        agent: &str,
+        item: Option<ItemId>,
+        now: Millis,
+    ) -> Result<(), CenterError> {
+        self.known(agent)?;
+        if !self.calls.contains_key(&ixn) {
+            return Err(SwitchError::UnknownInteraction(ixn).into());
+        }
+        if let Some(item) = item {
+            if !self.router.work(agent).iter().any(|w| w.item == item) {
+                return Err(CenterError::NoInteraction {
+                    agent: agent.to_owned(),
+                    ixn: item.to_string(),
+                });
+            }
+        }
+        self.switch.connect_agent(ixn, agent, now)?;
+        if let Some(c) = self.calls.get_mut(&ixn) {
+            c.agent = Some(agent.to_owned());
+            if item.is_some() {
+                c.item = item;
+            }
+        }
+        if let Some(item) = item {
+            if let Some(info) = self.items.get_mut(&item) {
+                info.call = Some(ixn);
+            }
+            let _ = self.router.attach(agent, item, &ixn.to_string());
+            let customer = self.calls.get(&ixn).map(|c| c.customer.clone());
+            self.log(
+                agent,
+                now,
+                AgentEventKind::InteractionConnected {
+                    item,
+                    interaction: ixn,
+                    customer,
+                },
+            );
+        }
+        self.pump(now);
+        Ok(())
+    }
+
+    /// The strategy ends a call (network release).
+    pub fn release_call(&mut self, ixn: IxnId, now: Millis) -> Result<(), CenterError> {
+        self.switch.release_call(ixn, now)?;
+        self.pump(now);
+        Ok(())
+    }
+
+    /// The owner lets go of a call without ending it (its session ended while an agent talks):
+    /// nobody hears about it any more.
+    pub fn disown_call(&mut self, ixn: IxnId) {
+        if let Some(c) = self.calls.get_mut(&ixn) {
+            c.owner = Owner::Api;
+        }
+    }
+
+    /// Adds data to a call (the agent sees it).
+    pub fn attach_call_data(
+        &mut self,
+        ixn: IxnId,
+        data: Vec<(String, String)>,
+    ) -> Result<(), CenterError> {
+        let c = self
+            .calls
+            .get_mut(&ixn)
+            .ok_or(SwitchError::UnknownInteraction(ixn))?;
+        merge(&mut c.user_data, data);
         Ok(())
     }
 
@@ -739,6 +1242,7 @@ impl CenterCore {
         [
             self.router.next_deadline(),
             self.switch.next_deadline(),
+            self.timers.first().map(|(at, _)| *at),
             self.demo
                 .as_ref()
                 .and_then(|d| d.timers.first().map(|(at, _)| *at)),
@@ -751,8 +1255,73 @@ impl CenterCore {
     /// Fires everything due at `now`.
     pub fn advance(&mut self, now: Millis) {
         self.router.advance(now);
+        self.own_timers(now);
         self.demo_timers(now);
         self.pump(now);
+    }
+
+    fn own_timers(&mut self, now: Millis) {
+        while let Some(&(at, timer)) = self.timers.first() {
+            if at > now {
+                break;
+            }
+            self.timers.remove(&(at, timer));
+            match timer {
+                Timer::ItemDeadline(item) => {
+                    let waiting = self.router.item(item).is_some();
+                    if waiting
+                        && self
+                            .items
+                            .get(&item)
+                            .is_some_and(|i| i.deadline == Some(at))
+                    {
+                        let _ = self.leave(item, LeftReason::Timeout, now);
+                    }
+                }
+                Timer::TreatmentEnd(ixn) => {
+                    let playing = self
+                        .calls
+                        .get(&ixn)
+                        .is_some_and(|c| c.treatment_end == Some(at));
+                    if playing {
+                        if let Some(c) = self.calls.get_mut(&ixn) {
+                            c.treatment_end = None;
+                            c.treatment_finishing = true;
+                        }
+                        // Reported as TreatmentDone when the switch says it stopped.
+                        if self.switch.stop_treatment(ixn, now).is_err() {
+                            if let Some(c) = self.calls.get_mut(&ixn) {
+                                c.treatment_finishing = false;
+                            }
+                        }
+                    }
+                }
+                Timer::DialTimeout(ixn) => {
+                    let ringing = self.switch.interaction(ixn).is_some_and(|i| {
+                        matches!(i.state, CallState::Dialing | CallState::Ringing)
+                    });
+                    if ringing {
+                        if let Some(c) = self.calls.get(&ixn) {
+                            let (owner, tag) = (c.owner.clone(), c.tag.clone());
+                            self.notify(
+                                &owner,
+                                Notice::Call {
+                                    tag,
+                                    ixn,
+                                    event: EventKind::NoAnswer,
+                                },
+                            );
+                        }
+                        let _ = self.switch.release_call(ixn, now);
+                    }
+                }
+                Timer::Purge => {
+                    self.switch
+                        .purge_released(now.saturating_sub(RELEASED_KEPT_MS));
+                }
+            }
+            self.pump(now);
+        }
     }
 
     /// Handles router and switch events until both are quiet.
@@ -773,10 +1342,38 @@ impl CenterCore {
         tracing::error!("center events did not settle after 10000 rounds");
     }
 
+    fn item_owner(&self, item: ItemId) -> Option<(Owner, String)> {
+        self.items
+            .get(&item)
+            .map(|i| (i.owner.clone(), i.tag.clone()))
+    }
+
     fn on_router(&mut self, e: RouterEvent, now: Millis) {
         match e {
             RouterEvent::AgentState { agent, state } => {
                 self.log(&agent, now, AgentEventKind::State { state });
+            }
+            RouterEvent::Queued {
+                item,
+                queue,
+                position,
+            } => {
+                if let Some((owner, tag)) = self.item_owner(item) {
+                    self.notify(
+                        &owner,
+                        Notice::Queued {
+                            tag,
+                            item,
+                            queue,
+                            position,
+                        },
+                    );
+                }
+            }
+            RouterEvent::TargetsChanged { item, targets } => {
+                if let Some((owner, tag)) = self.item_owner(item) {
+                    self.notify(&owner, Notice::TargetsChanged { tag, item, targets });
+                }
             }
             RouterEvent::Offered {
                 item,
@@ -786,6 +1383,7 @@ impl CenterCore {
                 expires_at,
             } => {
                 let (call, customer) = self.call_of(item);
+                let user_data = self.user_data(item);
                 self.log(
                     &agent,
                     now,
@@ -796,8 +1394,20 @@ impl CenterCore {
                         expires_at,
                         customer,
                         interaction: call,
+                        user_data,
                     },
                 );
+                if let Some((owner, tag)) = self.item_owner(item) {
+                    self.notify(
+                        &owner,
+                        Notice::Offered {
+                            tag,
+                            item,
+                            agent: agent.clone(),
+                            expires_at,
+                        },
+                    );
+                }
                 if self.auto_agents.contains(&agent) {
                     if let Some(d) = self.demo.as_mut() {
                         let at = now.saturating_add(d.settings.accept_after_ms);
@@ -818,14 +1428,37 @@ impl CenterCore {
                         reason,
                     },
                 );
+                if let Some((owner, tag)) = self.item_owner(item) {
+                    self.notify(
+                        &owner,
+                        Notice::OfferEnded {
+                            tag,
+                            item,
+                            agent,
+                            reason,
+                        },
+                    );
+                }
             }
             RouterEvent::Distributed {
-                item, agent, media, ..
+                item,
+                agent,
+                queue,
+                media,
+                waited_ms,
             } => {
                 let (call, customer) = self.call_of(item);
+                if let Some(info) = self.items.get_mut(&item) {
+                    if let Some(d) = info.deadline.take() {
+                        self.timers.remove(&(d, Timer::ItemDeadline(item)));
+                    }
+                }
                 if let Some(ixn) = call {
                     if let Some(c) = self.calls.get_mut(&ixn) {
                         c.agent = Some(agent.clone());
+                        if let Some(end) = c.treatment_end.take() {
+                            self.timers.remove(&(end, Timer::TreatmentEnd(ixn)));
+                        }
                     }
                     match self.switch.connect_agent(ixn, &agent, now) {
                         Ok(()) => {
@@ -841,6 +1474,7 @@ impl CenterCore {
                         }
                     }
                 }
+                let user_data = self.user_data(item);
                 self.log(
                     &agent,
                     now,
@@ -849,8 +1483,42 @@ impl CenterCore {
                         interaction: call,
                         media,
                         customer,
+                        user_data,
                     },
                 );
+                if let Some((owner, tag)) = self.item_owner(item) {
+                    self.notify(
+                        &owner,
+                        Notice::Routed {
+                            tag,
+                            item,
+                            agent,
+                            queue,
+                            waited_ms,
+                            interaction: call,
+                        },
+                    );
+                }
+            }
+            RouterEvent::Left { item, queue } => {
+                let reason = self.leaving.remove(&item).unwrap_or(LeftReason::Cancelled);
+                if let Some(info) = self.items.remove(&item) {
+                    if let Some(d) = info.deadline {
+                        self.timers.remove(&(d, Timer::ItemDeadline(item)));
+                    }
+                    if let Some(c) = info.call.and_then(|c| self.calls.get_mut(&c)) {
+                        c.item = None;
+                    }
+                    self.notify(
+                        &info.owner,
+                        Notice::Left {
+                            tag: info.tag,
+                            item,
+                            queue,
+                            reason,
+                        },
+                    );
+                }
             }
             RouterEvent::Completed {
                 item,
@@ -862,6 +1530,20 @@ impl CenterCore {
                     now,
                     AgentEventKind::InteractionEnded { item, handle_ms },
                 );
+                if let Some(info) = self.items.remove(&item) {
+                    if let Some(c) = info.call.and_then(|c| self.calls.get_mut(&c)) {
+                        c.item = None;
+                    }
+                    self.notify(
+                        &info.owner,
+                        Notice::Completed {
+                            tag: info.tag,
+                            item,
+                            agent,
+                            handle_ms,
+                        },
+                    );
+                }
             }
             RouterEvent::Transferred { item, from, to } => {
                 let (call, customer) = self.call_of(item);
@@ -880,6 +1562,7 @@ impl CenterCore {
                         to: to.clone(),
                     },
                 );
+                let user_data = self.user_data(item);
                 self.log(
                     &to,
                     now,
@@ -888,55 +1571,106 @@ impl CenterCore {
                         interaction: call,
                         media,
                         customer,
+                        user_data,
                     },
                 );
+                if let Some((owner, tag)) = self.item_owner(item) {
+                    self.notify(
+                        &owner,
+                        Notice::Transferred {
+                            tag,
+                            item,
+                            from,
+                            to,
+                        },
+                    );
+                }
             }
-            RouterEvent::Queued { .. }
-            | RouterEvent::TargetsChanged { .. }
-            | RouterEvent::Left { .. } => {}
         }
     }
 
     fn on_switch(&mut self, ixn: IxnId, kind: EventKind, now: Millis) {
-        let EventKind::Released { by } = kind else {
+        let Some(call) = self.calls.get(&ixn).cloned() else {
             return;
         };
-        let Some(route) = self.calls.get(&ixn).cloned() else {
-            return;
-        };
-        match route.agent {
-            None => {
-                // Abandoned in queue (or while offered).
-                self.calls.remove(&ixn);
-                self.item_calls.remove(&route.item);
-                let _ = self.router.cancel(route.item, now);
+        if let EventKind::TreatmentStopped { name } = &kind {
+            if let Some(end) = call.treatment_end {
+                self.timers.remove(&(end, Timer::TreatmentEnd(ixn)));
             }
-            Some(agent) => {
-                let by = match by {
-                    engine::telephony::Releaser::Party(Party::Agent(_)) => "agent",
-                    engine::telephony::Releaser::Party(_) => "customer",
-                    engine::telephony::Releaser::Network => "network",
+            if let Some(c) = self.calls.get_mut(&ixn) {
+                c.treatment_end = None;
+                c.treatment_finishing = false;
+            }
+            if call.treatment_finishing {
+                let done = Notice::TreatmentDone {
+                    tag: call.tag.clone(),
+                    ixn,
+                    name: name.clone(),
                 };
-                self.log(
-                    &agent,
-                    now,
-                    AgentEventKind::InteractionReleased {
-                        item: route.item,
-                        interaction: ixn,
-                        by: by.to_owned(),
-                    },
-                );
-                // Demo agents (and every agent when the customer ends the call) go straight to
-                // wrap-up; a person completes from the desktop.
-                if self.auto_agents.contains(&agent) {
-                    self.calls.remove(&ixn);
-                    self.item_calls.remove(&route.item);
-                    let acw = self
-                        .demo
-                        .as_ref()
-                        .map_or(self.settings.after_call_work_ms, |d| d.settings.wrap_up_ms);
-                    let _ = self.router.complete(&agent, route.item, acw, now);
+                self.notify(&call.owner, done);
+                return;
+            }
+        }
+        let released = match &kind {
+            EventKind::Released { by } => Some(by.clone()),
+            _ => None,
+        };
+        self.notify(
+            &call.owner,
+            Notice::Call {
+                tag: call.tag.clone(),
+                ixn,
+                event: kind,
+            },
+        );
+        let Some(by) = released else {
+            return;
+        };
+        self.timers
+            .insert((now.saturating_add(RELEASED_KEPT_MS), Timer::Purge));
+        match (call.item, call.agent) {
+            (Some(item), None) => {
+                // Abandoned while waiting (or while offered).
+                let _ = self.leave(item, LeftReason::Abandoned, now);
+                self.calls.remove(&ixn);
+            }
+            (item, Some(agent)) => {
+                let by = match by {
+                    Releaser::Party(Party::Agent(_)) => "agent",
+                    Releaser::Party(_) => "customer",
+                    Releaser::Network => "network",
+                };
+                if let Some(item) = item {
+                    self.log(
+                        &agent,
+                        now,
+                        AgentEventKind::InteractionReleased {
+                            item,
+                            interaction: ixn,
+                            by: by.to_owned(),
+                        },
+                    );
+                    // Demo agents go straight to wrap-up; a person completes from the desktop.
+                    if self.auto_agents.contains(&agent) {
+                        let acw = self
+                            .demo
+                            .as_ref()
+                            .map_or(self.settings.after_call_work_ms, |d| d.settings.wrap_up_ms);
+                        let _ = self.router.complete(&agent, item, acw, now);
+                    }
                 }
+                if item.is_none()
+                    || self
+                        .router
+                        .work(&agent)
+                        .iter()
+                        .all(|w| Some(w.item) != item)
+                {
+                    self.calls.remove(&ixn);
+                }
+            }
+            (None, None) => {
+                self.calls.remove(&ixn);
             }
         }
     }
@@ -982,6 +1716,7 @@ impl CenterCore {
                         let next = now.saturating_add(demo_gap(d));
                         (ani, dnis, next)
                     };
+                    // The call waits at its route point until a strategy takes it.
                     if let Err(e) = self.inbound_call(&ani, &dnis, None, now) {
                         tracing::warn!(error = %e, "demo call failed");
                     }
@@ -991,6 +1726,16 @@ impl CenterCore {
                 }
             }
             self.pump(now);
+        }
+    }
+}
+
+/// Adds `data` to `into`, replacing values of keys already there.
+fn merge(into: &mut Vec<(String, String)>, data: Vec<(String, String)>) {
+    for (k, v) in data {
+        match into.iter_mut().find(|(ik, _)| *ik == k) {
+            Some(slot) => slot.1 = v,
+            None => into.push((k, v)),
         }
     }
 }

@@ -1,21 +1,24 @@
-//! The contact-center actor: one actix actor owning [`CenterCore`] (router, switch, default
-//! inbound strategy, agent logs, demo), with the wall clock and one timer armed for the core's
-//! next deadline.
+//! The contact center, live: one [`CenterCore`] (router, switch, agent logs, demo) shared by
+//! every thread that needs it behind one short-held lock, a clock thread that fires its timers,
+//! and the delivery of its notices to their owners.
 //!
-//! Routing and telephony share one actor on purpose: reserving an agent, bridging the call and
-//! releasing it are then single steps with no cross-actor protocol in between, which is what
-//! keeps an agent from ever being reserved twice. Every operation is microseconds of work, so
-//! one actor serves a node's agents and queues; a larger deployment shards by tenant.
+//! Routing and telephony share one core on purpose: reserving an agent, bridging the call and
+//! releasing it are then single steps with no protocol in between, which is what keeps an agent
+//! from ever being reserved twice. Every operation is microseconds of work, so one lock serves
+//! a node's agents and queues; it is never held across an `.await`, and notices are handed to
+//! their owners (channel sends, never blocking) while it is held, so each owner hears its
+//! notices in the order they happened.
 
 pub mod core;
 pub mod settings;
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use actix::prelude::*;
 use engine::store::Millis;
+use parking_lot::{Condvar, Mutex};
 
-pub use self::core::{CenterCore, CenterError};
+pub use self::core::{CenterCore, CenterError, Notice, Owner};
 
 /// Milliseconds since the Unix epoch: where the actors read the clock.
 pub fn now() -> Millis {
@@ -24,67 +27,149 @@ pub fn now() -> Millis {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-type Job<R> = Box<dyn FnOnce(&mut CenterCore, Millis) -> R + Send>;
-
-/// Runs a closure on the core, in the actor, with the current time.
-pub struct Exec<R: Send + 'static>(pub Job<R>);
-
-impl<R: Send + 'static> Message for Exec<R> {
-    type Result = R;
+/// Where the center's notices go. Implementations must not block (they run under the center's
+/// lock): a channel send, a push to a queue.
+pub trait NoticeSink: Send + Sync {
+    fn deliver(&self, owner: Owner, notice: Notice);
 }
 
-pub struct CenterActor {
+struct Inner {
     core: CenterCore,
-    armed: Option<(Millis, SpawnHandle)>,
+    /// The latest time the core was run at: time never goes back for it, even when two threads
+    /// read the clock in one order and take the lock in the other.
+    last: Millis,
 }
 
-impl CenterActor {
-    pub fn new(core: CenterCore) -> CenterActor {
-        CenterActor { core, armed: None }
+struct Shared {
+    core: Mutex<Inner>,
+    sink: OnceLock<Arc<dyn NoticeSink>>,
+    /// The deadline the clock thread sleeps towards, and its wake-up.
+    clock: Mutex<Clock>,
+    tick: Condvar,
+}
+
+#[derive(Default)]
+struct Clock {
+    /// The next deadline the clock knows about.
+    next: Option<Millis>,
+    stopped: bool,
+}
+
+/// The center, shared: cheap to clone, callable from any thread.
+#[derive(Clone)]
+pub struct Center {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Center {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Center").finish_non_exhaustive()
+    }
+}
+
+impl Center {
+    /// Wraps the core and starts the clock thread that fires its timers.
+    pub fn start(core: CenterCore) -> Center {
+        let center = Center {
+            shared: Arc::new(Shared {
+                core: Mutex::new(Inner { core, last: 0 }),
+                sink: OnceLock::new(),
+                clock: Mutex::new(Clock::default()),
+                tick: Condvar::new(),
+            }),
+        };
+        let weak = Arc::downgrade(&center.shared);
+        let spawned = std::thread::Builder::new()
+            .name("center-clock".into())
+            .spawn(move || clock_loop(weak));
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "the center's clock thread did not start");
+        }
+        center.with(|_, _| ());
+        center
     }
 
-    /// Arms the timer for the core's next deadline (re-arming only when it moved).
-    fn rearm(&mut self, ctx: &mut Context<Self>) {
-        let next = self.core.next_deadline();
-        if self.armed.as_ref().map(|(at, _)| *at) == next {
+    /// Sets where notices go (once; the session host and push are built after the center).
+    /// Notices produced before are dropped.
+    pub fn set_sink(&self, sink: Arc<dyn NoticeSink>) {
+        if self.shared.sink.set(sink).is_err() {
+            tracing::warn!("the center's notice sink was already set");
+        }
+    }
+
+    /// Runs `f` on the core at the current time, after the timers due by then have fired, then
+    /// hands the notices to their owners and re-arms the clock.
+    pub fn with<R>(&self, f: impl FnOnce(&mut CenterCore, Millis) -> R) -> R {
+        self.with_at(now(), f)
+    }
+
+    /// [`Center::with`] at a given time (never earlier than the last: time does not go back).
+    pub fn with_at<R>(&self, now: Millis, f: impl FnOnce(&mut CenterCore, Millis) -> R) -> R {
+        let mut inner = self.shared.core.lock();
+        let now = now.max(inner.last);
+        inner.last = now;
+        let core = &mut inner.core;
+        core.advance(now);
+        let r = f(core, now);
+        let notices = core.take_notices();
+        if let Some(sink) = self.shared.sink.get() {
+            for (owner, notice) in notices {
+                sink.deliver(owner, notice);
+            }
+        }
+        let next = core.next_deadline();
+        drop(inner);
+        self.arm(next);
+        r
+    }
+
+    fn arm(&self, next: Option<Millis>) {
+        let mut clock = self.shared.clock.lock();
+        let earlier = match (next, clock.next) {
+            (Some(n), Some(c)) => n < c,
+            (Some(_), None) => true,
+            _ => false,
+        };
+        clock.next = next;
+        if earlier {
+            self.shared.tick.notify_one();
+        }
+    }
+
+    /// Stops the clock thread.
+    pub fn stop(&self) {
+        self.shared.clock.lock().stopped = true;
+        self.shared.tick.notify_one();
+    }
+}
+
+fn clock_loop(weak: std::sync::Weak<Shared>) {
+    loop {
+        let Some(shared) = weak.upgrade() else {
             return;
+        };
+        {
+            let mut clock = shared.clock.lock();
+            if clock.stopped {
+                return;
+            }
+            let wait = match clock.next {
+                None => Duration::from_secs(1),
+                Some(at) => Duration::from_millis(u64::try_from(at - now()).unwrap_or(0)),
+            };
+            if !wait.is_zero() {
+                shared
+                    .tick
+                    .wait_for(&mut clock, wait.min(Duration::from_secs(1)));
+            }
+            if clock.stopped {
+                return;
+            }
         }
-        if let Some((_, h)) = self.armed.take() {
-            ctx.cancel_future(h);
+        let due = shared.clock.lock().next.is_some_and(|at| at <= now());
+        if due {
+            let _span = tracing::debug_span!("center_tick").entered();
+            Center { shared }.with(|_, _| ());
         }
-        if let Some(at) = next {
-            let wait = Duration::from_millis(u64::try_from(at.saturating_sub(now())).unwrap_or(0));
-            let h = ctx.run_later(wait, |act, ctx| {
-                act.armed = None;
-                let _span = tracing::debug_span!("center_tick").entered();
-                act.core.advance(now());
-                act.rearm(ctx);
-            });
-            self.armed = Some((at, h));
-        }
-    }
-}
-
-impl Actor for CenterActor {
-    type Context = Context<Self>;
-
-    fn started(&mut self, ctx: &mut Context<Self>) {
-        // Mailbox large enough for bursts of desktop and load-test traffic.
-        ctx.set_mailbox_capacity(65_536);
-        self.core.advance(now());
-        self.rearm(ctx);
-    }
-}
-
-impl<R: Send + 'static> Handler<Exec<R>> for CenterActor {
-    type Result = MessageResult<Exec<R>>;
-
-    fn handle(&mut self, msg: Exec<R>, ctx: &mut Context<Self>) -> Self::Result {
-        let t = now();
-        // Timers due by now fire first, so the operation sees the state it would in real time.
-        self.core.advance(t);
-        let r = (msg.0)(&mut self.core, t);
-        self.rearm(ctx);
-        MessageResult(r)
     }
 }

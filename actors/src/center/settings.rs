@@ -31,6 +31,14 @@ pub struct CenterSettings {
     /// The virtual queue and targets of inbound calls that match no session.
     pub inbound_queue: String,
     pub inbound_targets: TargetList,
+    /// `inbound_target` as written (strategies get it as text).
+    pub inbound_target_text: String,
+    /// The strategy that takes a new inbound call or chat: `(number pattern, document)` pairs
+    /// from `strategy.<number> = <document>` (a pattern is a number, a prefix ending in `*`, or
+    /// `*`), tried in order, then `default_strategy` (`inbound_strategy`, by default the
+    /// `default-inbound` template).
+    pub strategies: Vec<(String, String)>,
+    pub default_strategy: String,
     /// What an inbound caller hears while queued.
     pub inbound_treatment: String,
     pub reserve_timeout_ms: Millis,
@@ -173,7 +181,24 @@ impl CenterSettings {
             Some(json) => DialRules::from_json(json)
                 .map_err(|e| err("telephony", "dial_rules", e.to_string()))?,
         };
+        let strategies = r
+            .iter()
+            .filter_map(|(k, v)| {
+                let pattern = k.strip_prefix("strategy.")?.trim();
+                let doc = v.trim();
+                (!pattern.is_empty() && !doc.is_empty())
+                    .then(|| (pattern.to_owned(), doc.to_owned()))
+            })
+            .collect();
+        let default_strategy = option(r, "inbound_strategy")
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .unwrap_or("default-inbound")
+            .to_owned();
         Ok(CenterSettings {
+            inbound_target_text: target.trim().to_owned(),
+            strategies,
+            default_strategy,
             inbound_queue: option(r, "inbound_queue")
                 .unwrap_or("Inbound")
                 .trim()
@@ -191,6 +216,19 @@ impl CenterSettings {
             queues,
             dial_rules,
         })
+    }
+}
+
+impl CenterSettings {
+    /// The strategy document for a call to `dnis`.
+    pub fn strategy_for(&self, dnis: &str) -> &str {
+        self.strategies
+            .iter()
+            .find(|(p, _)| match p.strip_suffix('*') {
+                Some(prefix) => dnis.starts_with(prefix),
+                None => p == dnis,
+            })
+            .map_or(self.default_strategy.as_str(), |(_, d)| d.as_str())
     }
 }
 

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use actix_web::web::{self, Path, Payload, Query};
 use actix_web::{HttpRequest, HttpResponse};
-use actors::center::core::{AgentEvent, AgentEventKind, AgentView, CenterError};
+use actors::center::core::{AgentView, CenterError};
+use actors::push::agent::state_name;
 use actors::{AgentAction, HandleError};
 use engine::agents::AgentState;
 use engine::queue::{Ewt, ItemId};
@@ -20,7 +21,7 @@ use serde_json::{json, Map, Value};
 use super::error::ApiError;
 use super::params;
 use super::routes::{
-    authenticate, iso, json_options, not_found, now, options_json, read_limited, resource, State,
+    authenticate, iso, json_options, not_found, options_json, read_limited, resource, State,
 };
 
 /// The longest a long poll waits.
@@ -76,15 +77,6 @@ impl From<CenterError> for ApiError {
     }
 }
 
-fn state_name(s: AgentState) -> &'static str {
-    match s {
-        AgentState::LoggedOut => "logged_out",
-        AgentState::NotReady => "not_ready",
-        AgentState::Ready => "ready",
-        AgentState::AfterCallWork { .. } => "after_call_work",
-    }
-}
-
 fn ewt_json(e: Ewt) -> Value {
     e.seconds()
         .map_or(Value::Null, |s| json!((s * 10.0).round() / 10.0))
@@ -106,6 +98,7 @@ fn agent_json(a: &AgentView) -> Value {
             "expires_at": iso(o.expires_at),
             "customer": o.customer,
             "interaction": o.interaction.map(|i| i.to_string()),
+            "user_data": pairs_json(&o.user_data),
         })).collect::<Vec<_>>(),
         "interactions": a.interactions.iter().map(|w| json!({
             "id": w.interaction.map_or_else(|| w.item.0.to_string(), |i| i.to_string()),
@@ -115,6 +108,7 @@ fn agent_json(a: &AgentView) -> Value {
             "since": iso(w.since),
             "customer": w.customer,
             "call_state": w.call_state,
+            "user_data": pairs_json(&w.user_data),
         })).collect::<Vec<_>>(),
         "last_event": a.last_event,
         "auto": a.auto,
@@ -125,61 +119,13 @@ fn agent_json(a: &AgentView) -> Value {
     body
 }
 
-pub(crate) fn event_json(e: &AgentEvent) -> Value {
-    let mut m = Map::new();
-    m.insert("seq".into(), json!(e.seq));
-    m.insert("at".into(), Value::String(iso(e.at)));
-    let (kind, fields) = match &e.kind {
-        AgentEventKind::State { state } => ("state", json!({ "state": state_name(*state) })),
-        AgentEventKind::Offer {
-            offer,
-            queue,
-            media,
-            expires_at,
-            customer,
-            interaction,
-        } => (
-            "offer",
-            json!({ "offer": offer.0.to_string(), "queue": queue, "media": media,
-                    "expires_at": iso(*expires_at), "customer": customer,
-                    "interaction": interaction.map(|i| i.to_string()) }),
-        ),
-        AgentEventKind::OfferEnded { offer, reason } => (
-            "offer_ended",
-            json!({ "offer": offer.0.to_string(), "reason": reason.as_str() }),
-        ),
-        AgentEventKind::InteractionStarted {
-            item,
-            interaction,
-            media,
-            customer,
-        } => (
-            "interaction_started",
-            json!({ "item": item.0.to_string(), "interaction": interaction.map(|i| i.to_string()),
-                    "media": media, "customer": customer }),
-        ),
-        AgentEventKind::InteractionReleased {
-            item,
-            interaction,
-            by,
-        } => (
-            "interaction_released",
-            json!({ "item": item.0.to_string(), "interaction": interaction.to_string(), "by": by }),
-        ),
-        AgentEventKind::InteractionTransferred { item, to } => (
-            "interaction_transferred",
-            json!({ "item": item.0.to_string(), "to": to }),
-        ),
-        AgentEventKind::InteractionEnded { item, handle_ms } => (
-            "interaction_ended",
-            json!({ "item": item.0.to_string(), "handle_time": *handle_ms as f64 / 1000.0 }),
-        ),
-    };
-    m.insert("type".into(), Value::String(kind.into()));
-    if let Value::Object(f) = fields {
-        m.extend(f);
-    }
-    Value::Object(m)
+fn pairs_json(pairs: &[(String, String)]) -> Value {
+    Value::Object(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect(),
+    )
 }
 
 fn queue_json(name: &str, r: &QueueReport) -> Value {
@@ -335,7 +281,7 @@ async fn agent_events(
         .await?;
     let last = events.last().map_or(since, |e| e.seq);
     Ok(HttpResponse::Ok().json(json!({
-        "events": events.iter().map(event_json).collect::<Vec<_>>(),
+        "events": events.iter().map(actors::push::agent_event_json).collect::<Vec<_>>(),
         "last": last,
     })))
 }
@@ -365,42 +311,10 @@ async fn queue_get(
     }
 }
 
-/// `urs-stat`: the queue named by `name` (request parameter, else `_urs_stat_url_parameters`),
-/// answered from the router and cached for `_caching_policy` seconds. No activity: `{}`.
-pub(crate) async fn urs_stat(
-    state: &State,
-    service: &str,
-    params: &[(String, String)],
-) -> Result<HttpResponse, ApiError> {
-    let options = state.platform.service_options(service).unwrap_or_default();
-    let opt = |k: &str| engine::config::option(&options, k);
-    // Request parameters are appended to the service's; the request's win.
-    let mut merged: Vec<(String, String)> = opt("_urs_stat_url_parameters")
-        .map(|p| form_urlencoded::parse(p.as_bytes()).into_owned().collect())
-        .unwrap_or_default();
-    merged.extend(params.iter().cloned());
-    let name = merged
-        .iter()
-        .rev()
-        .find(|(k, v)| k == "name" && !v.is_empty())
-        .map(|(_, v)| v.clone())
-        .ok_or_else(|| {
-            ApiError::BadRequest(format!(
-                "service '{service}' needs the virtual queue: pass name=<VQ> or set \
-                 _urs_stat_url_parameters=name=<VQ>"
-            ))
-        })?;
-    let caching = match opt("_caching_policy").map(str::trim) {
-        None | Some("") => 30,
-        Some(v) => v.parse::<u64>().map_err(|_| {
-            ApiError::ServiceUnavailable(format!(
-                "service '{service}' is misconfigured: _caching_policy '{v}' is not a number of seconds"
-            ))
-        })?,
-    };
-    let t = now();
-    let Some(r) = state.engine.urs_stat(service, &name, caching, t).await? else {
-        return Ok(HttpResponse::Ok().json(json!({})));
+/// `urs-stat`'s answer: the `lvq` fields of the queue, `{}` with no activity yet.
+pub(crate) fn urs_stat_json(report: Option<&QueueReport>) -> HttpResponse {
+    let Some(r) = report else {
+        return HttpResponse::Ok().json(json!({}));
     };
     let s = &r.stats;
     let mut body = json!({
@@ -419,7 +333,7 @@ pub(crate) async fn urs_stat(
         m.insert("available_agents".into(), json!(r.available_agents));
         m.insert("logged_in_agents".into(), json!(r.logged_in_agents));
     }
-    Ok(HttpResponse::Ok().json(body))
+    HttpResponse::Ok().json(body)
 }
 
 // ---- telephony ---------------------------------------------------------------------------
@@ -469,32 +383,35 @@ async fn call_create(
             "ani '{ani}' and dnis '{dnis}' must be phone numbers: digits with an optional leading +, 3 to 15 digits"
         )));
     }
-    let matched = state.platform.match_call(&dnis, &ani, now()).await?;
-    let ticket = state.engine.inbound_call(ani, dnis, None).await?;
-    let mut body = ticket_json(&ticket);
-    if let (Some(m), Value::Object(b)) = (matched, &mut body) {
+    let ticket = state.node.inbound_call(&ani, &dnis).await?;
+    Ok(HttpResponse::Created().json(ticket_json(&ticket)))
+}
+
+/// A new call's answer: its interaction, the strategy session that has it, and the queue item
+/// the strategy submitted in its first step (if it did).
+fn ticket_json(t: &actors::node::CallTicket) -> Value {
+    let first = t.items.first();
+    let mut body = json!({
+        "interaction": t.interaction.to_string(),
+        "session": t.session,
+        "strategy": t.strategy,
+        "item": first.and_then(|i| i.item).map(|i| i.0.to_string()),
+        "queue": first.map(|i| i.queue.clone()),
+        "position": first.and_then(|i| i.position),
+        "ewt": first.map_or(Value::Null, |i| ewt_json(i.ewt)),
+    });
+    if let (Some(m), Value::Object(b)) = (&t.matched, &mut body) {
         let data: Map<String, Value> = m
             .data
-            .into_iter()
-            .map(|(k, v)| (k, Value::String(v)))
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
             .collect();
         b.insert(
             "matched".into(),
             json!({ "_id": m.service_id, "user_data": data }),
         );
     }
-    Ok(HttpResponse::Created().json(body))
-}
-
-fn ticket_json(t: &actors::center::core::CallTicket) -> Value {
-    json!({
-        "interaction": t.interaction.to_string(),
-        "item": t.item.map(|i| i.0.to_string()),
-        "queue": t.queue,
-        "position": t.position,
-        "ewt": ewt_json(t.ewt),
-        "strategy": "default-inbound",
-    })
+    body
 }
 
 async fn chat_create(
@@ -510,7 +427,7 @@ async fn chat_create(
         256,
         "a chat needs 'customer' (1 to 256 characters)",
     )?;
-    let ticket = state.engine.inbound_chat(customer).await?;
+    let ticket = state.node.inbound_chat(&customer).await?;
     Ok(HttpResponse::Created().json(ticket_json(&ticket)))
 }
 

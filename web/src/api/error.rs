@@ -32,6 +32,15 @@ pub enum ApiError {
     /// A phone number that cannot be parsed (400, reported as GMS's `GSGException`).
     #[error("{0}")]
     InvalidPhoneNumber(String),
+    /// The session has ended (events to it are refused).
+    #[error("{0}")]
+    Gone(String),
+    /// A document or service elsewhere could not be reached or failed.
+    #[error("{0}")]
+    BadGateway(String),
+    /// A session did not answer in time.
+    #[error("{0}")]
+    GatewayTimeout(String),
     /// A fault of ours (the store failed): reported as 500, logged with its detail.
     #[error("{0}")]
     Internal(String),
@@ -65,6 +74,9 @@ impl ApiError {
                 "com.genesyslab.gsg.services.ServiceUnavailableException"
             }
             ApiError::NotImplemented(_) => "com.genesyslab.gsg.services.NotImplementedException",
+            ApiError::Gone(_) | ApiError::BadGateway(_) | ApiError::GatewayTimeout(_) => {
+                "com.genesyslab.gsg.services.ors.OrsServiceException"
+            }
             ApiError::InvalidPhoneNumber(_) | ApiError::Internal(_) => {
                 "com.genesyslab.gsg.GSGException"
             }
@@ -83,6 +95,9 @@ impl ApiError {
             | ApiError::UnsupportedMediaType(m)
             | ApiError::ServiceUnavailable(m)
             | ApiError::NotImplemented(m)
+            | ApiError::Gone(m)
+            | ApiError::BadGateway(m)
+            | ApiError::GatewayTimeout(m)
             | ApiError::InvalidPhoneNumber(m)
             | ApiError::Internal(m) => m,
         }
@@ -102,6 +117,9 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            ApiError::Gone(_) => StatusCode::GONE,
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            ApiError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::InvalidPhoneNumber(_) => StatusCode::BAD_REQUEST,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -127,5 +145,47 @@ impl ResponseError for ApiError {
             resp.insert_header(("WWW-Authenticate", "Basic realm=\"genesys\""));
         }
         resp.json(body)
+    }
+}
+
+impl From<actors::session::SessionError> for ApiError {
+    fn from(e: actors::session::SessionError) -> ApiError {
+        use actors::session::SessionError as S;
+        let m = e.to_string();
+        match e {
+            S::NotFound(_) => ApiError::NotFound(m),
+            S::Finished(_) | S::Ended(_) => ApiError::Gone(m),
+            S::Duplicate(_) | S::CallGone(_) => ApiError::Conflict(m),
+            S::Timeout(_) => ApiError::GatewayTimeout(m),
+            S::BadRequest(_) => ApiError::BadRequest(m),
+            S::Store(_) => ApiError::Internal(m),
+            S::Unavailable => ApiError::ServiceUnavailable(m),
+        }
+    }
+}
+
+impl From<actors::session::docs::DocError> for ApiError {
+    fn from(e: actors::session::docs::DocError) -> ApiError {
+        use actors::session::docs::DocError as D;
+        let m = e.to_string();
+        match e {
+            D::Malformed(_) | D::NotFound(_) => ApiError::BadRequest(m),
+            D::TooLarge { .. } => ApiError::PayloadTooLarge(m),
+            D::Forbidden(_) => ApiError::Forbidden(m),
+            D::Fetch(_) => ApiError::BadGateway(m),
+        }
+    }
+}
+
+impl From<actors::NodeError> for ApiError {
+    fn from(e: actors::NodeError) -> ApiError {
+        use actors::NodeError as N;
+        match e {
+            N::Platform(p) => p.into(),
+            N::Session(s) => s.into(),
+            N::Document(d) => d.into(),
+            N::Center(c) => c.into(),
+            N::BadRequest(m) => ApiError::BadRequest(m),
+        }
     }
 }

@@ -4,5 +4,6 @@ pub mod auth;
 pub mod center;
 pub mod error;
 pub mod notification;
+pub mod ors;
 pub mod params;
 pub mod routes;

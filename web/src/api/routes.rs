@@ -19,8 +19,10 @@ use super::params::{self, Param, Params};
 /// What every handler shares.
 pub struct AppState {
     pub platform: Arc<Platform>,
-    /// The routing and telephony actors.
+    /// The routing and telephony center.
     pub engine: actors::EngineHandle,
+    /// Services, sessions and calls across the platform, the center and the session hosts.
+    pub node: actors::Node,
     /// Stops the HTTP server (set once it runs): used by `changestatus/SHUTDOWN`.
     pub shutdown: tokio::sync::mpsc::UnboundedSender<()>,
 }
@@ -484,15 +486,18 @@ async fn service_call(
     }
     authenticate_service(&req, &state, &name)?;
     let p = params::read(&req, payload).await?;
-    if state.platform.builtin_of(&name).as_deref() == Some("urs-stat") {
-        return super::center::urs_stat(&state, &name, &p.texts()).await;
-    }
     let user = gms_user(&req);
-    let r = state
-        .platform
-        .call_service(&name, &p.texts(), user.as_deref(), now())
+    let answer = state
+        .node
+        .call_service(&name, &p.texts(), user.as_deref())
         .await?;
-    Ok(reply(r))
+    Ok(match answer {
+        actors::node::ServiceAnswer::Builtin(r) => reply(r),
+        actors::node::ServiceAnswer::UrsStat(r) => super::center::urs_stat_json(r.as_ref()),
+        actors::node::ServiceAnswer::Session { body, .. } => {
+            HttpResponse::Ok().json(super::ors::value_json(&body))
+        }
+    })
 }
 
 fn service_record(state: &State, id: &str) -> Result<HttpResponse, ApiError> {
