@@ -637,6 +637,7 @@ impl<D: DataModel> System<D> {
             // SCXML §6.4: once cancelled, an invoked session's events (from its exit handlers)
             // are not delivered to its parent.
             let cancelled = matches!(work_kind, WorkKind::Cancel);
+            let top_cancelled = cancelled && entry.session.parent().is_none();
             let parent = if cancelled {
                 None
             } else {
@@ -650,6 +651,14 @@ impl<D: DataModel> System<D> {
             }
             for ev in replies {
                 self.work.push_back((sid.clone(), Work::Deliver(ev)));
+            }
+            if top_cancelled {
+                // A top-level session cancelled by its host ends like one that finished.
+                self.output.push(Output::Finished {
+                    session: sid.clone(),
+                    final_state: None,
+                    halted: None,
+                });
             }
             if finished || cancelled {
                 // A finished or cancelled session's invoked children are cancelled too.

@@ -818,7 +818,7 @@ fn cancelled_session_runs_onexit_and_processes_nothing_more() {
              <onexit><log expr="'exit:s'"/></onexit>
              <transition event="t"><log expr="'fired'"/></transition></state></scxml>"#,
         &[cancel(), advance(2000), deliver("t")],
-        &["exit:s", "gone"],
+        &["exit:s", "finished"],
     );
 }
 

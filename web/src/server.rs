@@ -159,9 +159,10 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
             })
             .configure(crate::cometd::configure)
             .configure(crate::api::notification::configure)
+            // Before the /genesys/1 scope, which answers 404 for paths it does not know.
+            .configure(crate::api::ors::configure)
             .configure(routes::configure)
             .configure(crate::api::center::configure)
-            .configure(crate::api::ors::configure)
             .default_service(web::to(routes::outside_api))
     })
     .shutdown_timeout(10)
