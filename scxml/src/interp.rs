@@ -311,6 +311,9 @@ pub struct Session<S> {
     exited: bool,
     final_state: Option<StateId>,
     initial_values: Vec<(String, Value)>,
+    /// Counts the steps that changed the session (microsteps, fired timers, finalize):
+    /// a host compares it to know whether a session needs saving again.
+    revision: u64,
 }
 
 impl<S> std::fmt::Debug for Session<S> {
@@ -534,6 +537,7 @@ impl<S> Session<S> {
             exited: st.exited,
             final_state: st.final_state,
             initial_values: st.initial_values,
+            revision: 0,
         })
     }
 
@@ -544,6 +548,12 @@ impl<S> Session<S> {
         src: &str,
     ) -> Result<Value, String> {
         dm.eval_source(&self.scope, &self.env(), src)
+    }
+
+    /// Changes with every step that changed the session (not with an event no transition
+    /// took).
+    pub fn revision(&self) -> u64 {
+        self.revision
     }
 
     /// The delayed sends waiting for their timers: `(timer key, sendid, due at)`.
@@ -605,6 +615,7 @@ impl<S> Session<S> {
             exited: false,
             final_state: None,
             initial_values: opts.initial_values,
+            revision: 0,
         }
     }
 
@@ -630,6 +641,7 @@ impl<S> Session<S> {
             return;
         }
         self.started = true;
+        self.revision += 1;
         if !step.dm.supports(&self.doc.datamodel) {
             self.halt(
                 step,
@@ -699,6 +711,7 @@ impl<S> Session<S> {
             return; // cancelled
         };
         let p = self.pending.remove(i);
+        self.revision += 1;
         match p.delivery {
             Delivery::OwnInternal(e) => self.internal.push_back(e),
             Delivery::Out(target, event) => step.out.push(Effect::Send { target, event }),
@@ -716,6 +729,7 @@ impl<S> Session<S> {
         if !self.running {
             return;
         }
+        self.revision += 1;
         self.invocations.retain(|i| i.invokeid != invokeid);
         self.raise_error(
             "error.execution",
@@ -856,6 +870,7 @@ impl<S> Session<S> {
         for (state, index, invokeid, autoforward) in invs {
             if event.invokeid.as_deref() == Some(invokeid.as_str()) {
                 // SCXML §6.5: <finalize> runs before the event is used for selection.
+                self.revision += 1;
                 let doc = self.doc.clone();
                 let _ = self.execute_block(step, &doc.state(state).invokes[index].finalize);
                 if event.name.starts_with("done.invoke.") {
@@ -1055,6 +1070,7 @@ impl<S> Session<S> {
     // ---- Microstep ----------------------------------------------------------------------
 
     fn microstep<D: DataModel<Scope = S>>(&mut self, step: &mut Step<D>, enabled: &[Tr]) {
+        self.revision += 1;
         self.exit_states(step, enabled);
         let doc = self.doc.clone();
         for &t in enabled {

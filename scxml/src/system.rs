@@ -342,8 +342,9 @@ impl<D: DataModel> System<D> {
         self.process(dm, now);
     }
 
-    /// The top-level sessions that ran (or ended) since the last call, each once, in the
-    /// order they first ran: what a host must save again.
+    /// The top-level sessions that changed (or ended) since the last call, each once, in the
+    /// order they first changed: what a host must save again. An event that no transition
+    /// took leaves a session unchanged.
     pub fn take_touched(&mut self) -> Vec<String> {
         self.touched_set.clear();
         std::mem::take(&mut self.touched)
@@ -591,10 +592,10 @@ impl<D: DataModel> System<D> {
     fn process(&mut self, dm: &mut D, now: u64) {
         let mut effects = Vec::new();
         while let Some((sid, work)) = self.work.pop_front() {
-            self.touch(&sid);
             let Some(mut entry) = self.sessions.remove(&sid) else {
                 continue;
             };
+            let revision = entry.session.revision();
             self.events_processed += 1;
             let work_kind = match &work {
                 Work::Cancel => WorkKind::Cancel,
@@ -634,10 +635,12 @@ impl<D: DataModel> System<D> {
                 }
             }
             let finished = entry.session.is_finished();
+            let changed = entry.session.revision() != revision;
             // SCXML §6.4: once cancelled, an invoked session's events (from its exit handlers)
             // are not delivered to its parent.
             let cancelled = matches!(work_kind, WorkKind::Cancel);
             let top_cancelled = cancelled && entry.session.parent().is_none();
+            let touched = changed || finished || cancelled;
             let parent = if cancelled {
                 None
             } else {
@@ -646,6 +649,9 @@ impl<D: DataModel> System<D> {
             let children = entry.children.clone();
             let host_children = entry.host_children.clone();
             self.sessions.insert(sid.clone(), entry);
+            if touched {
+                self.touch(&sid);
+            }
             for effect in effects.drain(..) {
                 self.apply(dm, &sid, parent.as_ref(), effect, now);
             }

@@ -48,14 +48,14 @@ fn micros() -> u64 {
 }
 
 /// One keep-alive HTTP/1.1 connection.
-struct Conn {
+pub(crate) struct Conn {
     stream: TcpStream,
     host: String,
     buf: Vec<u8>,
 }
 
 impl Conn {
-    async fn open(host: &str) -> std::io::Result<Conn> {
+    pub(crate) async fn open(host: &str) -> std::io::Result<Conn> {
         let stream = TcpStream::connect(host).await?;
         stream.set_nodelay(true)?;
         Ok(Conn {
@@ -66,7 +66,7 @@ impl Conn {
     }
 
     /// POSTs a JSON body; answers the status and the body.
-    async fn post(
+    pub(crate) async fn post(
         &mut self,
         path: &str,
         user: &str,
@@ -79,6 +79,13 @@ impl Conn {
         );
         self.stream.write_all(head.as_bytes()).await?;
         self.stream.write_all(body.as_bytes()).await?;
+        self.read_response().await
+    }
+
+    /// GETs `path`; answers the status and the body.
+    pub(crate) async fn get(&mut self, path: &str) -> std::io::Result<(u16, Vec<u8>)> {
+        let head = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", self.host);
+        self.stream.write_all(head.as_bytes()).await?;
         self.read_response().await
     }
 
@@ -348,7 +355,7 @@ impl Receiver {
 }
 
 /// The resident and peak memory of a process, in KiB (Linux `/proc`).
-fn memory_kib(pid: u32) -> Option<(u64, u64)> {
+pub(crate) fn memory_kib(pid: u32) -> Option<(u64, u64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| {
         status
@@ -410,7 +417,7 @@ fn start_server() -> anyhow::Result<(ChildServer, String)> {
     anyhow::bail!("the server exited before listening")
 }
 
-fn percentile(sorted: &[u64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[u64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
@@ -534,5 +541,12 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         );
     }
     drop(server);
+    let lost = t.published.saturating_sub(n as u64);
+    if lost > 0 || t.publish_errors > 0 {
+        anyhow::bail!(
+            "{lost} pushes lost and {} publishes failed: every push must arrive",
+            t.publish_errors
+        );
+    }
     Ok(())
 }

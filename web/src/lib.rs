@@ -5,6 +5,7 @@ pub mod api;
 pub mod basichttp;
 pub mod bench;
 pub mod bench_cometd;
+pub mod bench_sessions;
 pub mod cometd;
 pub mod scxml_runner;
 pub mod server;

@@ -57,6 +57,34 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// State-chart sessions through the ORS session API against `ringback serve --demo`:
+    /// starts per second with their latency, memory with many live sessions, events through
+    /// one durable session, and checkpoint sizes.
+    Sessions {
+        /// A running server (http://HOST:PORT); default: start `ringback serve --demo`.
+        #[arg(long)]
+        url: Option<String>,
+        /// Session starts per second (each routed to a demo agent); 0 skips this phase.
+        #[arg(long, default_value_t = 10_000)]
+        rate: u64,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Keep-alive connections the starts are spread over.
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Demo agents serving the benchmark queue.
+        #[arg(long, default_value_t = 2_000)]
+        agents: usize,
+        /// Live sessions to measure memory with (0 skips).
+        #[arg(long, default_value_t = 0)]
+        live: usize,
+        /// Events through one durable session (0 skips).
+        #[arg(long, default_value_t = 2_000)]
+        events: u64,
+        /// Folder holding callback-like.scxml (its checkpoint size is measured).
+        #[arg(long, default_value = "../shared/bench")]
+        charts: PathBuf,
+    },
     /// Interpreter figures on ../shared/bench/{pingpong,callback-like}.scxml.
     Scxml {
         /// Folder holding pingpong.scxml and callback-like.scxml.
@@ -193,6 +221,34 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("ringback bench cometd: {e}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Bench {
+            command:
+                BenchCommand::Sessions {
+                    url,
+                    rate,
+                    seconds,
+                    connections,
+                    agents,
+                    live,
+                    events,
+                    charts,
+                },
+        } => match ringback::bench_sessions::run(ringback::bench_sessions::Options {
+            url,
+            rate,
+            seconds,
+            connections: connections.max(1),
+            agents,
+            live,
+            events,
+            charts,
+        }) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ringback bench sessions: {e}");
                 ExitCode::from(1)
             }
         },

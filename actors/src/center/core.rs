@@ -344,6 +344,8 @@ pub struct TargetAgents {
 enum DemoTimer {
     Accept(ItemId),
     Hangup(IxnId),
+    /// A routed item with no call (a callback's virtual interaction) is done.
+    Finish(ItemId),
     NextCall,
 }
 
@@ -353,6 +355,8 @@ struct Demo {
     rng: StdRng,
     timers: BTreeSet<(Millis, DemoTimer)>,
     calls_made: u64,
+    /// The demo agent working each item that has no call.
+    working: HashMap<ItemId, String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -440,6 +444,7 @@ impl CenterCore {
             settings,
             timers: BTreeSet::new(),
             calls_made: 0,
+            working: HashMap::new(),
         };
         if demo.settings.calls_per_minute > 0.0 {
             let first = now.saturating_add(demo_gap(&mut demo));
@@ -1473,6 +1478,14 @@ impl CenterCore {
                                 .insert((now.saturating_add(talk), DemoTimer::Hangup(ixn)));
                         }
                     }
+                } else if self.auto_agents.contains(&agent) {
+                    // A demo agent works an item without a call for a handle time too.
+                    if let Some(d) = self.demo.as_mut() {
+                        let talk = demo_talk(d);
+                        d.working.insert(item, agent.clone());
+                        d.timers
+                            .insert((now.saturating_add(talk), DemoTimer::Finish(item)));
+                    }
                 }
                 let user_data = self.user_data(item);
                 self.log(
@@ -1702,6 +1715,18 @@ impl CenterCore {
                 DemoTimer::Hangup(ixn) => {
                     if let Some(agent) = self.calls.get(&ixn).and_then(|c| c.agent.clone()) {
                         let _ = self.switch.hangup(ixn, &Party::Agent(agent), now);
+                    }
+                }
+                DemoTimer::Finish(item) => {
+                    let agent = self.demo.as_mut().and_then(|d| d.working.remove(&item));
+                    let wrap = self.demo.as_ref().map_or(0, |d| d.settings.wrap_up_ms);
+                    if let Some(agent) = agent {
+                        // Only if the agent still has it (a session may have connected a call
+                        // to it, or the agent was logged out).
+                        let no_call = self.item_call(item).is_none();
+                        if no_call && self.router.work(&agent).iter().any(|w| w.item == item) {
+                            let _ = self.router.complete(&agent, item, wrap, now);
+                        }
                     }
                 }
                 DemoTimer::NextCall => {

@@ -719,6 +719,11 @@ impl Bayeux {
 
     /// Broadcasts `data` on `channel` to every subscriber; returns how many got it.
     /// (Bayeux §publish: the publisher's clientId is not copied into the event.)
+    /// Whether a publish on `channel` would reach anyone.
+    pub fn has_subscribers(&self, channel: &str) -> bool {
+        self.index.has_subscribers(channel)
+    }
+
     pub fn publish(
         &mut self,
         channel: &str,

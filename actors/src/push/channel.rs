@@ -169,6 +169,26 @@ impl SubscriptionIndex {
         }
     }
 
+    /// Whether any client has a subscription matching `channel`.
+    pub fn has_subscribers(&self, channel: &str) -> bool {
+        if self.exact.contains_key(channel) {
+            return true;
+        }
+        let mut end = channel.rfind('/').unwrap_or(0);
+        if self.one.contains_key(&channel[..end]) {
+            return true;
+        }
+        loop {
+            if self.deep.contains_key(&channel[..end]) {
+                return true;
+            }
+            if end == 0 {
+                return false;
+            }
+            end = channel[..end].rfind('/').unwrap_or(0);
+        }
+    }
+
     /// Every client with a subscription matching `channel` (once each).
     pub fn subscribers(&self, channel: &str) -> HashSet<&str> {
         let mut sets = vec![self.exact.get(channel)];

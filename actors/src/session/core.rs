@@ -594,7 +594,6 @@ impl HostCore {
                 reply: Ok(Reply::Done),
             });
         }
-        self.touch(id);
         self.after_step();
         Ok(())
     }
@@ -626,7 +625,6 @@ impl HostCore {
         if !self.sys.deliver(&mut self.dm, id, ev, now.max(0) as u64) {
             return Err(HostError::NotFound(id.to_owned()));
         }
-        self.touch(id);
         self.after_step();
         Ok(())
     }
@@ -668,10 +666,23 @@ impl HostCore {
     /// A notice from the center for session `id`.
     pub fn notice(&mut self, id: &str, notice: Notice, now: Millis) {
         self.set_now(now);
+        // Notices that change what the host records of the session (routed, left, ended)
+        // make it worth saving even if no transition takes them.
+        let records = matches!(
+            notice,
+            Notice::Routed { .. }
+                | Notice::Left { .. }
+                | Notice::Completed { .. }
+                | Notice::Transferred { .. }
+                | Notice::Call {
+                    event: EventKind::Released { .. },
+                    ..
+                }
+        );
         let Some(ev) = self.notice_event(id, notice) else {
             return;
         };
-        if self.sys.deliver(&mut self.dm, id, ev, now.max(0) as u64) {
+        if self.sys.deliver(&mut self.dm, id, ev, now.max(0) as u64) && records {
             self.touch(id);
         }
         self.after_step();
@@ -680,9 +691,7 @@ impl HostCore {
     /// Completion of a `session:fetch` or `notification:push`.
     pub fn completed(&mut self, id: &str, event: Event, now: Millis) {
         self.set_now(now);
-        if self.sys.deliver(&mut self.dm, id, event, now.max(0) as u64) {
-            self.touch(id);
-        }
+        self.sys.deliver(&mut self.dm, id, event, now.max(0) as u64);
         self.after_step();
     }
 

@@ -10,6 +10,7 @@
 //! - [`runner`]: the host threads, the directory of sessions, durable steps ([`Sessions`]).
 
 pub mod actions;
+pub mod bench;
 pub mod checkpoint;
 pub mod core;
 pub mod docs;

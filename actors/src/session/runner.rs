@@ -12,7 +12,7 @@
 use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -583,6 +583,10 @@ impl NoticeSink for Dispatch {
             }
             Owner::Agent(agent) => {
                 if let (Some(push), Notice::Agent(e)) = (&self.push, &notice) {
+                    // Building the event's JSON is most of the cost: only for a listener.
+                    if !push.listens_to_agent(&agent) {
+                        return;
+                    }
                     if let Err(err) =
                         push.publish_to_agent(&agent, crate::push::agent_event_json(e))
                     {
@@ -646,6 +650,18 @@ fn host_loop(
     };
     let mut core = HostCore::new(Box::new(center), settings, Some(Box::new(transport)));
     let mut written_docs: HashSet<String> = HashSet::new();
+    let docs_lost = Arc::new(AtomicBool::new(false));
+    let (to_releaser, releases) = crossbeam_channel::unbounded();
+    {
+        let (inner, docs_lost) = (inner.clone(), docs_lost.clone());
+        let spawned = std::thread::Builder::new()
+            .name(format!("session-release-{me}"))
+            .spawn(move || releaser_loop(inner, docs_lost, releases));
+        if let Err(e) = spawned {
+            tracing::error!(host = me, error = %e, "a session releaser thread did not start");
+            return;
+        }
+    }
     let mut last_collect = now();
     loop {
         let wait = match core.next_deadline() {
@@ -677,7 +693,14 @@ fn host_loop(
         core.advance(t);
         let effects = core.take_effects();
         if !effects.is_empty() {
-            release(&inner, &mut written_docs, effects, t);
+            save(
+                &inner,
+                &mut written_docs,
+                &docs_lost,
+                &to_releaser,
+                effects,
+                t,
+            );
         }
         if t - last_collect > 60_000 {
             core.collect();
@@ -750,15 +773,32 @@ fn handle(core: &mut HostCore, inner: &Arc<Inner>, msg: HostMsg, now: Millis) ->
     false
 }
 
-/// Saves the batch's checkpoints, waits until they are durable, then answers and starts what
-/// the batch asked for.
-fn release(
+/// A batch's checkpoints on their way to the store, with what to do once they are durable.
+struct Release {
+    commit: Option<engine::store::Commit>,
+    effects: Vec<HostEffect>,
+}
+
+/// Saves the batch's checkpoints (on the host thread) and hands the commit, with the replies,
+/// fetches and pushes that must wait for it, to the host's releaser. The host goes on with the
+/// next batch while the store commits: the releaser waits for the commits in order (the store
+/// commits in order too) and only then answers. A batch that only moved sessions along
+/// (notices) is written without anything waiting on it; a later batch that waits also waits for
+/// it, as the store commits in order.
+fn save(
     inner: &Arc<Inner>,
     written_docs: &mut HashSet<String>,
+    docs_lost: &AtomicBool,
+    releaser: &Sender<Release>,
     effects: Vec<HostEffect>,
     now: Millis,
 ) {
+    if docs_lost.swap(false, Ordering::Relaxed) {
+        // A write failed: the documents it carried may be missing; write them again.
+        written_docs.clear();
+    }
     let mut ops = Vec::new();
+    let mut answers = false;
     for e in &effects {
         match e {
             HostEffect::Save {
@@ -782,54 +822,25 @@ fn release(
                     checkpoint: checkpoint.clone(),
                 });
             }
-            HostEffect::Finished { id, at, .. } => ops.push(WriteOp::FinishSession {
-                id: id.clone(),
-                at: *at,
-            }),
-            _ => {}
-        }
-    }
-    let durable = if ops.is_empty() {
-        Ok(())
-    } else {
-        inner.store.write(ops).wait().map_err(|e| e.to_string())
-    };
-    if let Err(e) = &durable {
-        tracing::error!(error = %e, "saving session checkpoints failed");
-        // Documents may not have been written: write them again next time.
-        written_docs.clear();
-    }
-    for e in effects {
-        match e {
-            HostEffect::Reply { token, reply } => {
-                if let Some((_, tx)) = inner.waiters.remove(&token) {
-                    let reply = match &durable {
-                        Ok(()) => reply,
-                        Err(m) => Err(HostError::Store(m.clone())),
-                    };
-                    let _ = tx.send(reply);
-                }
-            }
             HostEffect::Finished {
                 id,
                 at,
                 final_state,
                 halted,
             } => {
+                answers = true;
+                ops.push(WriteOp::FinishSession {
+                    id: id.clone(),
+                    at: *at,
+                });
+                // Marked at once, so whoever is answered next sees the session ended.
                 tracing::debug!(session = %id, ?final_state, ?halted, "session finished");
-                inner.directory.insert(id, Place::Finished(at));
+                inner.directory.insert(id.clone(), Place::Finished(*at));
                 inner.live.fetch_sub(1, Ordering::Relaxed);
             }
-            HostEffect::Fetch {
-                session,
-                requestid,
-                fetch,
-            } if durable.is_ok() => start_fetch(inner, session, requestid, fetch),
-            HostEffect::Push {
-                session,
-                requestid,
-                push,
-            } if durable.is_ok() => start_push(inner, session, requestid, push),
+            HostEffect::Reply { .. } | HostEffect::Fetch { .. } | HostEffect::Push { .. } => {
+                answers = true
+            }
             HostEffect::Log {
                 session,
                 label,
@@ -837,7 +848,52 @@ fn release(
             } => {
                 tracing::debug!(%session, label = label.as_deref().unwrap_or(""), %message, "chart log");
             }
-            _ => {}
+        }
+    }
+    let commit = (!ops.is_empty()).then(|| inner.store.write(ops));
+    if !answers && commit.is_none() {
+        return;
+    }
+    let effects = if answers { effects } else { Vec::new() };
+    if releaser.send(Release { commit, effects }).is_err() {
+        tracing::error!("a session host's releaser stopped");
+    }
+}
+
+/// The releaser of one host: waits for each batch's commit, in order, then answers.
+fn releaser_loop(inner: Arc<Inner>, docs_lost: Arc<AtomicBool>, rx: Receiver<Release>) {
+    while let Ok(r) = rx.recv() {
+        let durable = match r.commit {
+            None => Ok(()),
+            Some(c) => c.wait().map_err(|e| e.to_string()),
+        };
+        if let Err(e) = &durable {
+            tracing::error!(error = %e, "saving session checkpoints failed");
+            docs_lost.store(true, Ordering::Relaxed);
+        }
+        for e in r.effects {
+            match e {
+                HostEffect::Reply { token, reply } => {
+                    if let Some((_, tx)) = inner.waiters.remove(&token) {
+                        let reply = match &durable {
+                            Ok(()) => reply,
+                            Err(m) => Err(HostError::Store(m.clone())),
+                        };
+                        let _ = tx.send(reply);
+                    }
+                }
+                HostEffect::Fetch {
+                    session,
+                    requestid,
+                    fetch,
+                } if durable.is_ok() => start_fetch(&inner, session, requestid, fetch),
+                HostEffect::Push {
+                    session,
+                    requestid,
+                    push,
+                } if durable.is_ok() => start_push(&inner, session, requestid, push),
+                _ => {}
+            }
         }
     }
 }

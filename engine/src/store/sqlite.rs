@@ -345,7 +345,7 @@ impl Store for SqliteStore {
             let mut stmt = conn
                 .prepare_cached(
                     "SELECT id, doc_hash, created_at, updated_at, finished_at, checkpoint
-                     FROM sessions WHERE finished_at IS NULL ORDER BY created_at, rowid",
+                     FROM sessions WHERE finished_at IS NULL ORDER BY created_at, id",
                 )
                 .map_err(backend(what))?;
             let rows = stmt.query_map([], session_row).map_err(backend(what))?;

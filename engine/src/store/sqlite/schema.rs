@@ -73,6 +73,8 @@ const MIGRATIONS: &[&str] = &[
         source TEXT NOT NULL
     );
 
+    -- Checkpoints are small (hundreds of bytes) and written often: keyed by id alone
+    -- (WITHOUT ROWID, one B-tree, no second index to keep up), ids being time-ordered.
     CREATE TABLE sessions (
         id          TEXT PRIMARY KEY NOT NULL,
         doc_hash    TEXT NOT NULL,
@@ -80,8 +82,7 @@ const MIGRATIONS: &[&str] = &[
         updated_at  INTEGER NOT NULL,
         finished_at INTEGER NULL,
         checkpoint  BLOB NULL
-    );
-    CREATE INDEX sessions_finished_at ON sessions (finished_at);
+    ) WITHOUT ROWID;
     ",
 ];
 
