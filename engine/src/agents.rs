@@ -349,6 +349,9 @@ impl Agent {
 
     /// Interactions in progress on a media.
     pub fn load(&self, media: &str) -> u32 {
+        if self.busy.is_empty() {
+            return 0;
+        }
         self.busy.get(media).copied().unwrap_or(0)
     }
 
@@ -888,8 +891,17 @@ impl AgentPool {
                 continue;
             };
             let a = &s.agent;
-            let load = a.load(media) + s.held.get(media).copied().unwrap_or(0);
-            if a.state(now) != AgentState::Ready || load >= a.config.capacity(media) {
+            if a.state(now) != AgentState::Ready {
+                continue;
+            }
+            // Most candidates hold nothing: skip the lookups by media name then.
+            let held = if s.held.is_empty() {
+                0
+            } else {
+                s.held.get(media).copied().unwrap_or(0)
+            };
+            let load = a.load(media) + held;
+            if load >= a.config.capacity(media) {
                 continue;
             }
             let rank = (
