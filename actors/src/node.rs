@@ -598,5 +598,6 @@ impl Node {
     }
 }
 
-/// Milliseconds a tombstone of a finished session is kept in the store.
-pub const FINISHED_KEPT_MS: Millis = 60 * 60 * 1000;
+/// Milliseconds a tombstone of a finished session is kept in the store (events to it are then
+/// 410; afterwards 404).
+pub const FINISHED_KEPT_MS: Millis = 10 * 60 * 1000;

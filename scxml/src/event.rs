@@ -94,8 +94,14 @@ pub fn format_number(n: f64) -> String {
         "NaN".into()
     } else if n.is_infinite() {
         if n > 0.0 { "Infinity" } else { "-Infinity" }.into()
+    } else if n == 0.0 {
+        // -0 prints as 0.
+        "0".into()
     } else if n == n.trunc() && n.abs() < 1e21 {
-        format!("{}", n as i64)
+        // Rust writes the shortest digits that read back to `n`, padded with zeros and never
+        // in exponent form: ECMAScript's Number::toString below 1e21 (a cast through i64 would
+        // saturate above 2^63).
+        format!("{n}")
     } else {
         format!("{n}")
     }
@@ -182,5 +188,20 @@ impl Event {
 impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} ({})", self.name, self.kind.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_number;
+
+    #[test]
+    fn whole_numbers_print_as_ecmascript_does_even_past_two_to_the_sixty_three() {
+        assert_eq!(format_number(5.0), "5");
+        assert_eq!(format_number(-0.0), "0");
+        assert_eq!(format_number(-42.0), "-42");
+        assert_eq!(format_number(6.917491497644186e19), "69174914976441860000");
+        assert_eq!(format_number(1e20), "100000000000000000000");
+        assert_eq!(format_number(0.5), "0.5");
     }
 }

@@ -35,8 +35,9 @@ use crate::center::{now, Center, NoticeSink};
 
 /// Most messages one host takes in before it saves and answers.
 const MAX_BATCH: usize = 512;
-/// Finished sessions are remembered (410) this long in memory.
-const TOMBSTONE_MS: Millis = 10 * 60 * 1000;
+/// Finished sessions are remembered (410) this long in memory; after that the store's
+/// tombstone answers, until it is purged too.
+const TOMBSTONE_MS: Millis = 60 * 1000;
 
 /// What a fetch returned.
 #[derive(Debug, Clone, PartialEq)]
