@@ -807,3 +807,39 @@ fn runaway_charts_end_and_the_host_keeps_serving_the_others() {
     assert!(h.logs_of("fine")[0].contains("queue.submit.queued"));
     assert!(h.host.contains("spin") && h.host.contains("fine"));
 }
+
+#[test]
+fn a_restored_session_hears_its_lost_calls_and_their_abandoned_items() {
+    let mut h = Harness::new(INI, 0);
+    h.start_with(
+        "c",
+        &chart(r#"<queue:submit queue="'Support'" target="'Support@Stat.GA'" interaction="interaction"/>"#),
+        &[],
+        Some(CallStart::New {
+            customer: "+16505550100".into(),
+            dnis: "7000".into(),
+            media: Media::Voice,
+        }),
+    );
+    let saved = h.saved.clone();
+    let settings = h.settings.clone();
+    drop(h);
+    let core = std::rc::Rc::new(std::cell::RefCell::new(
+        actors::center::core::CenterCore::new(settings.clone(), Vec::new(), 10_000),
+    ));
+    let mut h = Harness::with_core(core, settings, 10_000);
+    let (id, doc, bytes) = &saved[0];
+    let waiting = h.host.restore(id, doc.clone(), bytes, 10_000).unwrap();
+    assert!(
+        waiting.is_empty(),
+        "an item routing a lost call is not resubmitted"
+    );
+    h.settle();
+    assert_eq!(
+        h.logs_of("c"),
+        [
+            r#"ev: interaction.deleted {"requestid":"call","interaction":"ixn-1","by":"restart"}"#,
+            r#"ev: error.queue.submit {"requestid":"q1","queue":"Support","reason":"abandoned","message":"the call it was routing did not survive the restart"}"#,
+        ]
+    );
+}

@@ -288,3 +288,70 @@ fn kill_9_at_random_points_under_load_loses_nothing_acknowledged() {
         assert_eq!(queue_calls(&server), total, "one queue item per session");
     }
 }
+
+/// A strategy file changed on disk between two runs: the restored session keeps running the
+/// text it started with; new calls get the new text.
+#[test]
+fn a_restored_session_keeps_its_document_when_the_file_changes() {
+    let scratch = Scratch::new("docchange");
+    let file = scratch.path().join("my-strategy.scxml");
+    let version = |v: &str| {
+        format!(
+            r#"<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript"
+    xmlns:queue="http://www.genesyslab.com/modules/queue" initial="{v}waiting">
+  <datamodel><data id="lost"/><data id="interaction"/></datamodel>
+  <state id="{v}waiting">
+    <onentry><queue:submit queue="'Support'" target="'Support@StatServer.GA'" interaction="interaction"/></onentry>
+    <transition event="error.queue.submit" target="{v}waiting" type="internal">
+      <assign location="lost" expr="_event.data.reason"/></transition>
+  </state>
+</scxml>"#
+        )
+    };
+    std::fs::write(&file, version("one")).expect("strategy");
+    let ini = scratch.path().join("ringback.ini");
+    std::fs::write(
+        &ini,
+        CONFIG.replace(
+            "[routing]\n",
+            &format!("[routing]\nstrategy.7000 = file:{}\n", file.display()),
+        ),
+    )
+    .expect("config");
+    let data = scratch.path().join("data");
+    let mut server = Server::start_in(&data, Some(&ini));
+    let ticket = post_json(
+        &server,
+        "/ringback/1/telephony/calls",
+        &json!({"ani": "+16505550100", "dnis": "7000"}),
+    )
+    .ok_json(201);
+    let id = ticket["session"].as_str().expect("session").to_owned();
+    let before = get(&server, &format!("/scxml/session/{id}"));
+    assert_eq!(before["activeStates"], json!(["onewaiting"]));
+    server.kill();
+
+    std::fs::write(&file, version("two")).expect("strategy");
+    let server = Server::start_in(&data, Some(&ini));
+    let after = get(&server, &format!("/scxml/session/{id}"));
+    assert_eq!(after["activeStates"], json!(["onewaiting"]));
+    assert_eq!(after["documentHash"], before["documentHash"]);
+    // Its call did not survive the restart, so its queue item left with it.
+    assert_eq!(after["datamodel"]["lost"], "abandoned", "{after}");
+    assert_eq!(after["queue"], json!([]));
+    let ticket = post_json(
+        &server,
+        "/ringback/1/telephony/calls",
+        &json!({"ani": "+16505550101", "dnis": "7000"}),
+    )
+    .ok_json(201);
+    let fresh = get(
+        &server,
+        &format!(
+            "/scxml/session/{}",
+            ticket["session"].as_str().expect("session")
+        ),
+    );
+    assert_eq!(fresh["activeStates"], json!(["twowaiting"]));
+    assert_ne!(fresh["documentHash"], before["documentHash"]);
+}

@@ -1127,7 +1127,8 @@ impl HostCore {
     /// Rebuilds a session from its checkpoint. Its timers keep their deadlines; the queue items
     /// it had waiting are returned for the caller to submit again (in entry order, across
     /// hosts) with [`HostCore::resubmit`]; its calls did not survive the restart (the switch is
-    /// simulated in memory) and it hears `interaction.deleted` for each.
+    /// simulated in memory): it hears `interaction.deleted` for each, and `error.queue.submit`
+    /// (abandoned) for an item that was routing one.
     pub fn restore(
         &mut self,
         id: &str,
@@ -1148,6 +1149,16 @@ impl HostCore {
             .map_err(|e| e.to_string())?;
         let mut state = cp.meta;
         let lost: Vec<CallMeta> = std::mem::take(&mut state.calls);
+        // An item that was routing one of those calls leaves with it (the caller is gone).
+        let abandoned: Vec<ItemMeta> = state
+            .items
+            .iter()
+            .filter(|i| i.routed.is_none() && i.interaction.is_some())
+            .cloned()
+            .collect();
+        state
+            .items
+            .retain(|i| !(i.routed.is_none() && i.interaction.is_some()));
         let mut waiting = Vec::new();
         for i in &mut state.items {
             i.item = None;
@@ -1181,6 +1192,23 @@ impl HostCore {
             );
             self.sys.deliver(&mut self.dm, id, ev, now.max(0) as u64);
         }
+        for i in abandoned {
+            let mut ev = Event::external(
+                "error.queue.submit",
+                Value::Object(vec![
+                    ("requestid".into(), Value::String(i.requestid.clone())),
+                    ("queue".into(), Value::String(i.queue.clone())),
+                    ("reason".into(), Value::String("abandoned".into())),
+                    (
+                        "message".into(),
+                        Value::String("the call it was routing did not survive the restart".into()),
+                    ),
+                ]),
+            );
+            ev.kind = EventType::Platform;
+            self.sys.deliver(&mut self.dm, id, ev, now.max(0) as u64);
+        }
+        self.touch(id);
         self.after_step();
         Ok(waiting)
     }
