@@ -901,16 +901,15 @@ impl AgentPool {
                 s.held.get(media).copied().unwrap_or(0)
             };
             let load = a.load(media) + held;
-            if load >= a.config.capacity(media) {
-                continue;
-            }
             let rank = (
                 tried.is_some_and(|t| t.contains(&slot)),
                 load,
                 a.ready_since(now),
                 a.id(),
             );
-            if best.as_ref().is_none_or(|(b, _)| rank < *b) {
+            // Only a candidate that would be the new best is checked for a free slot (a
+            // lookup by media name): most are not.
+            if best.as_ref().is_none_or(|(b, _)| rank < *b) && load < a.config.capacity(media) {
                 best = Some((rank, slot));
             }
         }

@@ -666,6 +666,16 @@ impl HostCore {
     /// A notice from the center for session `id`.
     pub fn notice(&mut self, id: &str, notice: Notice, now: Millis) {
         self.set_now(now);
+        // Most notices are news no transition of the chart waits for (queued, offered): those
+        // are neither built nor delivered, unless they change the host's records.
+        let name = notice_name(&notice);
+        let heard = {
+            let st = self.st.borrow();
+            match st.sessions.get(id) {
+                Some(m) => name.is_none_or(|n| m.doc.listens_to(n)),
+                None => return,
+            }
+        };
         // Notices that change what the host records of the session (routed, left, ended)
         // make it worth saving even if no transition takes them.
         let records = matches!(
@@ -679,10 +689,14 @@ impl HostCore {
                     ..
                 }
         );
+        if !heard && !records {
+            return;
+        }
         let Some(ev) = self.notice_event(id, notice) else {
             return;
         };
-        if self.sys.deliver(&mut self.dm, id, ev, now.max(0) as u64) && records {
+        let delivered = heard && self.sys.deliver(&mut self.dm, id, ev, now.max(0) as u64);
+        if records && (delivered || !heard) {
             self.touch(id);
         }
         self.after_step();
@@ -1264,6 +1278,23 @@ pub fn resubmission(id: &str, item: &ItemMeta, now: Millis) -> Result<Submit, St
         interaction: None,
         timeout_ms: item.deadline.map(|d| d.saturating_sub(now).max(0)),
         user_data: item.user_data.clone(),
+    })
+}
+
+/// The event a notice becomes, by name, when that does not depend on its contents (`None`:
+/// it does, or it becomes none).
+fn notice_name(n: &Notice) -> Option<&'static str> {
+    Some(match n {
+        Notice::Queued { .. } => "queue.submit.queued",
+        Notice::TargetsChanged { .. } => "queue.submit.targets",
+        Notice::Offered { .. } => "queue.submit.offered",
+        Notice::OfferEnded { .. } => "queue.submit.offerended",
+        Notice::Routed { .. } => "queue.submit.done",
+        Notice::Left { .. } => "error.queue.submit",
+        Notice::Completed { .. } => "queue.submit.completed",
+        Notice::Transferred { .. } => "queue.submit.transferred",
+        Notice::TreatmentDone { .. } => "dialog.play.done",
+        _ => return None,
     })
 }
 

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use dashmap::DashMap;
-use scxml::model::{Action, Block, Content, CustomAction, Document};
+use scxml::model::{Action, Block, Content, CustomAction, Document, EventDescriptor};
 use scxml::parse::{parse_document, NoLoader, Problem};
 use sha2::{Digest, Sha256};
 
@@ -25,6 +25,42 @@ pub struct LoadedDoc {
     pub name: String,
     pub source: Arc<str>,
     pub doc: Arc<Document>,
+    /// The event descriptors of its transitions; `None` when it must hear every event (an
+    /// invocation forwards events, or a descriptor is `*`).
+    listens: Option<Vec<EventDescriptor>>,
+}
+
+impl LoadedDoc {
+    /// Whether an event of this name could make any difference to a session of this document
+    /// (a transition could take it, or it is forwarded). Others need not be delivered.
+    pub fn listens_to(&self, name: &str) -> bool {
+        match &self.listens {
+            None => true,
+            Some(ds) => ds.iter().any(|d| d.matches(name)),
+        }
+    }
+}
+
+fn listened_events(doc: &Document) -> Option<Vec<EventDescriptor>> {
+    let forwards = doc
+        .states
+        .iter()
+        .any(|s| s.invokes.iter().any(|i| i.autoforward));
+    if forwards {
+        return None;
+    }
+    let mut all: Vec<EventDescriptor> = Vec::new();
+    for t in &doc.transitions {
+        for d in &t.events {
+            if *d == EventDescriptor::Any {
+                return None;
+            }
+            if !all.contains(d) {
+                all.push(d.clone());
+            }
+        }
+    }
+    Some(all)
 }
 
 /// Why a document cannot run.
@@ -85,11 +121,13 @@ impl Documents {
                 problems.iter().map(ToString::to_string).collect(),
             ));
         }
+        let listens = listened_events(&doc);
         let loaded = Arc::new(LoadedDoc {
             hash: hash.clone(),
             name: name.to_owned(),
             source: Arc::from(text),
             doc: Arc::new(doc),
+            listens,
         });
         self.by_hash.insert(hash, loaded.clone());
         Ok(loaded)
