@@ -367,34 +367,41 @@ pub(crate) fn memory_kib(pid: u32) -> Option<(u64, u64)> {
     Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
-struct ChildServer {
-    child: Child,
-    _dir: PathBuf,
+/// A `ringback serve` started for a benchmark: killed, and its folder removed, when dropped.
+pub(crate) struct ChildServer {
+    pub(crate) child: Child,
+    dir: PathBuf,
 }
 
 impl Drop for ChildServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self._dir);
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
-fn start_server() -> anyhow::Result<(ChildServer, String)> {
+/// Starts `ringback serve` (with `args`) on a free loopback port, a fresh data folder and the
+/// configuration `ini`; answers it and its `host:port` once it listens.
+pub(crate) fn start_server(
+    name: &str,
+    ini: &str,
+    args: &[&str],
+) -> anyhow::Result<(ChildServer, String)> {
     use std::io::BufRead;
-    let dir = std::env::temp_dir().join(format!("ringback-bench-cometd-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("ringback-bench-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    let ini = dir.join("ringback.ini");
-    std::fs::write(
-        &ini,
-        "[server]\nlisten = 127.0.0.1:0\n[push]\npushEnabled = comet\n[cometd]\ntimeout = 30000\n",
-    )?;
+    let path = dir.join("ringback.ini");
+    std::fs::write(&path, ini)?;
     let mut child = Command::new(std::env::current_exe()?)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg("serve")
+        .args(args)
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.join("data"))
         .arg("--config")
-        .arg(&ini)
+        .arg(&path)
+        .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -404,7 +411,7 @@ fn start_server() -> anyhow::Result<(ChildServer, String)> {
         .take()
         .ok_or_else(|| anyhow::anyhow!("no stderr"))?;
     let mut lines = std::io::BufReader::new(stderr).lines();
-    let guard = ChildServer { child, _dir: dir };
+    let guard = ChildServer { child, dir };
     for line in lines.by_ref() {
         let line = line?;
         if let Some(rest) = line.split("serving http://").nth(1) {
@@ -435,7 +442,11 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                 .to_string(),
         ),
         None => {
-            let (s, h) = start_server()?;
+            let (s, h) = start_server(
+                "cometd",
+                "[server]\nlisten = 127.0.0.1:0\n[push]\npushEnabled = comet\n[cometd]\ntimeout = 30000\n",
+                &[],
+            )?;
             (Some(s), h)
         }
     };

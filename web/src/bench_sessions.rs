@@ -17,13 +17,12 @@
 
 use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::bench_cometd::{memory_kib, percentile, Conn};
+use crate::bench_cometd::{memory_kib, percentile, start_server, ChildServer, Conn};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -64,24 +63,7 @@ const WAITING: &str = r#"<scxml xmlns="http://www.w3.org/2005/07/scxml" version=
  </state>
 </scxml>"#;
 
-struct ChildServer {
-    child: Child,
-    dir: PathBuf,
-}
-
-impl Drop for ChildServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn start_server(agents: usize) -> anyhow::Result<(ChildServer, String)> {
-    use std::io::BufRead;
-    let dir = std::env::temp_dir().join(format!("ringback-bench-sessions-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
+fn start_bench_server(agents: usize) -> anyhow::Result<(ChildServer, String)> {
     let mut ini = String::from(
         "[routing]\nreserve_timeout = 30\n\
          [demo]\ncalls_per_minute = 0\naccept_after = 0\ntalk_time = 0.02\ntalk_sigma = 0.3\n\
@@ -90,33 +72,7 @@ fn start_server(agents: usize) -> anyhow::Result<(ChildServer, String)> {
     for i in 0..agents {
         ini.push_str(&format!("[agent.b{i}]\ngroups = Bench\n"));
     }
-    let path = dir.join("ringback.ini");
-    std::fs::write(&path, ini)?;
-    let mut child = Command::new(std::env::current_exe()?)
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.join("data"))
-        .arg("--config")
-        .arg(&path)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let stderr = child
-        .stderr
-        .take()
-        .ok_or_else(|| anyhow::anyhow!("no stderr"))?;
-    let mut lines = std::io::BufReader::new(stderr).lines();
-    let guard = ChildServer { child, dir };
-    for line in lines.by_ref() {
-        let line = line?;
-        if let Some(rest) = line.split("serving http://").nth(1) {
-            let addr = rest.split('/').next().unwrap_or("").to_string();
-            std::thread::spawn(move || for _ in lines {});
-            return Ok((guard, addr));
-        }
-    }
-    anyhow::bail!("the server exited before listening")
+    start_server("sessions", &ini, &["--demo"])
 }
 
 /// What one phase measured.
@@ -257,7 +213,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                 .to_string(),
         ),
         None => {
-            let (s, h) = start_server(opts.agents)?;
+            let (s, h) = start_bench_server(opts.agents)?;
             (Some(s), h)
         }
     };

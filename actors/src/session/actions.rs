@@ -24,7 +24,8 @@ use scxml::{EcmaDataModel, Event, EventType, Value};
 
 use super::checkpoint::{CallMeta, ItemMeta};
 use super::core::{FetchSpec, HostEffect, HostState, PushSpec, Reply};
-use crate::center::core::{Owner, Submit};
+use crate::center::core::{CenterCore, Owner, Submit};
+use crate::center::CenterError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Module {
@@ -582,52 +583,44 @@ impl Ors {
     }
 
     fn release(&mut self, a: &mut Attrs) -> Result<(), String> {
-        let session = a.session();
-        let ixn = match self.own_call(a, &session) {
-            Ok(i) => i,
-            Err(m) => {
-                a.reply("error.interaction.release", vec![("message", s(&m))]);
-                return Ok(());
-            }
-        };
-        let r = self
-            .st
-            .borrow_mut()
-            .center(|c, now| c.release_call(ixn, now).map_err(|e| e.to_string()))
-            .unwrap_or_else(|| Err("the contact center is unavailable".into()));
-        let ix = s(&ixn.to_string());
-        match r {
-            Ok(()) => a.reply("interaction.release.done", vec![("interaction", ix)]),
-            Err(m) => a.reply(
-                "error.interaction.release",
-                vec![("interaction", ix), ("message", s(&m))],
-            ),
-        }
-        Ok(())
+        self.on_call(a, "interaction.release", |c, now, ixn| {
+            c.release_call(ixn, now)
+        })
     }
 
     fn attach(&mut self, a: &mut Attrs) -> Result<(), String> {
-        let session = a.session();
         let data = a.pairs(&["data", "userdata"])?;
+        self.on_call(a, "interaction.attach", |c, _, ixn| {
+            c.attach_call_data(ixn, data)
+        })
+    }
+
+    /// Runs `op` on the session's call (`interaction`/`ixnid`, or its first) and reports
+    /// `<action>.done`, or `error.<action>` with the message.
+    fn on_call(
+        &mut self,
+        a: &mut Attrs,
+        action: &str,
+        op: impl FnOnce(&mut CenterCore, Millis, IxnId) -> Result<(), CenterError>,
+    ) -> Result<(), String> {
+        let session = a.session();
+        let failed = format!("error.{action}");
         let ixn = match self.own_call(a, &session) {
             Ok(i) => i,
             Err(m) => {
-                a.reply("error.interaction.attach", vec![("message", s(&m))]);
+                a.reply(&failed, vec![("message", s(&m))]);
                 return Ok(());
             }
         };
         let r = self
             .st
             .borrow_mut()
-            .center(|c, _| c.attach_call_data(ixn, data).map_err(|e| e.to_string()))
+            .center(|c, now| op(c, now, ixn).map_err(|e| e.to_string()))
             .unwrap_or_else(|| Err("the contact center is unavailable".into()));
         let ix = s(&ixn.to_string());
         match r {
-            Ok(()) => a.reply("interaction.attach.done", vec![("interaction", ix)]),
-            Err(m) => a.reply(
-                "error.interaction.attach",
-                vec![("interaction", ix), ("message", s(&m))],
-            ),
+            Ok(()) => a.reply(&format!("{action}.done"), vec![("interaction", ix)]),
+            Err(m) => a.reply(&failed, vec![("interaction", ix), ("message", s(&m))]),
         }
         Ok(())
     }
@@ -673,28 +666,9 @@ impl Ors {
     }
 
     fn stop(&mut self, a: &mut Attrs) -> Result<(), String> {
-        let session = a.session();
-        let ixn = match self.own_call(a, &session) {
-            Ok(i) => i,
-            Err(m) => {
-                a.reply("error.dialog.stop", vec![("message", s(&m))]);
-                return Ok(());
-            }
-        };
-        let r = self
-            .st
-            .borrow_mut()
-            .center(|c, now| c.treatment(ixn, None, None, now).map_err(|e| e.to_string()))
-            .unwrap_or_else(|| Err("the contact center is unavailable".into()));
-        let ix = s(&ixn.to_string());
-        match r {
-            Ok(()) => a.reply("dialog.stop.done", vec![("interaction", ix)]),
-            Err(m) => a.reply(
-                "error.dialog.stop",
-                vec![("interaction", ix), ("message", s(&m))],
-            ),
-        }
-        Ok(())
+        self.on_call(a, "dialog.stop", |c, now, ixn| {
+            c.treatment(ixn, None, None, now)
+        })
     }
 
     fn fetch(&mut self, a: &mut Attrs) -> Result<(), String> {

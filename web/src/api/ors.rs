@@ -138,12 +138,24 @@ async fn event(
     path: Path<(String, String)>,
     payload: Payload,
 ) -> Result<HttpResponse, ApiError> {
-    authenticate(&req, &state)?;
-    let (id, name) = path.into_inner();
-    check_event_name(&name)?;
-    let data = object(values(&req, payload).await?);
+    let (id, name, data) = addressed(&req, &state, path, payload).await?;
     state.node.event(&id, &name, data).await?;
     Ok(HttpResponse::Ok().json(json!({})))
+}
+
+/// The session id, the event name (checked) and the parameters as `_event.data` of an
+/// `/event/{name}` or `/request/{name}` call.
+async fn addressed(
+    req: &HttpRequest,
+    state: &State,
+    path: Path<(String, String)>,
+    payload: Payload,
+) -> Result<(String, String, Value), ApiError> {
+    authenticate(req, state)?;
+    let (id, name) = path.into_inner();
+    check_event_name(&name)?;
+    let data = object(values(req, payload).await?);
+    Ok((id, name, data))
 }
 
 fn check_event_name(name: &str) -> Result<(), ApiError> {
@@ -169,10 +181,7 @@ async fn request(
     path: Path<(String, String)>,
     payload: Payload,
 ) -> Result<HttpResponse, ApiError> {
-    authenticate(&req, &state)?;
-    let (id, name) = path.into_inner();
-    check_event_name(&name)?;
-    let data = object(values(&req, payload).await?);
+    let (id, name, data) = addressed(&req, &state, path, payload).await?;
     let (status, body) = state.node.request(&id, &name, data).await?;
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     Ok(HttpResponse::build(status).json(value_json(&body)))
