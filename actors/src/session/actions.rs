@@ -344,28 +344,10 @@ impl Ors {
     }
 
     fn cancel(&mut self, a: &mut Attrs) -> Result<(), String> {
-        let session = a.session();
-        let (requestid, item) = match self.own_item(a, &session) {
-            Ok(x) => x,
-            Err(message) => {
-                a.reply("error.queue.cancel", vec![("message", s(&message))]);
-                return Ok(());
-            }
-        };
-        let r = match item {
-            None => Err("it is not waiting in a queue".to_owned()),
-            Some(item) => self
-                .st
-                .borrow_mut()
-                .center(|c, now| c.cancel(item, now).map_err(|e| e.to_string()))
-                .unwrap_or_else(|| Err("the contact center is unavailable".into())),
-        };
-        match r {
-            Ok(()) => a.reply("queue.cancel.done", vec![("requestid", s(&requestid))]),
-            Err(m) => a.reply(
-                "error.queue.cancel",
-                vec![("requestid", s(&requestid)), ("message", s(&m))],
-            ),
+        if let Some((requestid, ())) =
+            self.on_item(a, "queue.cancel", |c, now, item| c.cancel(item, now))?
+        {
+            a.reply("queue.cancel.done", vec![("requestid", s(&requestid))]);
         }
         Ok(())
     }
@@ -373,11 +355,46 @@ impl Ors {
     fn priority(&mut self, a: &mut Attrs) -> Result<(), String> {
         let session = a.session();
         let priority = a.number(&["priority"])?.unwrap_or(0.0).clamp(-1e9, 1e9) as i32;
+        let Some((requestid, position)) = self.on_item(a, "queue.priority", |c, now, item| {
+            c.set_priority(item, priority, now)
+        })?
+        else {
+            return Ok(());
+        };
+        if let Some(i) = self
+            .st
+            .borrow_mut()
+            .sessions
+            .get_mut(&session)
+            .and_then(|m| m.state.items.iter_mut().find(|i| i.requestid == requestid))
+        {
+            i.priority = priority;
+        }
+        a.reply(
+            "queue.priority.done",
+            vec![
+                ("requestid", s(&requestid)),
+                ("position", Value::Number(position as f64)),
+            ],
+        );
+        Ok(())
+    }
+
+    /// Runs `op` on the session's waiting item named by `requestid` (or its first); reports
+    /// `error.<action>` itself and answers `None` when there is none or `op` fails.
+    fn on_item<R>(
+        &mut self,
+        a: &mut Attrs,
+        action: &str,
+        op: impl FnOnce(&mut CenterCore, Millis, ItemId) -> Result<R, CenterError>,
+    ) -> Result<Option<(String, R)>, String> {
+        let session = a.session();
+        let failed = format!("error.{action}");
         let (requestid, item) = match self.own_item(a, &session) {
             Ok(x) => x,
             Err(message) => {
-                a.reply("error.queue.priority", vec![("message", s(&message))]);
-                return Ok(());
+                a.reply(&failed, vec![("message", s(&message))]);
+                return Ok(None);
             }
         };
         let r = match item {
@@ -385,37 +402,19 @@ impl Ors {
             Some(item) => self
                 .st
                 .borrow_mut()
-                .center(|c, now| {
-                    c.set_priority(item, priority, now)
-                        .map_err(|e| e.to_string())
-                })
+                .center(|c, now| op(c, now, item).map_err(|e| e.to_string()))
                 .unwrap_or_else(|| Err("the contact center is unavailable".into())),
         };
         match r {
-            Ok(position) => {
-                if let Some(i) = self
-                    .st
-                    .borrow_mut()
-                    .sessions
-                    .get_mut(&session)
-                    .and_then(|m| m.state.items.iter_mut().find(|i| i.requestid == requestid))
-                {
-                    i.priority = priority;
-                }
+            Ok(v) => Ok(Some((requestid, v))),
+            Err(m) => {
                 a.reply(
-                    "queue.priority.done",
-                    vec![
-                        ("requestid", s(&requestid)),
-                        ("position", Value::Number(position as f64)),
-                    ],
+                    &failed,
+                    vec![("requestid", s(&requestid)), ("message", s(&m))],
                 );
+                Ok(None)
             }
-            Err(m) => a.reply(
-                "error.queue.priority",
-                vec![("requestid", s(&requestid)), ("message", s(&m))],
-            ),
         }
-        Ok(())
     }
 
     fn dial(&mut self, a: &mut Attrs) -> Result<(), String> {
