@@ -271,22 +271,6 @@ impl Ors {
             request.media = media.clone();
             request.reserve_timeout_ms = reserve.unwrap_or(st.settings.reserve_timeout_ms).max(1);
             request.reject_retry_ms = retry.unwrap_or(st.settings.reject_retry_ms);
-            let meta = ItemMeta {
-                requestid: requestid.clone(),
-                queue: queue.clone(),
-                targets: target.clone(),
-                priority: request.priority,
-                media: media.clone(),
-                reserve_timeout_ms: request.reserve_timeout_ms,
-                reject_retry_ms: request.reject_retry_ms,
-                deadline: timeout_ms.map(|t| st.now.saturating_add(t)),
-                interaction: interaction.map(|i| i.0),
-                user_data: user_data.clone(),
-                enqueued_at: st.now,
-                seq: 0,
-                item: None,
-                routed: None,
-            };
             let submit = Submit {
                 request,
                 owner: Owner::Session(Arc::from(session.as_str())),
@@ -295,18 +279,7 @@ impl Ors {
                 timeout_ms,
                 user_data,
             };
-            let r = st
-                .center(|c, now| c.submit(submit, now).map_err(|e| e.to_string()))
-                .unwrap_or_else(|| Err("the contact center is unavailable".into()));
-            if let Ok(item) = &r {
-                if let Some(m) = st.sessions.get_mut(&session) {
-                    m.state.items.push(ItemMeta {
-                        seq: item.0,
-                        item: Some(item.0),
-                        ..meta
-                    });
-                }
-            }
+            let r = enqueue(&mut st, &session, &target, submit);
             (requestid, r)
         };
         a.store(&["requestid"], &requestid)?;
@@ -520,28 +493,11 @@ impl Ors {
                     let mut request = RouteRequest::new("Redirect", targets);
                     request.priority = priority.map_or(0, |p| p.clamp(-1e9, 1e9) as i32);
                     request.reserve_timeout_ms = st.settings.reserve_timeout_ms.max(1);
-                    let media = st
+                    request.media = st
                         .sessions
                         .get(&session)
                         .and_then(|m| m.state.calls.iter().find(|c| c.ixn == ixn.0))
                         .map_or_else(|| "voice".to_owned(), |c| c.media.clone());
-                    request.media = media.clone();
-                    let meta = ItemMeta {
-                        requestid: requestid.clone(),
-                        queue: "Redirect".into(),
-                        targets: target.clone(),
-                        priority: request.priority,
-                        media,
-                        reserve_timeout_ms: request.reserve_timeout_ms,
-                        reject_retry_ms: 0,
-                        deadline: timeout_ms.map(|t| st.now.saturating_add(t)),
-                        interaction: Some(ixn.0),
-                        user_data: Vec::new(),
-                        enqueued_at: st.now,
-                        seq: 0,
-                        item: None,
-                        routed: None,
-                    };
                     let submit = Submit {
                         request,
                         owner: Owner::Session(Arc::from(session.as_str())),
@@ -550,18 +506,7 @@ impl Ors {
                         timeout_ms,
                         user_data: Vec::new(),
                     };
-                    let r = st
-                        .center(|c, now| c.submit(submit, now).map_err(|e| e.to_string()))
-                        .unwrap_or_else(|| Err("the contact center is unavailable".into()));
-                    if let Ok(item) = &r {
-                        if let Some(m) = st.sessions.get_mut(&session) {
-                            m.state.items.push(ItemMeta {
-                                seq: item.0,
-                                item: Some(item.0),
-                                ..meta
-                            });
-                        }
-                    }
+                    let r = enqueue(&mut st, &session, &target, submit);
                     r.map(|_| ())
                 }
             };
@@ -788,4 +733,42 @@ impl Ors {
         };
         a.store(&["requestid"], &requestid)
     }
+}
+
+/// Submits for `session` (its `tag` the request id; `targets` the target as written),
+/// recording it so the session can cancel it and a restart can submit it again.
+fn enqueue(
+    st: &mut HostState,
+    session: &str,
+    targets: &str,
+    submit: Submit,
+) -> Result<ItemId, String> {
+    let r = &submit.request;
+    let meta = ItemMeta {
+        requestid: submit.tag.clone(),
+        queue: r.queue.clone(),
+        targets: targets.to_owned(),
+        priority: r.priority,
+        media: r.media.clone(),
+        reserve_timeout_ms: r.reserve_timeout_ms,
+        reject_retry_ms: r.reject_retry_ms,
+        deadline: submit.timeout_ms.map(|t| st.now.saturating_add(t)),
+        interaction: submit.interaction.map(|i| i.0),
+        user_data: submit.user_data.clone(),
+        enqueued_at: st.now,
+        seq: 0,
+        item: None,
+        routed: None,
+    };
+    let item = st
+        .center(|c, now| c.submit(submit, now).map_err(|e| e.to_string()))
+        .unwrap_or_else(|| Err("the contact center is unavailable".into()))?;
+    if let Some(m) = st.sessions.get_mut(session) {
+        m.state.items.push(ItemMeta {
+            seq: item.0,
+            item: Some(item.0),
+            ..meta
+        });
+    }
+    Ok(item)
 }
