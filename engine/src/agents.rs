@@ -881,6 +881,27 @@ impl AgentPool {
         timeout_ms: Millis,
         candidates: impl IntoIterator<Item = u32>,
     ) -> Option<u32> {
+        let (id, slot) = self.best(item, media, now, candidates)?;
+        let r = Reservation {
+            agent: id.to_owned(),
+            item,
+            queue: queue.to_owned(),
+            media: media.to_owned(),
+            reserved_at: now,
+            expires_at: now.saturating_add(timeout_ms),
+        };
+        self.hold(slot, r);
+        Some(slot)
+    }
+
+    /// The agent (id and slot) [`reserve_best`](Self::reserve_best) would reserve, if any.
+    pub(crate) fn best(
+        &self,
+        item: ItemId,
+        media: &str,
+        now: Millis,
+        candidates: impl IntoIterator<Item = u32>,
+    ) -> Option<(&str, u32)> {
         if self.reservations.contains_key(&item) {
             return None;
         }
@@ -913,17 +934,30 @@ impl AgentPool {
                 best = Some((rank, slot));
             }
         }
-        let ((_, _, _, id), slot) = best?;
-        let r = Reservation {
-            agent: id.to_owned(),
-            item,
-            queue: queue.to_owned(),
-            media: media.to_owned(),
-            reserved_at: now,
-            expires_at: now.saturating_add(timeout_ms),
-        };
-        self.hold(slot, r);
-        Some(slot)
+        best.map(|((_, _, _, id), slot)| (id, slot))
+    }
+
+    /// The slots an item was offered to and that rejected it or let it time out.
+    pub(crate) fn tried(&self, item: ItemId) -> &[u32] {
+        self.tried.get(&item).map_or(&[], Vec::as_slice)
+    }
+
+    /// An agent's standing on a media, the leading part of the order
+    /// [`reserve_best`](Self::reserve_best) ranks candidates in: interactions and reservations
+    /// held on the media, when it last became free, and its id.
+    pub(crate) fn standing(
+        &self,
+        slot: u32,
+        media: &str,
+        now: Millis,
+    ) -> Option<(u32, Millis, &str)> {
+        let s = self.slots.get(slot as usize)?.as_ref()?;
+        let held = s.held.get(media).copied().unwrap_or(0);
+        Some((
+            s.agent.load(media) + held,
+            s.agent.ready_since(now),
+            s.agent.id(),
+        ))
     }
 
     /// The agent accepts: the reservation becomes an interaction on its media. At or after

@@ -340,11 +340,24 @@ impl StatCount {
     }
 }
 
+/// An available agent's place in its media's ranking, best first: least loaded (interactions
+/// and reservations held on the media), longest free, lowest id — the order
+/// [`AgentPool::reserve_best`] prefers candidates in (after those an item has not tried yet).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Rank {
+    load: u32,
+    since: Millis,
+    id: String,
+    slot: AgentSlot,
+}
+
 /// What the router keeps per agent slot.
 #[derive(Debug, Default)]
 struct AgentSide {
     /// The media the agent is available on (indices into `Router::medias`).
     available: Vec<u32>,
+    /// Its entry in `Router::ranked` for each media it is available on.
+    ranks: Vec<(u32, Rank)>,
     /// Per key: 0 not known yet, 1 no match, 2 match. Cleared when the configuration changes.
     matches: Vec<u8>,
     counted: Counted,
@@ -376,6 +389,9 @@ pub struct Router {
     terms_index: HashMap<Terms, u32, BuildHasherDefault<IdHasher>>,
     /// Agents available per media (index into `medias`).
     available: Vec<BTreeSet<AgentSlot>>,
+    /// The same agents per media in the order they are offered items, so an item finds its
+    /// agent without ranking every available one.
+    ranked: Vec<BTreeSet<Rank>>,
     /// Per media, bumped whenever an agent may have started to match there: it joined the
     /// available set, or an available agent's configuration changed.
     epochs: Vec<u64>,
@@ -387,8 +403,8 @@ pub struct Router {
     timers: BTreeSet<(Millis, Timer)>,
     events: Vec<RouterEvent>,
     /// Reused buffers.
-    scratch_agents: Vec<AgentSlot>,
     scratch_media: Vec<u32>,
+    scratch_ranks: Vec<(u32, Rank)>,
 }
 
 fn valid_media(m: &str) -> bool {
@@ -704,6 +720,7 @@ impl Router {
         if let Some(s) = slot {
             let side = self.side(s);
             let available = std::mem::take(&mut side.available);
+            let ranks = std::mem::take(&mut side.ranks);
             side.matches.clear();
             work = std::mem::take(&mut side.work);
             if let Some(until) = side.wrap_up.take() {
@@ -712,6 +729,11 @@ impl Router {
             for m in available {
                 if let Some(set) = self.available.get_mut(m as usize) {
                     set.remove(&s);
+                }
+            }
+            for (m, rank) in ranks {
+                if let Some(set) = self.ranked.get_mut(m as usize) {
+                    set.remove(&rank);
                 }
             }
         }
@@ -1257,6 +1279,43 @@ impl Router {
         }
     }
 
+    /// Checks the per-media agent indexes against the pool: the agents available on each media
+    /// at `now`, ranked as [`AgentPool::reserve_best`] ranks them. Meant for tests; call it after
+    /// [`advance`](Self::advance)`(now)` (a wrap-up that ended is applied there).
+    pub fn audit_index(&self, now: Millis) -> Result<(), String> {
+        for (m, media) in self.medias.iter().enumerate() {
+            let mut want = BTreeSet::new();
+            for slot in self.pool.agents().filter_map(|a| self.pool.slot(a.id())) {
+                if !self.pool.is_available_at(slot, media, now) {
+                    continue;
+                }
+                if let Some((load, since, id)) = self.pool.standing(slot, media, now) {
+                    want.insert(Rank {
+                        load,
+                        since,
+                        id: id.to_owned(),
+                        slot,
+                    });
+                }
+            }
+            let empty = BTreeSet::new();
+            let ranked = self.ranked.get(m).unwrap_or(&empty);
+            if *ranked != want {
+                return Err(format!(
+                    "{media}: ranked {ranked:?}, the pool says {want:?}"
+                ));
+            }
+            let slots: BTreeSet<AgentSlot> = want.iter().map(|r| r.slot).collect();
+            let available = self.available.get(m).cloned().unwrap_or_default();
+            if available != slots {
+                return Err(format!(
+                    "{media}: available {available:?}, the pool says {slots:?}"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// An eligible item looks for an available agent.
     fn try_item(&mut self, id: ItemId, now: Millis) {
         let Some(it) = self.items.get(&id) else {
@@ -1267,9 +1326,13 @@ impl Router {
         }
         let (key, m, q, g) = (it.key, it.media, it.queue, it.group);
         let timeout = self.terms_of(it).reserve_timeout_ms;
-        let Some(available) = self.available.get(m as usize).filter(|s| !s.is_empty()) else {
+        if self
+            .available
+            .get(m as usize)
+            .is_none_or(BTreeSet::is_empty)
+        {
             return;
-        };
+        }
         let epoch = self.epochs.get(m as usize).copied().unwrap_or(0);
         if self
             .groups
@@ -1278,23 +1341,50 @@ impl Router {
         {
             return;
         }
-        let mut candidates = std::mem::take(&mut self.scratch_agents);
-        candidates.clear();
-        candidates.extend(available.iter().copied());
-        candidates.retain(|&a| {
-            self.agents
-                .get_mut(a as usize)
-                .is_some_and(|side| key_matches(side, &self.pool, a, &self.keys, key))
-        });
-        let got = self.pool.reserve_best(
-            id,
-            self.queues.name(q).unwrap_or_default(),
-            self.medias.get(m as usize).map_or("", String::as_str),
-            now,
-            timeout,
-            candidates.iter().copied(),
-        );
-        self.scratch_agents = candidates;
+        let media = self.medias.get(m as usize).map_or("", String::as_str);
+        // The first matching agent in rank order, one the item has not tried before if any.
+        let tried = self.pool.tried(id);
+        let mut pick = None;
+        for again in [false, true] {
+            pick = self.ranked.get(m as usize).and_then(|set| {
+                set.iter().map(|r| r.slot).find(|&a| {
+                    tried.contains(&a) == again
+                        && self
+                            .agents
+                            .get_mut(a as usize)
+                            .is_some_and(|side| key_matches(side, &self.pool, a, &self.keys, key))
+                })
+            });
+            if pick.is_some() || tried.is_empty() {
+                break;
+            }
+        }
+        #[cfg(debug_assertions)]
+        {
+            // The index must agree with ranking every matching available agent.
+            let all: Vec<AgentSlot> = self
+                .available
+                .get(m as usize)
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|&a| {
+                    self.agents
+                        .get_mut(a as usize)
+                        .is_some_and(|side| key_matches(side, &self.pool, a, &self.keys, key))
+                })
+                .collect();
+            let best = self.pool.best(id, media, now, all).map(|(_, slot)| slot);
+            debug_assert_eq!(pick, best, "the ranked index disagrees with the pool");
+        }
+        let queue = self.queues.name(q).unwrap_or_default();
+        let got = match pick {
+            Some(slot) => {
+                self.pool
+                    .reserve_best(id, queue, media, now, timeout, std::iter::once(slot))
+            }
+            None => None,
+        };
         match got {
             Some(slot) => self.offered(id, slot, now),
             None => {
@@ -1359,6 +1449,13 @@ impl Router {
                 reason: OfferEnd::Cancelled,
             });
             self.back_to_waiting(r.item);
+        }
+        // Their agents stand differently now (freed slots, perhaps a new configuration): the
+        // index is brought up to date before the items look again.
+        for r in &cancelled {
+            if let Some(slot) = self.pool.slot(&r.agent) {
+                self.refresh_agent(slot, now);
+            }
         }
         for r in &cancelled {
             self.try_item(r.item, now);
@@ -1452,25 +1549,61 @@ impl Router {
     fn refresh_agent(&mut self, slot: AgentSlot, now: Millis) {
         let mut fresh = std::mem::take(&mut self.scratch_media);
         fresh.clear();
+        let mut fresh_ranks = std::mem::take(&mut self.scratch_ranks);
+        fresh_ranks.clear();
         let mut counted = Counted::default();
+        self.side(slot);
         if let Some(a) = self.pool.by_slot(slot) {
             counted.logged_in = a.is_logged_in();
             counted.ready = a.state(now) == AgentState::Ready;
+            let old_ranks = self.agents.get(slot as usize).map_or(&[][..], |s| &s.ranks);
             for media in a.config().capacity.keys() {
                 if self.pool.is_available_at(slot, media, now) {
-                    fresh.push(media_index(&mut self.medias, media));
+                    let m = media_index(&mut self.medias, media);
+                    fresh.push(m);
                     counted.voice |= media == "voice";
+                    if let Some((load, since, id)) = self.pool.standing(slot, media, now) {
+                        let same = old_ranks.iter().find(|(om, r)| {
+                            *om == m && r.load == load && r.since == since && r.id == id
+                        });
+                        let rank = match same {
+                            Some((_, r)) => r.clone(),
+                            None => Rank {
+                                load,
+                                since,
+                                id: id.to_owned(),
+                                slot,
+                            },
+                        };
+                        fresh_ranks.push((m, rank));
+                    }
                 }
             }
         }
         if self.available.len() < self.medias.len() {
             self.available.resize_with(self.medias.len(), BTreeSet::new);
+            self.ranked.resize_with(self.medias.len(), BTreeSet::new);
             self.epochs.resize(self.medias.len(), 0);
         }
-        self.side(slot);
         let Some(side) = self.agents.get_mut(slot as usize) else {
             return;
         };
+        let old_ranks = std::mem::replace(&mut side.ranks, fresh_ranks);
+        for entry in &old_ranks {
+            if !side.ranks.contains(entry) {
+                if let Some(set) = self.ranked.get_mut(entry.0 as usize) {
+                    set.remove(&entry.1);
+                }
+            }
+        }
+        for entry in &side.ranks {
+            if !old_ranks.contains(entry) {
+                if let Some(set) = self.ranked.get_mut(entry.0 as usize) {
+                    set.insert(entry.1.clone());
+                }
+            }
+        }
+        self.scratch_ranks = old_ranks;
         let old = std::mem::replace(&mut side.available, fresh);
         for m in &old {
             if !side.available.contains(m) {
