@@ -198,10 +198,19 @@ impl Future for Commit {
 /// A configuration section: its name and its options in order.
 pub type Section = (String, Vec<(String, String)>);
 
+/// What [`Store::write_then`] calls with the outcome.
+pub type Then = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+
 /// Durable state. Implementations are shared by every worker (`Send + Sync`).
 pub trait Store: Send + Sync {
     /// Queues writes; they commit together, in order, in one transaction.
     fn write(&self, ops: Vec<WriteOp>) -> Commit;
+
+    /// Queues writes like [`write`](Self::write) and calls `then` with the outcome once they
+    /// are durable (or failed), in commit order, on the store's own thread: `then` must be
+    /// short and must not block (send a reply, queue a task). It saves the caller a thread
+    /// waiting on the [`Commit`].
+    fn write_then(&self, ops: Vec<WriteOp>, then: Then);
 
     /// Every configuration section, in name order.
     fn sections(&self) -> Result<Vec<Section>, StoreError>;

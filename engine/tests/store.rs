@@ -806,3 +806,40 @@ fn bench_writes(durability: Durability, threads: usize, in_flight: usize) {
     );
     assert_eq!(store.bookings(0).unwrap().len(), threads * per_thread);
 }
+
+#[test]
+fn write_then_calls_back_in_commit_order_once_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open(dir.path()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    for name in ["a", "b", "c"] {
+        let (tx, reader) = (tx.clone(), store.clone());
+        store.write_then(
+            vec![WriteOp::PutTemplate {
+                name: name.into(),
+                zip: vec![1],
+            }],
+            Box::new(move |outcome| {
+                // Durable: a reader already sees it.
+                let seen = reader.templates().unwrap().iter().any(|(n, _)| n == name);
+                tx.send((name, outcome, seen)).unwrap();
+            }),
+        );
+    }
+    let got: Vec<_> = (0..3).map(|_| rx.recv().unwrap()).collect();
+    assert_eq!(
+        got,
+        [
+            ("a", Ok(()), true),
+            ("b", Ok(()), true),
+            ("c", Ok(()), true)
+        ]
+    );
+    // After shutdown the callback still runs, with the store's refusal.
+    store.shutdown();
+    store.write_then(
+        vec![],
+        Box::new(move |outcome| tx.send(("late", outcome, false)).unwrap()),
+    );
+    assert_eq!(rx.recv().unwrap(), ("late", Err(StoreError::Closed), false));
+}

@@ -21,7 +21,7 @@ pub use schema::SCHEMA_VERSION;
 
 use super::{
     Booking, Commit, Millis, ServiceRecord, SessionRow, StorageRecord, StorageValue, Store,
-    StoreError, StoredDocument, WriteOp,
+    StoreError, StoredDocument, Then, WriteOp,
 };
 use writer::Request;
 
@@ -101,10 +101,26 @@ impl SqliteStore {
         .map_err(backend(what))?;
         schema::migrate(&mut conn)?;
 
+        // Checkpoints (copying the WAL into the database, with an fsync of each) run on their
+        // own connection and thread, so a commit never waits behind one.
+        let checkpoints = open_connection(&path, "opening the database for checkpoints")?;
+        let (wake, woken) = crossbeam_channel::bounded(1);
+        let checkpointer = std::thread::Builder::new()
+            .name("store-checkpoint".into())
+            .spawn(move || writer::checkpoint_loop(checkpoints, woken))
+            .map_err(|e| {
+                StoreError::Backend(format!("starting the store checkpoint thread: {e}"))
+            })?;
         let (sender, receiver) = crossbeam_channel::unbounded();
         let writer = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || writer::run(conn, receiver))
+            .spawn(move || {
+                writer::run(
+                    conn,
+                    receiver,
+                    writer::Checkpointer::new(wake, checkpointer),
+                )
+            })
             .map_err(|e| StoreError::Backend(format!("starting the store writer thread: {e}")))?;
         tracing::info!(path = %path.display(), ?durability, "store opened");
         Ok(SqliteStore {
@@ -170,8 +186,31 @@ impl Store for SqliteStore {
         let (reply, rx) = futures_channel::oneshot::channel();
         let sender = self.sender.read();
         match sender.as_ref() {
-            Some(s) if s.send(Request { ops, reply }).is_ok() => Commit(rx),
+            Some(s)
+                if s.send(Request {
+                    ops,
+                    reply: reply.into(),
+                })
+                .is_ok() =>
+            {
+                Commit(rx)
+            }
             _ => Commit::failed(StoreError::Closed),
+        }
+    }
+
+    fn write_then(&self, ops: Vec<WriteOp>, then: Then) {
+        let sender = self.sender.read();
+        let Some(s) = sender.as_ref() else {
+            drop(sender);
+            return then(Err(StoreError::Closed));
+        };
+        if let Err(e) = s.send(Request {
+            ops,
+            reply: writer::Reply::Then(then),
+        }) {
+            drop(sender);
+            e.into_inner().reply.send(Err(StoreError::Closed));
         }
     }
 

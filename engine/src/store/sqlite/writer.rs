@@ -1,7 +1,10 @@
 //! The writer thread: the only owner of the write connection, committing queued requests in
 //! groups (one transaction, one WAL sync, many acknowledgements).
 
-use crossbeam_channel::Receiver;
+use std::cell::Cell;
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, Sender};
 use futures_channel::oneshot;
 use rusqlite::{params, Connection, TransactionBehavior};
 
@@ -16,14 +19,128 @@ const MAX_BATCH_BYTES: usize = 1 << 20;
 /// One `Store::write` call: its operations and where to send the outcome.
 pub(super) struct Request {
     pub(super) ops: Vec<WriteOp>,
-    pub(super) reply: oneshot::Sender<Result<(), StoreError>>,
+    pub(super) reply: Reply,
+}
+
+/// Where a request's outcome goes.
+pub(super) enum Reply {
+    /// A [`Commit`](crate::store::Commit) waits on it.
+    Channel(oneshot::Sender<Result<(), StoreError>>),
+    /// Called on the writer thread ([`Store::write_then`](crate::store::Store::write_then)).
+    Then(crate::store::Then),
+}
+
+impl Reply {
+    pub(super) fn send(self, outcome: Result<(), StoreError>) {
+        match self {
+            // The caller may have stopped waiting; nothing to do then.
+            Reply::Channel(tx) => {
+                let _ = tx.send(outcome);
+            }
+            Reply::Then(then) => then(outcome),
+        }
+    }
+}
+
+impl From<oneshot::Sender<Result<(), StoreError>>> for Reply {
+    fn from(tx: oneshot::Sender<Result<(), StoreError>>) -> Reply {
+        Reply::Channel(tx)
+    }
+}
+
+/// The WAL is checkpointed once it holds this many pages (SQLite's own default)...
+const CHECKPOINT_PAGES: i32 = 1000;
+/// ...and if the checkpoint thread falls this far behind, the writer checkpoints itself, so
+/// the WAL cannot grow without bound.
+const CHECKPOINT_BACKSTOP_PAGES: i32 = 100 * CHECKPOINT_PAGES;
+
+thread_local! {
+    /// Pages in the WAL after the writer's last commit (set by [`on_wal_commit`]).
+    static WAL_PAGES: Cell<i32> = const { Cell::new(0) };
+}
+
+/// SQLite's WAL hook on the write connection. Registering it replaces SQLite's automatic
+/// checkpoint, which would run (and fsync) inside the commit that crossed the threshold and
+/// hold up every request in that batch for the length of two fsyncs.
+fn on_wal_commit(_: &rusqlite::hooks::Wal, pages: std::ffi::c_int) -> rusqlite::Result<()> {
+    WAL_PAGES.set(pages);
+    Ok(())
+}
+
+/// The writer's handle on the checkpoint thread.
+pub(super) struct Checkpointer {
+    wake: Option<Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    pub(super) fn new(wake: Sender<()>, thread: JoinHandle<()>) -> Checkpointer {
+        Checkpointer {
+            wake: Some(wake),
+            thread: Some(thread),
+        }
+    }
+
+    /// After a commit: asks for a checkpoint once the WAL is long enough (a request already
+    /// pending covers this one).
+    fn after_commit(&self, conn: &Connection) {
+        let pages = WAL_PAGES.get();
+        if pages >= CHECKPOINT_BACKSTOP_PAGES {
+            tracing::warn!(
+                pages,
+                "the WAL outgrew its checkpoints; checkpointing in the writer"
+            );
+            checkpoint(conn);
+        } else if pages >= CHECKPOINT_PAGES {
+            if let Some(wake) = &self.wake {
+                let _ = wake.try_send(());
+            }
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        drop(self.wake.take());
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                tracing::error!("the store checkpoint thread panicked");
+            }
+        }
+    }
+}
+
+/// Copies what it can of the WAL into the database without waiting for readers or the writer
+/// (`PASSIVE`); the writer starts the WAL over once it has all been copied.
+fn checkpoint(conn: &Connection) {
+    let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    });
+    match done {
+        Ok((busy, log, copied)) => tracing::debug!(busy, log, copied, "WAL checkpointed"),
+        Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
+    }
+}
+
+/// The checkpoint thread: one checkpoint per wake-up, until the writer goes.
+pub(super) fn checkpoint_loop(conn: Connection, woken: Receiver<()>) {
+    while woken.recv().is_ok() {
+        checkpoint(&conn);
+    }
+    // What the last batches appended is copied before the store closes.
+    checkpoint(&conn);
 }
 
 /// Runs until every sender is dropped and the queue is drained.
 ///
 /// crossbeam's `recv` keeps returning queued messages after disconnection, so shutdown
 /// finishes all accepted work before the thread exits.
-pub(super) fn run(mut conn: Connection, rx: Receiver<Request>) {
+pub(super) fn run(mut conn: Connection, rx: Receiver<Request>, checkpointer: Checkpointer) {
+    conn.wal_hook(Some(on_wal_commit));
     let mut batch = Vec::new();
     while let Ok(first) = rx.recv() {
         let mut bytes = payload_size(&first.ops);
@@ -38,7 +155,9 @@ pub(super) fn run(mut conn: Connection, rx: Receiver<Request>) {
             }
         }
         commit_batch(&mut conn, &mut batch, bytes);
+        checkpointer.after_commit(&conn);
     }
+    drop(checkpointer);
     tracing::debug!("store writer stopped");
 }
 
@@ -53,14 +172,13 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Request>, bytes: usize) {
         Ok(()) => {
             tracing::debug!(requests, ops, bytes, "store batch committed");
             for request in batch.drain(..) {
-                // The caller may have stopped waiting; nothing to do then.
-                let _ = request.reply.send(Ok(()));
+                request.reply.send(Ok(()));
             }
         }
         Err(e) if requests == 1 => {
             tracing::warn!(error = %e, "store write failed");
             for request in batch.drain(..) {
-                let _ = request.reply.send(Err(e.clone()));
+                request.reply.send(Err(e.clone()));
             }
         }
         Err(e) => {
@@ -74,7 +192,7 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Request>, bytes: usize) {
                 if let Err(e) = &outcome {
                     tracing::warn!(error = %e, "store write failed");
                 }
-                let _ = request.reply.send(outcome);
+                request.reply.send(outcome);
             }
         }
     }
@@ -336,6 +454,7 @@ mod tests {
 
     fn request(ops: Vec<WriteOp>) -> (Request, oneshot::Receiver<Result<(), StoreError>>) {
         let (reply, rx) = oneshot::channel();
+        let reply = reply.into();
         (Request { ops, reply }, rx)
     }
 
@@ -344,6 +463,60 @@ mod tests {
             name: name.into(),
             zip: vec![1],
         }
+    }
+
+    #[test]
+    fn the_writer_never_checkpoints_in_a_commit_and_a_long_wal_wakes_the_checkpointer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut conn = Connection::open(&path).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        super::super::schema::migrate(&mut conn).unwrap();
+        conn.wal_hook(Some(on_wal_commit));
+        let (wake, woken) = crossbeam_channel::bounded(1);
+        let other = Connection::open(&path).unwrap();
+        let thread = std::thread::spawn(move || checkpoint_loop(other, woken));
+        let checkpointer = Checkpointer::new(wake.clone(), thread);
+
+        // A short WAL asks for nothing.
+        let (small, _rx) = request(vec![put_template("small")]);
+        commit_batch(&mut conn, &mut vec![small], 0);
+        checkpointer.after_commit(&conn);
+        assert!(WAL_PAGES.get() < CHECKPOINT_PAGES);
+        assert!(wake.is_empty());
+
+        // Past the threshold in one commit, and past it again in the next: SQLite's own
+        // checkpoint would have reset the WAL inside the first commit.
+        let big = |n: &str| WriteOp::PutTemplate {
+            name: n.into(),
+            zip: vec![7; 4 * 1024 * 1024],
+        };
+        let (first, _rx1) = request(vec![big("big1")]);
+        commit_batch(&mut conn, &mut vec![first], 0);
+        let after_first = WAL_PAGES.get();
+        assert!(after_first >= CHECKPOINT_PAGES, "{after_first} pages");
+        // No checkpoint has been asked for yet (the hook only counts).
+        let (second, _rx2) = request(vec![put_template("after")]);
+        commit_batch(&mut conn, &mut vec![second], 0);
+        assert!(WAL_PAGES.get() > after_first);
+        let db_size = || std::fs::metadata(&path).unwrap().len();
+        assert!(
+            db_size() < 1024 * 1024,
+            "the template is only in the WAL yet"
+        );
+        checkpointer.after_commit(&conn);
+        assert_eq!(wake.len(), 1, "the checkpointer was woken");
+
+        // Its thread copies the WAL into the database (and once more as the writer goes).
+        drop(wake);
+        drop(checkpointer);
+        assert!(
+            db_size() > 4 * 1024 * 1024,
+            "the checkpoint copied the template"
+        );
     }
 
     #[test]
