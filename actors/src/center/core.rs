@@ -435,6 +435,11 @@ impl CenterCore {
         std::mem::take(&mut self.outbox)
     }
 
+    /// The notices queued since the last call, keeping the queue's room for the next ones.
+    pub fn drain_notices(&mut self) -> std::vec::Drain<'_, (Owner, Notice)> {
+        self.outbox.drain(..)
+    }
+
     /// Turns the demo on: every configured agent is driven automatically (logs in, goes
     /// Ready, accepts offers, talks for a drawn handle time, hangs up) and calls arrive at the
     /// configured rate.

@@ -652,17 +652,6 @@ fn host_loop(
     let mut core = HostCore::new(Box::new(center), settings, Some(Box::new(transport)));
     let mut written_docs: HashSet<String> = HashSet::new();
     let docs_lost = Arc::new(AtomicBool::new(false));
-    let (to_releaser, releases) = crossbeam_channel::unbounded();
-    {
-        let (inner, docs_lost) = (inner.clone(), docs_lost.clone());
-        let spawned = std::thread::Builder::new()
-            .name(format!("session-release-{me}"))
-            .spawn(move || releaser_loop(inner, docs_lost, releases));
-        if let Err(e) = spawned {
-            tracing::error!(host = me, error = %e, "a session releaser thread did not start");
-            return;
-        }
-    }
     let mut last_collect = now();
     loop {
         let wait = match core.next_deadline() {
@@ -694,14 +683,7 @@ fn host_loop(
         core.advance(t);
         let effects = core.take_effects();
         if !effects.is_empty() {
-            save(
-                &inner,
-                &mut written_docs,
-                &docs_lost,
-                &to_releaser,
-                effects,
-                t,
-            );
+            save(&inner, &mut written_docs, &docs_lost, effects, t);
         }
         if t - last_collect > 60_000 {
             core.collect();
@@ -774,23 +756,15 @@ fn handle(core: &mut HostCore, inner: &Arc<Inner>, msg: HostMsg, now: Millis) ->
     false
 }
 
-/// A batch's checkpoints on their way to the store, with what to do once they are durable.
-struct Release {
-    commit: Option<engine::store::Commit>,
-    effects: Vec<HostEffect>,
-}
-
-/// Saves the batch's checkpoints (on the host thread) and hands the commit, with the replies,
-/// fetches and pushes that must wait for it, to the host's releaser. The host goes on with the
-/// next batch while the store commits: the releaser waits for the commits in order (the store
-/// commits in order too) and only then answers. A batch that only moved sessions along
-/// (notices) is written without anything waiting on it; a later batch that waits also waits for
-/// it, as the store commits in order.
+/// Saves the batch's checkpoints (on the host thread); the replies, fetches and pushes that
+/// must wait for them go with the write and are released by the store's writer once the batch
+/// is durable ([`release`]). The host goes on with the next batch while the store commits; the
+/// store commits, and releases, in order. A batch that only moved sessions along (notices) is
+/// written with nothing waiting on it; a later batch that waits also waits for it.
 fn save(
     inner: &Arc<Inner>,
     written_docs: &mut HashSet<String>,
-    docs_lost: &AtomicBool,
-    releaser: &Sender<Release>,
+    docs_lost: &Arc<AtomicBool>,
     effects: Vec<HostEffect>,
     now: Millis,
 ) {
@@ -851,50 +825,60 @@ fn save(
             }
         }
     }
-    let commit = (!ops.is_empty()).then(|| inner.store.write(ops));
-    if !answers && commit.is_none() {
+    if !answers && ops.is_empty() {
         return;
     }
     let effects = if answers { effects } else { Vec::new() };
-    if releaser.send(Release { commit, effects }).is_err() {
-        tracing::error!("a session host's releaser stopped");
-    }
+    // Even with nothing to write, the answers go through the store: it releases in commit
+    // order, after the earlier batches they may depend on.
+    let (inner2, docs_lost) = (inner.clone(), docs_lost.clone());
+    inner.store.write_then(
+        ops,
+        Box::new(move |outcome| {
+            release(
+                &inner2,
+                &docs_lost,
+                outcome.map_err(|e| e.to_string()),
+                effects,
+            )
+        }),
+    );
 }
 
-/// The releaser of one host: waits for each batch's commit, in order, then answers.
-fn releaser_loop(inner: Arc<Inner>, docs_lost: Arc<AtomicBool>, rx: Receiver<Release>) {
-    while let Ok(r) = rx.recv() {
-        let durable = match r.commit {
-            None => Ok(()),
-            Some(c) => c.wait().map_err(|e| e.to_string()),
-        };
-        if let Err(e) = &durable {
-            tracing::error!(error = %e, "saving session checkpoints failed");
-            docs_lost.store(true, Ordering::Relaxed);
-        }
-        for e in r.effects {
-            match e {
-                HostEffect::Reply { token, reply } => {
-                    if let Some((_, tx)) = inner.waiters.remove(&token) {
-                        let reply = match &durable {
-                            Ok(()) => reply,
-                            Err(m) => Err(HostError::Store(m.clone())),
-                        };
-                        let _ = tx.send(reply);
-                    }
+/// Once a batch is durable (on the store's writer thread): answers its replies and starts its
+/// fetches and pushes. Short and non-blocking: sends and spawns only.
+fn release(
+    inner: &Arc<Inner>,
+    docs_lost: &AtomicBool,
+    durable: Result<(), String>,
+    effects: Vec<HostEffect>,
+) {
+    if let Err(e) = &durable {
+        tracing::error!(error = %e, "saving session checkpoints failed");
+        docs_lost.store(true, Ordering::Relaxed);
+    }
+    for e in effects {
+        match e {
+            HostEffect::Reply { token, reply } => {
+                if let Some((_, tx)) = inner.waiters.remove(&token) {
+                    let reply = match &durable {
+                        Ok(()) => reply,
+                        Err(m) => Err(HostError::Store(m.clone())),
+                    };
+                    let _ = tx.send(reply);
                 }
-                HostEffect::Fetch {
-                    session,
-                    requestid,
-                    fetch,
-                } if durable.is_ok() => start_fetch(&inner, session, requestid, fetch),
-                HostEffect::Push {
-                    session,
-                    requestid,
-                    push,
-                } if durable.is_ok() => start_push(&inner, session, requestid, push),
-                _ => {}
             }
+            HostEffect::Fetch {
+                session,
+                requestid,
+                fetch,
+            } if durable.is_ok() => start_fetch(inner, session, requestid, fetch),
+            HostEffect::Push {
+                session,
+                requestid,
+                push,
+            } if durable.is_ok() => start_push(inner, session, requestid, push),
+            _ => {}
         }
     }
 }
