@@ -32,6 +32,9 @@ pub struct Options {
     /// Session starts per second.
     pub rate: u64,
     pub seconds: u64,
+    /// Seconds of starts at the same rate before the measured ones (not measured): the
+    /// server's allocator, agent logs and store pages reach their steady state.
+    pub warmup: u64,
     pub connections: usize,
     /// Demo agents serving the benchmark queue (child server only).
     pub agents: usize,
@@ -228,10 +231,23 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         if opts.rate > 0 && opts.seconds > 0 {
             let total = opts.rate * opts.seconds;
             println!(
-                "bench sessions: {} starts/s for {} s over {} connections; each session is routed \
-                 to one of {} demo agents (server {host})",
-                opts.rate, opts.seconds, opts.connections, opts.agents
+                "bench sessions: {} starts/s for {} s (after {} s of warm-up) over {} connections; \
+                 each session is routed to one of {} demo agents (server {host})",
+                opts.rate, opts.seconds, opts.warmup, opts.connections, opts.agents
             );
+            if opts.warmup > 0 {
+                let (t, _) = starts(
+                    &host,
+                    ROUTED,
+                    opts.rate * opts.warmup,
+                    Some(opts.rate),
+                    opts.connections,
+                )
+                .await?;
+                if t.errors > 0 {
+                    failures.push(format!("{} warm-up starts failed", t.errors));
+                }
+            }
             let cpu0 = pid.and_then(cpu_seconds);
             let (mut t, elapsed) =
                 starts(&host, ROUTED, total, Some(opts.rate), opts.connections).await?;
