@@ -8,11 +8,12 @@
 //!   so `{"1":{"0000":1}}`, `a=b`, `x # y` and comma lists are plain values.
 //! * A repeated key keeps the last value and yields a [`Warning`]; a repeated section merges
 //!   into the first one, also with a warning. A key before any section is an error.
-//! * Option names should be ECMAScript identifiers (`_bh_regular1`, `pushEnabled`): service
-//!   options reach the SCXML data model by name, so `queue-polling-rate` would be unreadable
-//!   there. Other names are kept but warned about, except in `[patterns.*]`, whose keys are
-//!   free-form pattern labels (GMS accepts any). Where GMS spells an option with hyphens,
-//!   Ringback spells it with underscores (`queue-polling-rate` → `queue_polling_rate`).
+//! * Options are spelled as GMS spells them. In `[callback]`, `[server]`, `[push]`, `[cview]` and
+//!   the other node sections that is often with hyphens (`queue-polling-rate`,
+//!   `log-background-activity`, `filter-keys`, `returned-keys`): those load as they are. Only a
+//!   `[service.<name>]` option that is not an ECMAScript identifier is warned about (and kept):
+//!   service options reach the SCXML data model by name, where such a name is unreadable.
+//!   `[patterns.*]` keys are free-form pattern labels (GMS accepts any).
 //!
 //! # Sections
 //! * `[server]`: node options, read by [`Config::server`].
@@ -165,12 +166,12 @@ impl Config {
                     message: format!("option `{key}` appears before any [section]"),
                 });
             };
-            if !section.starts_with(PATTERNS_PREFIX) && !is_ecmascript_identifier(key) {
+            if section.starts_with(SERVICE_PREFIX) && !is_ecmascript_identifier(key) {
                 warnings.push(Warning {
                     line,
                     message: format!(
-                        "option name `{key}` in [{section}] is not an ECMAScript identifier; \
-                         scripts cannot read it by name (use `_` instead of `-` or `.`)"
+                        "service option `{key}` in [{section}] is not an ECMAScript identifier; \
+                         the service's chart cannot read it by name (use `_` instead of `-` or `.`)"
                     ),
                 });
             }

@@ -15,6 +15,7 @@ pub mod platform;
 pub mod queue;
 pub mod resources;
 pub mod routing;
+pub mod service_options;
 pub mod store;
 pub mod telephony;
 pub mod templates;

@@ -19,6 +19,7 @@ use crate::resources::{
     Allocation, BookRequest, GroupConfig, MatchRequest, ResourceError, ResourcePool,
     DEFAULT_BOOKING_SECS,
 };
+use crate::service_options::Resolved;
 use crate::store::{
     Booking, Millis, ServiceRecord, StorageRecord, StorageValue, Store, StoreError, WriteOp,
 };
@@ -254,6 +255,15 @@ impl Platform {
                 })
                 .collect();
             store.write(ops).wait()?;
+        }
+        // A stored or seeded service that GMS would accept but Ringback cannot fully read is
+        // kept (it may be fixed through the admin API) and reported.
+        for (name, options) in config.services() {
+            if let Err(errors) = templates.validate_service(options) {
+                for e in errors {
+                    tracing::warn!(service = name, problem = %e, "service option problem");
+                }
+            }
         }
         let (patterns, errors) = PatternGroups::compile(config.pattern_groups());
         for (group, e) in errors {
@@ -659,9 +669,12 @@ impl Platform {
                 "service '{name}' is an ORS service ('{builtin}'); SCXML services are not served yet"
             )));
         }
-        let param = |k: &str| option(params, k).filter(|v| !v.is_empty());
-        // A request parameter wins over the service's option of the same name.
-        let value = |k: &str| param(k).or_else(|| opt(k).filter(|v| !v.is_empty()));
+        let template = self.templates.get(service);
+        let resolved = Resolved::new(&options, params, template.as_deref());
+        let param = |k: &str| resolved.param(k);
+        // The service's own value wins over the request's unless `_overwritable_options` says
+        // otherwise; the template's default fills what neither gives.
+        let value = |k: &str| resolved.get(k);
         match builtin.as_str() {
             "get" => Ok(self.get_service(&options)),
             "basic_get" => basic_get(&options),
@@ -730,7 +743,8 @@ impl Platform {
                 };
                 self.match_interaction(
                     req,
-                    truthy(value("_return_user_data")),
+                    // `_return_data` is the help's spelling, `_return_user_data` GMS's.
+                    truthy(value("_return_user_data")) || truthy(value("_return_data")),
                     truthy(value("_return_multiple_matches")),
                     truthy(value("_delete_service")),
                     now,

@@ -91,6 +91,78 @@ pub struct OptionSpec {
     #[serde(default = "general")]
     pub category: String,
     pub kind: OptionKind,
+    /// What a value must look like (a service with a value that does not parse is refused).
+    #[serde(default, rename = "type")]
+    pub value_type: ValueType,
+    /// The accepted values of a [`ValueType::Choice`] (compared without regard to ASCII case).
+    #[serde(default)]
+    pub values: Vec<String>,
+}
+
+/// The shape of an option's value. Every option is a string in GMS; the type says which
+/// strings mean something. An empty value always passes ("not specified"), and so does one
+/// holding a `$token$`, replaced by the request parameter of that name at request time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ValueType {
+    /// Any text (names, URLs, comma lists...).
+    #[default]
+    Text,
+    /// A whole number (`-3`, `86400`).
+    Integer,
+    /// A finite decimal number.
+    Number,
+    /// `true` or `false`.
+    Boolean,
+    /// A JSON document (`{"1":{"0000":1}}`, `[...]`).
+    Json,
+    /// One of the option's `values`.
+    Choice,
+}
+
+impl OptionSpec {
+    /// Whether `value` fits the option's type; the problem, worded for an operator, if not.
+    pub fn check_value(&self, value: &str) -> Result<(), String> {
+        let v = value.trim();
+        if v.is_empty() || has_token(v) {
+            return Ok(());
+        }
+        let ok = match self.value_type {
+            ValueType::Text => true,
+            ValueType::Integer => v.parse::<i64>().is_ok(),
+            ValueType::Number => v.parse::<f64>().is_ok_and(f64::is_finite),
+            ValueType::Boolean => v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false"),
+            ValueType::Json => serde_json::from_str::<serde_json::Value>(v).is_ok(),
+            ValueType::Choice => self.values.iter().any(|c| c.eq_ignore_ascii_case(v)),
+        };
+        if ok {
+            return Ok(());
+        }
+        let expected = match self.value_type {
+            ValueType::Text => "text".to_owned(),
+            ValueType::Integer => "a whole number".to_owned(),
+            ValueType::Number => "a number".to_owned(),
+            ValueType::Boolean => "true or false".to_owned(),
+            ValueType::Json => "a JSON document".to_owned(),
+            ValueType::Choice => format!("one of {}", self.values.join(", ")),
+        };
+        Err(format!(
+            "option '{}' must be {expected}, not '{value}'",
+            self.name
+        ))
+    }
+}
+
+/// Whether a value holds a `$name$` token (GMS substitutes the request parameter `name`).
+fn has_token(v: &str) -> bool {
+    let mut parts = v.split('$');
+    parts.next();
+    let inner: Vec<&str> = parts.collect();
+    // `a$x$b` splits into ["a", "x", "b"]: a token needs a closing `$` after a name.
+    inner.len() >= 2
+        && inner[..inner.len() - 1]
+            .iter()
+            .any(|name| !name.is_empty() && ident::identifier_problem(name).is_none())
 }
 
 fn general() -> String {
@@ -203,6 +275,15 @@ impl Template {
                     option.name
                 )));
             }
+            if (option.value_type == ValueType::Choice) == option.values.is_empty() {
+                return Err(invalid(format!(
+                    "option '{}': \"values\" go with type \"choice\", and only with it",
+                    option.name
+                )));
+            }
+            if let Err(problem) = option.check_value(&option.default) {
+                return Err(invalid(format!("its default: {problem}")));
+            }
         }
         let mut presets = HashSet::new();
         for preset in &self.presets {
@@ -217,6 +298,11 @@ impl Template {
                     "preset '{}' sets '{name}', which is not a valid ECMAScript identifier",
                     preset.name
                 )));
+            }
+            for (name, value) in &preset.values {
+                if let Some(Err(problem)) = self.option(name).map(|o| o.check_value(value)) {
+                    return Err(invalid(format!("preset '{}': {problem}", preset.name)));
+                }
             }
         }
         Ok(())
@@ -245,10 +331,8 @@ pub enum TemplateError {
     InvalidOptionName { name: String, reason: &'static str },
     #[error("option '{0}' is set more than once")]
     DuplicateOption(String),
-    #[error("mandatory option '{option}' of template '{template}' is missing")]
-    MissingMandatory { template: String, option: String },
-    #[error("option '_type' is missing")]
-    MissingType,
+    #[error("{0}")]
+    InvalidValue(String),
     #[error("option '_type' must be 'builtin' or 'ors', not '{0}'")]
     InvalidType(String),
     #[error("option '_service' is missing")]
@@ -469,11 +553,12 @@ impl Templates {
         Ok(options.0)
     }
 
-    /// Checks a service's options against GMS's rules and reports every problem found:
-    /// `_type` is `builtin` or `ors`; `_service` names a known template of that type (for `ors`
-    /// it may also be an absolute http(s) URL or a `.scxml` file name); every option name is an
-    /// ECMAScript identifier and appears once; every mandatory option of the template is
-    /// present and non-empty.
+    /// Checks a service's options against GMS's rules and reports every problem found: every
+    /// option name is an ECMAScript identifier and appears once; `_service` names a known
+    /// template (for `ors` it may also be an absolute http(s) URL or a `.scxml` file name) of
+    /// the `_type` given, if one is; and every value of an option the template declares parses
+    /// as that option's type. Options the section leaves out are not problems: the service
+    /// runs with the template's defaults for them (see [`crate::service_options`]), as GMS does.
     pub fn validate_service(&self, options: &[(String, String)]) -> Result<(), Vec<TemplateError>> {
         let mut errors = Vec::new();
         let mut seen = HashSet::new();
@@ -487,10 +572,8 @@ impl Templates {
 
         let value = |key: &str| crate::config::option(options, key).map(str::trim);
         let service_type = match value(TYPE_OPTION) {
-            None | Some("") => {
-                errors.push(TemplateError::MissingType);
-                None
-            }
+            // Left out: the template's own type.
+            None | Some("") => None,
             Some(v) => match ServiceType::parse(v) {
                 Some(t) => Some(t),
                 None => {
@@ -508,12 +591,9 @@ impl Templates {
         };
 
         if let Some(template) = template {
-            for spec in template.mandatory() {
-                if value(&spec.name).is_none_or(str::is_empty) {
-                    errors.push(TemplateError::MissingMandatory {
-                        template: template.name.clone(),
-                        option: spec.name.clone(),
-                    });
+            for (name, v) in options {
+                if let Some(Err(problem)) = template.option(name).map(|o| o.check_value(v)) {
+                    errors.push(TemplateError::InvalidValue(problem));
                 }
             }
         }
@@ -556,14 +636,12 @@ impl Templates {
                 errors.push(TemplateError::UnknownBuiltin(service.to_owned()));
                 None
             }
-            (Some(ServiceType::Ors), None) => {
+            (Some(ServiceType::Ors) | None, None) => {
                 if !is_absolute_http_url(service) && !is_scxml_name(service) {
                     errors.push(TemplateError::UnknownOrsService(service.to_owned()));
                 }
                 None
             }
-            // `_type` is missing or invalid: already reported.
-            (None, None) => None,
         }
     }
 }

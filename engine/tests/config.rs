@@ -92,15 +92,36 @@ fn repeated_section_is_merged_with_a_warning() {
 }
 
 #[test]
-fn non_identifier_option_names_are_kept_with_a_warning() {
-    let (config, warnings) =
-        parse("[callback]\nqueue-polling-rate = 30\n[patterns.default]\n!@#$ = x\n911 = 911\n");
-    assert_eq!(config.get("callback", "queue-polling-rate"), Some("30"));
+fn gms_option_spellings_load_as_they_are() {
+    let (config, warnings) = parse(
+        "[callback]\nqueue-polling-rate = 60\nqueue-polling-rate-recover = 3600\n\
+         log-background-activity = false\n[server]\nweb_port = 8080\n\
+         [push]\npushEnabled = comet\n[cview]\nfilter-keys = _customer_number\n\
+         returned-keys = _customer_number,_desired_time\n",
+    );
+    assert_eq!(warnings, []);
+    assert_eq!(config.get("callback", "queue-polling-rate"), Some("60"));
+    assert_eq!(
+        config.get("callback", "log-background-activity"),
+        Some("false")
+    );
+    assert_eq!(
+        config.get("cview", "returned-keys"),
+        Some("_customer_number,_desired_time")
+    );
+}
+
+#[test]
+fn non_identifier_service_option_names_are_kept_with_a_warning() {
+    let (config, warnings) = parse(
+        "[service.cb]\n_type = ors\nmy-option = 30\n[patterns.default]\n!@#$ = x\n911 = 911\n",
+    );
+    assert_eq!(config.get("service.cb", "my-option"), Some("30"));
     assert_eq!(config.get("patterns.default", "!@#$"), Some("x"));
     // Pattern names are free-form labels: no warning for them.
     assert_eq!(warnings.len(), 1, "{warnings:?}");
-    assert_eq!(warnings[0].line, 2);
-    assert!(warnings[0].message.contains("`queue-polling-rate`"));
+    assert_eq!(warnings[0].line, 3);
+    assert!(warnings[0].message.contains("`my-option`"));
 }
 
 #[test]

@@ -200,3 +200,47 @@ fn a_service_made_from_an_uploaded_template_runs_the_builtin_the_template_names(
     let p = open(dir.path());
     assert!(p.templates().get("greeter").is_some());
 }
+
+#[test]
+fn a_configured_option_beats_the_request_unless_the_service_lets_it_be_overwritten() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = open(dir.path());
+    let configure = |extra: &[(&str, &str)]| {
+        let mut options = params(&[
+            ("_type", "builtin"),
+            ("_service", "request-interaction"),
+            ("_resource_group", "DNIS"),
+            ("_provide_code", "false"),
+        ]);
+        options.extend(params(extra));
+        block_on(p.put_service("ri", options)).expect("configured");
+    };
+    let book = || {
+        block_on(p.call_service("ri", &params(&[("_provide_code", "true")]), None, T0))
+            .expect("booked")
+    };
+    let has_code = |r: &engine::platform::Reply| r.fields.iter().any(|(k, _)| k == "_access_code");
+
+    configure(&[]);
+    assert!(!has_code(&book()), "the service's _provide_code=false wins");
+    configure(&[("_overwritable_options", "_target, _provide_code")]);
+    assert!(
+        has_code(&book()),
+        "listed in _overwritable_options: the request wins"
+    );
+    // Left out of the section: the request decides, and without it the template's default.
+    block_on(p.put_service(
+        "ri",
+        params(&[
+            ("_service", "request-interaction"),
+            ("_resource_group", "DNIS"),
+        ]),
+    ))
+    .expect("configured");
+    assert!(has_code(&book()));
+    let plain = block_on(p.call_service("ri", &[], None, T0)).expect("booked");
+    assert!(
+        !has_code(&plain),
+        "the template's default _provide_code is false"
+    );
+}

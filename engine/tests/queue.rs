@@ -262,6 +262,10 @@ fn stats_fields() {
     let st = q.stats(6 * S, 2);
     assert_eq!((st.entered, st.distributed, st.abandoned), (3, 1, 1));
     assert_eq!(st.aqt, Some(6.0));
+    // One of the two that left reached an agent.
+    assert_eq!(st.hit(), Some(50.0));
+    let fresh = VirtualQueue::new(EwtConfig::default()).unwrap().stats(0, 1);
+    assert_eq!(fresh.hit(), None, "none left yet");
 }
 
 #[test]

@@ -196,19 +196,11 @@ fn create_service_fills_defaults_then_preset_then_overrides() {
 }
 
 #[test]
-fn fresh_services_lack_only_mandatory_options_without_defaults() {
+fn fresh_services_of_every_template_and_preset_validate() {
     let templates = registry();
     for t in templates.list() {
         let presets: Vec<Option<&str>> = std::iter::once(None)
             .chain(t.presets.iter().map(|p| Some(p.name.as_str())))
-            .collect();
-        let expected: Vec<TemplateError> = t
-            .mandatory()
-            .filter(|o| o.default.is_empty())
-            .map(|o| TemplateError::MissingMandatory {
-                template: t.name.clone(),
-                option: o.name.clone(),
-            })
             .collect();
         for preset in presets {
             let service = templates
@@ -216,7 +208,7 @@ fn fresh_services_lack_only_mandatory_options_without_defaults() {
                 .expect("create service");
             assert_eq!(
                 validation_errors(&templates, &service),
-                expected,
+                [],
                 "{} / {preset:?}",
                 t.name
             );
@@ -295,7 +287,18 @@ fn validation_rejects_unknown_templates() {
     );
     assert_eq!(
         validation_errors(&templates, &opts(&[("_online_code", "200")])),
-        vec![TemplateError::MissingType, TemplateError::MissingService]
+        vec![TemplateError::MissingService]
+    );
+    // `_type` left out: the template's own.
+    assert_eq!(
+        validation_errors(&templates, &opts(&[("_service", "callback")])),
+        []
+    );
+    assert_eq!(
+        validation_errors(&templates, &opts(&[("_service", "no-such-template")])),
+        vec![TemplateError::UnknownOrsService(
+            "no-such-template".to_owned()
+        )]
     );
 }
 
@@ -321,21 +324,37 @@ fn validation_rejects_option_names_that_are_not_identifiers() {
 }
 
 #[test]
-fn validation_reports_missing_mandatory_options() {
+fn a_section_as_gms_writes_it_validates_without_the_options_it_leaves_out() {
+    // A callback section from a GMS configuration: no `_ttl`, `_media_type`... (the template's
+    // defaults apply), a mandatory option left empty, GMS option names as they are.
     let templates = registry();
-    let mut service = templates
-        .create_service(
-            "callback",
-            None,
-            &opts(&[("_target", "Billing@StatServer.GA")]),
-        )
-        .expect("callback");
-    service.retain(|(k, _)| k != "_ttl");
-    for (k, v) in &mut service {
-        if k == "_media_type" {
-            v.clear();
-        }
-    }
+    let service = opts(&[
+        ("_type", "ors"),
+        ("_service", "callback"),
+        ("_target", "Billing@StatServer.GA"),
+        ("_call_direction", "USERTERMINATED"),
+        ("_media_type", ""),
+        ("_max_time_to_wait_for_agent_on_the_call", "$wait$"),
+        ("_urs_vq_priority", "5"),
+        ("_enable_in_queue_checking", "strict"),
+        ("_exceptions", "5551234,5559876"),
+    ]);
+    assert_eq!(validation_errors(&templates, &service), []);
+}
+
+#[test]
+fn validation_reports_values_that_do_not_parse() {
+    let templates = registry();
+    let service = opts(&[
+        ("_type", "ors"),
+        ("_service", "callback"),
+        ("_ttl", "a day"),
+        ("_wait_for_agent", "yes"),
+        ("_call_direction", "SIDEWAYS"),
+        ("_ixn_createcall_hints", "{not json"),
+        ("_request_time_bucket", "7"),
+        ("my_free_text", "anything"),
+    ]);
     let messages: Vec<String> = validation_errors(&templates, &service)
         .iter()
         .map(ToString::to_string)
@@ -343,10 +362,104 @@ fn validation_reports_missing_mandatory_options() {
     assert_eq!(
         messages,
         [
-            "mandatory option '_ttl' of template 'callback' is missing",
-            "mandatory option '_media_type' of template 'callback' is missing",
+            "option '_ttl' must be a whole number, not 'a day'",
+            "option '_wait_for_agent' must be true or false, not 'yes'",
+            "option '_call_direction' must be one of USERORIGINATED, USERTERMINATED, not 'SIDEWAYS'",
+            "option '_ixn_createcall_hints' must be a JSON document, not '{not json'",
+            "option '_request_time_bucket' must be one of 5, 10, 15, 20, 30, 60, 120, not '7'",
         ]
     );
+    // Case does not matter for booleans and choices.
+    let service = opts(&[
+        ("_service", "callback"),
+        ("_wait_for_agent", "TRUE"),
+        ("_call_direction", "userterminated"),
+    ]);
+    assert_eq!(validation_errors(&templates, &service), []);
+}
+
+#[test]
+fn every_callback_option_gms_documents_is_in_the_template() {
+    // The options ../shared/reference/callback-options.md lists as missing, plus the ones the
+    // template had: each is declared, with a description.
+    let templates = registry();
+    let t = templates.get("callback").expect("callback template");
+    for name in [
+        "_urs_vq_priority",
+        "_urs_vq_priority_increment",
+        "_urs_vq_priority_increment_interval",
+        "_urs_call_interaction_age",
+        "_urs_udata_xfer_keys",
+        "_max_queue_wait",
+        "_min_queue_wait",
+        "_urs_ewt_virtual_queue",
+        "_cannot_dial_buffer_time",
+        "_urs_extension_data",
+        "_urs_request_timeout",
+        "_urs_sec_server_url",
+        "_delay_connid_attempt_loop",
+        "_agent_reserve_timeout",
+        "_agent_reserve_delay_before_release",
+        "_ixn_redirect_hints",
+        "_ixn_redirect_confirm",
+        "_transfer_to_agent_retry_timeout",
+        "_src_route_point",
+        "_on_route_done_delay",
+        "_retain_session_until_ixn_deleted",
+        "_max_time_to_wait_for_ixn_delete",
+        "_max_number_of_user_availability_confirmation_attempts",
+        "_agent_availability_notification_delay",
+        "_max_notify_delivery_attempts",
+        "_notification_message_file",
+        "_provider_name",
+        "_enable_notification_reminder",
+        "_notification_reminder_buffer",
+        "_status_notification_debug",
+        "_status_notification_language",
+        "_enable_in_queue_checking",
+        "_throttle_customer_number_limit",
+        "_enable_throttle_header_parameters",
+        "_enable_reject_out_of_office_hours",
+        "_chat_400_response_on_disconnected",
+        "_client_timeout",
+        "_client_timeout_notification",
+        "_client_timeout_notification_message",
+        "_agent_timeout_notification_message",
+        "_filtering_chat_events",
+        "_rep_userevent_enable",
+        "_rep_userevent_dn",
+        "_rep_userevent_switch",
+        "_rep_userevent_mediatype",
+        "_use_reporting_aggregator",
+        "_reporting_aggregator_url",
+        "_originating_interaction_id",
+        "_max_time_to_reach_eta_pos_threshold",
+        "_min_urs_ewt_pos_polling_interval",
+        "_max_urs_ewt_pos_polling_interval",
+        "_service_type",
+        "_offer_callback",
+        "_offer_callback_vxml_app_url",
+        "_exceptions",
+    ] {
+        let o = t
+            .option(name)
+            .unwrap_or_else(|| panic!("{name} is not declared"));
+        assert!(!o.description.is_empty(), "{name} has no description");
+    }
+    // The ones that only mean something in a Genesys deployment say so.
+    for name in [
+        "_urs_sec_server_url",
+        "_src_route_point",
+        "_rep_userevent_dn",
+        "_offer_callback",
+    ] {
+        let o = t.option(name).expect("declared");
+        assert!(
+            o.description.contains("no effect here"),
+            "{name}: {}",
+            o.description
+        );
+    }
 }
 
 #[test]
@@ -392,13 +505,7 @@ fn uploaded_zip_with_a_top_folder_adds_a_template_and_keeps_its_files() {
         ("_service", "hello.scxml"),
         ("_ttl", "30"),
     ]);
-    assert_eq!(
-        validation_errors(&templates, &service),
-        vec![TemplateError::MissingMandatory {
-            template: "hello".to_owned(),
-            option: "_greeting".to_owned()
-        }]
-    );
+    assert_eq!(validation_errors(&templates, &service), []);
 
     assert_eq!(
         templates.remove("hello").map(|t| t.name.clone()),

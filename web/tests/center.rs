@@ -265,6 +265,9 @@ fn an_offer_that_times_out_sets_the_agent_not_ready_and_returns_the_call() {
         (q["calls"].clone(), q["abandoned"].clone()),
         (json!(0), json!(1))
     );
+    // urs-stat's `hit`: none of the calls that left reached an agent.
+    let stats = server.get("/service/stats?name=Support").ok_json(200);
+    assert_eq!(stats["hit"], 0, "{stats}");
 }
 
 #[test]
@@ -287,6 +290,10 @@ fn urs_stat_serves_lvq_fields_from_cache() {
         (&json!(1), &json!(1), &json!(2), &json!(2))
     );
     assert!(first.get("ewt").is_none(), "no estimate yet: {first}");
+    assert!(
+        first.get("hit").is_none(),
+        "nothing left the queue yet: {first}"
+    );
     call(&server, "+16505550105", "8000");
     // _caching_policy = 3600: the second call is not visible yet.
     let cached = server.get("/service/stats?name=Support").ok_json(200);

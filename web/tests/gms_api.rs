@@ -35,6 +35,21 @@ fn request_interaction(server: &Server, fields: &[(&str, &str)]) -> Value {
         .ok_json(200)
 }
 
+/// A request-interaction service handing out numbers of `group` (a configured
+/// `_resource_group` beats the request's, as in GMS).
+fn request_interaction_of(server: &Server, group: &str, fields: &[(&str, &str)]) -> Value {
+    let name = format!("ri-{group}");
+    server
+        .put_json(
+            &format!("/admin/services/{name}"),
+            &json!({"_type":"builtin","_service":"request-interaction","_resource_group":group}),
+        )
+        .ok_json(200);
+    server
+        .post_form(&format!("/service/{name}"), fields)
+        .ok_json(200)
+}
+
 fn match_interaction(server: &Server, fields: &[(&str, &str)]) -> Resp {
     server.post_form("/service/match-interaction", fields)
 }
@@ -141,8 +156,7 @@ fn admin_services_list_get_put_call_delete() {
         server
             .get("/admin/services/request-interaction")
             .ok_json(200),
-        json!({"_type":"builtin","_service":"request-interaction","_resource_group":"DNIS",
-               "_provide_code":"false"})
+        json!({"_type":"builtin","_service":"request-interaction","_resource_group":"DNIS"})
     );
     server.get("/admin/services/nope").assert_error(
         404,
@@ -222,22 +236,31 @@ fn admin_put_of_an_invalid_service_names_every_problem() {
         "three problems: {message}"
     );
 
+    // A section as GMS writes it leaves options out: the template's defaults apply (a
+    // basic_get without `result` answers 200), and `_type` comes from the template.
     server
         .put_json(
             "/admin/services/bg",
-            &json!({"_type":"builtin","_service":"basic_get"}),
+            &json!({"_type":"builtin","_service":"basic_get","greeting":"hi"}),
+        )
+        .ok_json(200);
+    assert_eq!(
+        server.post_form("/service/bg", &[]).ok_json(200),
+        json!({"greeting":"hi"})
+    );
+    server
+        .put_json("/admin/services/nt", &json!({"_service":"get"}))
+        .ok_json(200);
+    // An unparsable value is refused, naming the option and what it must be.
+    server
+        .put_json(
+            "/admin/services/bg",
+            &json!({"_type":"builtin","_service":"basic_get","result":"two hundred"}),
         )
         .assert_error(
             400,
             BAD_REQUEST,
-            "service 'bg' is invalid: mandatory option 'result' of template 'basic_get' is missing",
-        );
-    server
-        .put_json("/admin/services/nt", &json!({"_service":"get"}))
-        .assert_error(
-            400,
-            BAD_REQUEST,
-            "service 'nt' is invalid: option '_type' is missing",
+            "service 'bg' is invalid: option 'result' must be a whole number, not 'two hundred'",
         );
     server
         .put_json(
@@ -280,10 +303,14 @@ fn admin_put_of_an_invalid_service_names_every_problem() {
             "option 'o' must be a string, number or boolean, not {\"a\":1}",
         );
 
-    // Nothing invalid was stored.
-    for name in ["bad", "bg", "nt", "x"] {
+    // Nothing invalid was stored: `bg` keeps its valid options.
+    for name in ["bad", "x"] {
         assert_eq!(server.get(&format!("/admin/services/{name}")).status, 404);
     }
+    assert_eq!(
+        server.get("/admin/services/bg").ok_json(200),
+        json!({"_type":"builtin","_service":"basic_get","greeting":"hi"})
+    );
 }
 
 #[test]
@@ -478,14 +505,8 @@ fn match_returning_multiple_matches() {
             &json!({"numbers":["5551000"],"allocation":"round-robin"}),
         )
         .ok_json(200);
-    let a = request_interaction(
-        &server,
-        &[("_resource_group", "ONE"), ("_phone_number", "6505550001")],
-    );
-    let b = request_interaction(
-        &server,
-        &[("_resource_group", "ONE"), ("_phone_number", "6505550002")],
-    );
+    let a = request_interaction_of(&server, "ONE", &[("_phone_number", "6505550001")]);
+    let b = request_interaction_of(&server, "ONE", &[("_phone_number", "6505550002")]);
     assert_eq!(a["_access_number"], "5551000");
     assert_eq!(b["_access_number"], "5551000");
     let m = match_interaction(
@@ -578,6 +599,7 @@ fn request_access_for_existing_and_missing_services() {
             "/service/request-access",
             &[
                 ("_id", &id),
+                ("_resource_group", "DNIS"),
                 ("_access_code_length", "13"),
                 ("_provide_code", "true"),
             ],
@@ -588,8 +610,7 @@ fn request_access_for_existing_and_missing_services() {
             "_access_code_length must be between 1 and 12, not '13'",
         );
 
-    // The sample's request-access names DNIS itself; a service that does not needs it on
-    // the request.
+    // A request-access service that names no group needs it on the request.
     server
         .put_json(
             "/admin/services/ra-nogroup",
@@ -612,13 +633,24 @@ fn request_access_for_existing_and_missing_services() {
             .status,
         200
     );
-    // request-interaction with an unknown group.
+    // A configured group wins over the request's: the sample's DNIS, not NOPE.
+    let ri = request_interaction(&server, &[("_resource_group", "NOPE")]);
+    assert!(
+        dnis().contains(&str_field(&ri, "_access_number").to_string()),
+        "{ri}"
+    );
+    // request-interaction with an unknown group (configured: a request cannot name it).
     server
-        .post_form(
-            "/service/request-interaction",
-            &[("_resource_group", "NOPE")],
+        .put_json(
+            "/admin/services/ri-nope",
+            &json!({"_service":"request-interaction","_resource_group":"NOPE"}),
         )
-        .assert_error(400, BAD_REQUEST, "resource group 'NOPE' does not exist");
+        .ok_json(200);
+    server.post_form("/service/ri-nope", &[]).assert_error(
+        400,
+        BAD_REQUEST,
+        "resource group 'NOPE' does not exist",
+    );
 }
 
 // ---- 4. Resources: locking under concurrency, round-robin ---------------------------------
@@ -711,7 +743,7 @@ fn round_robin_group_hands_numbers_in_order() {
         .ok_json(200);
     let got: Vec<String> = (0..7)
         .map(|_| {
-            let r = request_interaction(&server, &[("_resource_group", "RR")]);
+            let r = request_interaction_of(&server, "RR", &[]);
             str_field(&r, "_access_number").to_string()
         })
         .collect();
@@ -941,7 +973,8 @@ fn everything_acknowledged_survives_kill_9() {
         &[
             ("_access_number", str_field(&ri, "_access_number")),
             ("_access_code", str_field(&ri, "_access_code")),
-            ("_return_user_data", "true"),
+            // The help's spelling of `_return_user_data`.
+            ("_return_data", "true"),
         ],
     )
     .ok_json(200);

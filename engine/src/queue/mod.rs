@@ -93,6 +93,16 @@ pub struct QueueStats {
     pub abandoned: u64,
 }
 
+impl QueueStats {
+    /// `hit`: of the items that left the queue, the percentage distributed to an agent rather
+    /// than abandoned or removed; `None` before any left. URS publishes no definition of its
+    /// `hit` field; this is the reading this implementation commits to.
+    pub fn hit(&self) -> Option<f64> {
+        let left = self.distributed + self.abandoned;
+        (left > 0).then(|| self.distributed as f64 * 100.0 / left as f64)
+    }
+}
+
 /// Index entry: where an item sits and what it entered at.
 #[derive(Debug, Clone, Copy)]
 struct Entry {

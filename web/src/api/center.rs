@@ -326,6 +326,9 @@ pub(crate) fn urs_stat_json(report: Option<&QueueReport>) -> HttpResponse {
         if let Some(e) = s.ewt.seconds() {
             m.insert("ewt".into(), json!((e * 10.0).round() / 10.0));
         }
+        if let Some(h) = s.hit() {
+            m.insert("hit".into(), json!(h.round() as i64));
+        }
         if let Some(a) = s.aqt {
             m.insert("aqt".into(), json!((a * 10.0).round() / 10.0));
         }

@@ -298,10 +298,15 @@ async fn admin_template_get(
         .options
         .iter()
         .map(|o| {
-            serde_json::json!({
+            let mut option = serde_json::json!({
                 "name": o.name, "default": o.default, "description": o.description,
                 "category": o.category, "kind": format!("{:?}", o.kind).to_lowercase(),
-            })
+                "type": format!("{:?}", o.value_type).to_lowercase(),
+            });
+            if !o.values.is_empty() {
+                option["values"] = serde_json::json!(o.values);
+            }
+            option
         })
         .collect();
     let presets: Vec<Value> = t
