@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Interop suite: real CometD clients against a real `ringback serve`.
-#   npm cometd@9 + cometd-nodejs-client@2 (websocket, long-polling, ack extension),
+#   npm cometd@9 + cometd-nodejs-client@2 (websocket, long-polling, ack extension, and
+#   unmodified with requestHeaders only: the fallback from a refused websocket),
 #   npm faye@1.4 (websocket, long-polling), PyPI aiocometd-ng 0.5.6 (websocket,
 #   long-polling), and callback-polling (JSONP) with curl.
 # Installs the clients itself (CI machines start bare). Prints "N passed, M failed".
@@ -59,6 +60,7 @@ check() { # check NAME COMMAND...
 }
 check "cometd websocket" node cometd_client.mjs "$root" websocket
 check "cometd long-polling" node cometd_client.mjs "$root" long-polling
+check "cometd stock client (requestHeaders only)" node cometd_stock_client.mjs "$root"
 check "cometd ack extension" node ack_client.mjs "$root"
 check "faye websocket" node faye_client.js "$root" websocket
 check "faye long-polling" node faye_client.js "$root" long-polling

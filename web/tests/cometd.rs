@@ -460,6 +460,42 @@ fn a_session_that_handshook_over_http_continues_over_websocket() {
     assert_eq!(frame[0]["successful"], true);
 }
 
+#[test]
+fn a_websocket_upgrade_without_gms_user_is_refused_so_clients_fall_back() {
+    use tungstenite::client::IntoClientRequest;
+    let server = Server::start_with_config(INI);
+    let request = format!("{}/genesys/cometd", server.root.replace("http://", "ws://"))
+        .into_client_request()
+        .expect("a websocket request");
+    let stream =
+        std::net::TcpStream::connect(server.root.trim_start_matches("http://")).expect("connect");
+    match tungstenite::client(request, stream) {
+        Err(tungstenite::handshake::HandshakeError::Failure(tungstenite::Error::Http(resp))) => {
+            assert_eq!(resp.status(), 401);
+            let body: Value =
+                serde_json::from_slice(resp.body().as_deref().unwrap_or_default()).expect("JSON");
+            assert!(
+                body[0]["error"]
+                    .as_str()
+                    .is_some_and(|e| e.starts_with("401::gms_user_required")),
+                "{body}"
+            );
+        }
+        Err(e) => panic!("expected a 401 answer, got {e}"),
+        Ok(_) => panic!("the upgrade was accepted without gms_user"),
+    }
+    // `?gms_user=` (what browsers can set) is enough.
+    let request = format!(
+        "{}/genesys/cometd?gms_user=alice",
+        server.root.replace("http://", "ws://")
+    )
+    .into_client_request()
+    .expect("a websocket request");
+    let stream =
+        std::net::TcpStream::connect(server.root.trim_start_matches("http://")).expect("connect");
+    assert!(tungstenite::client(request, stream).is_ok(), "upgraded");
+}
+
 fn ws_send_only(ws: &mut tungstenite::WebSocket<std::net::TcpStream>, v: Value) {
     ws.send(tungstenite::Message::text(v.to_string()))
         .expect("a websocket send");

@@ -14,11 +14,22 @@ use actors::push::{Frame, PushHub, Transport};
 use futures_util::StreamExt;
 use tokio::sync::{oneshot, Notify};
 
-use super::{array, gms_user, parse_batch, refuse_without_user, MAX_REQUEST};
+use super::{array, bayeux_error, gms_user, parse_batch, MAX_REQUEST};
 
 /// Upgrades the request and runs the socket on this worker's event loop.
+///
+/// An upgrade without `gms_user` (header or `?gms_user=`) is refused before it becomes a
+/// socket: a session on it could never be told whose messages it may receive. Stock clients
+/// that cannot set headers on a websocket (npm `cometd` with only `requestHeaders`) see the
+/// socket fail and fall back to long-polling, whose requests carry their headers.
 pub async fn upgrade(req: HttpRequest, body: Payload, hub: Data<PushHub>) -> HttpResponse {
-    let user = gms_user(&req);
+    let Some(user) = gms_user(&req) else {
+        return bayeux_error(
+            actix_web::http::StatusCode::UNAUTHORIZED,
+            "401::gms_user_required: a websocket needs the gms_user header or ?gms_user=; \
+             clients that cannot set it use long-polling",
+        );
+    };
     let (resp, session, stream) = match actix_ws::handle(&req, body) {
         Ok(parts) => parts,
         Err(e) => {
@@ -61,7 +72,7 @@ async fn held_ready(held: &mut Option<Held>, hub: &PushHub) {
 
 async fn run(
     hub: PushHub,
-    user: Option<String>,
+    user: String,
     mut session: actix_ws::Session,
     mut stream: actix_ws::AggregatedMessageStream,
 ) {
@@ -103,28 +114,22 @@ async fn run(
                         continue;
                     }
                 };
-                // The upgrade request carried no gms_user: a handshake here cannot say whose
-                // session it is. Messages of sessions made over HTTP still name their owner.
-                if user.is_none() && super::is_handshake(&messages) {
-                    refuse_without_user(&messages)
-                } else {
-                    let handled = hub.handle(messages, Transport::WebSocket, user.as_deref(), Some(&notify));
-                    for c in handled.clients {
-                        if !clients.contains(&c) {
-                            clients.push(c);
-                        }
+                let handled = hub.handle(messages, Transport::WebSocket, Some(&user), Some(&notify));
+                for c in handled.clients {
+                    if !clients.contains(&c) {
+                        clients.push(c);
                     }
-                    let mut frames = handled.replies;
-                    if let Some(mut pending) = handled.pending {
-                        // One outstanding connect: the core has already answered the old one.
-                        if let Some(mut old) = held.take() {
-                            frames.extend(old.pending.finish());
-                        }
-                        let signal = pending.take_signal();
-                        held = Some(Held { pending, signal });
-                    }
-                    frames
                 }
+                let mut frames = handled.replies;
+                if let Some(mut pending) = handled.pending {
+                    // One outstanding connect: the core has already answered the old one.
+                    if let Some(mut old) = held.take() {
+                        frames.extend(old.pending.finish());
+                    }
+                    let signal = pending.take_signal();
+                    held = Some(Held { pending, signal });
+                }
+                frames
             }
             _ = notify.notified() => {
                 let mut frames = Vec::new();
