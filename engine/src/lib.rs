@@ -7,6 +7,7 @@
 
 pub mod agents;
 pub mod calendar;
+pub mod callback;
 pub mod capacity;
 pub mod config;
 pub mod patterns;
