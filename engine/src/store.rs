@@ -161,6 +161,15 @@ pub enum WriteOp {
     PurgeSessions {
         before: Millis,
     },
+    /// Creates or replaces a callback record.
+    PutCallback(crate::callback::CallbackRecord),
+    DeleteCallback {
+        id: String,
+    },
+    /// Forgets callback records that expired before `before`.
+    PurgeCallbacks {
+        before: Millis,
+    },
 }
 
 /// Resolves when the batch that holds the write is durable. Await it, or [`Commit::wait`].
@@ -227,4 +236,6 @@ pub trait Store: Send + Sync {
     fn live_sessions(&self) -> Result<Vec<SessionRow>, StoreError>;
     /// One session's record, live or finished.
     fn session(&self, id: &str) -> Result<Option<SessionRow>, StoreError>;
+    /// Every callback record not expired at `now`, oldest first.
+    fn callbacks(&self, now: Millis) -> Result<Vec<crate::callback::CallbackRecord>, StoreError>;
 }

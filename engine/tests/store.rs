@@ -843,3 +843,58 @@ fn write_then_calls_back_in_commit_order_once_durable() {
     );
     assert_eq!(rx.recv().unwrap(), ("late", Err(StoreError::Closed), false));
 }
+
+#[test]
+fn callback_records_round_trip_replace_and_expire() {
+    use engine::callback::{CallbackRecord, CallbackState};
+    let dir = tempfile::tempdir().unwrap();
+    let record = |id: &str, expires_at: Millis| CallbackRecord {
+        id: id.into(),
+        service: "cb".into(),
+        state: CallbackState::Scheduled,
+        reason: None,
+        desired_time: 5_000,
+        created_at: 1_000,
+        expires_at,
+        session: None,
+        data: [("_customer_number", "5551234"), ("note", "é \"quoted\"")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+    };
+    {
+        let store = open(dir.path());
+        write(
+            &store,
+            vec![
+                WriteOp::PutCallback(record("a", 100_000)),
+                WriteOp::PutCallback(record("b", 10_000)),
+                WriteOp::PutCallback(record("c", 100_000)),
+                WriteOp::DeleteCallback { id: "c".into() },
+            ],
+        );
+        let mut a = record("a", 100_000);
+        a.state = CallbackState::Completed;
+        a.reason = Some("CANCELLED".into());
+        a.session = Some("s-1".into());
+        write(&store, vec![WriteOp::PutCallback(a)]);
+    }
+    let store = open(dir.path());
+    let ids = |now| -> Vec<String> {
+        store
+            .callbacks(now)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect()
+    };
+    assert_eq!(ids(0), ["a", "b"]);
+    assert_eq!(ids(20_000), ["a"], "b expired at 10 s");
+    let a = store.callbacks(0).unwrap().remove(0);
+    assert_eq!(a.state, CallbackState::Completed);
+    assert_eq!(a.reason.as_deref(), Some("CANCELLED"));
+    assert_eq!(a.session.as_deref(), Some("s-1"));
+    assert_eq!(a.data, record("a", 0).data);
+    write(&store, vec![WriteOp::PurgeCallbacks { before: 20_000 }]);
+    assert_eq!(ids(0), ["a"], "the purge removed b");
+}

@@ -23,6 +23,7 @@ use super::{
     Booking, Commit, Millis, ServiceRecord, SessionRow, StorageRecord, StorageValue, Store,
     StoreError, StoredDocument, Then, WriteOp,
 };
+use crate::callback::{CallbackRecord, CallbackState};
 use writer::Request;
 
 /// The database file created in the store's folder.
@@ -392,6 +393,32 @@ impl Store for SqliteStore {
         })
     }
 
+    fn callbacks(&self, now: Millis) -> Result<Vec<CallbackRecord>, StoreError> {
+        let what = "reading callback records";
+        let rows = self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT id, service, state, reason, desired_time, created_at, expires_at,
+                            session, data
+                     FROM callbacks WHERE expires_at >= ?1 ORDER BY created_at, id",
+                )
+                .map_err(backend(what))?;
+            let rows = stmt.query_map([now], callback_row).map_err(backend(what))?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(backend(what))
+        })?;
+        rows.into_iter()
+            .map(|(mut record, data)| {
+                record.data = serde_json::from_str(&data).map_err(|e| {
+                    StoreError::Backend(format!(
+                        "callback {} has unreadable properties: {e}",
+                        record.id
+                    ))
+                })?;
+                Ok(record)
+            })
+            .collect()
+    }
+
     fn session(&self, id: &str) -> Result<Option<SessionRow>, StoreError> {
         let what = "reading a session";
         self.read(|conn| {
@@ -403,6 +430,23 @@ impl Store for SqliteStore {
             .map_err(backend(what))
         })
     }
+}
+
+fn callback_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(CallbackRecord, String)> {
+    let state: String = r.get(2)?;
+    let record = CallbackRecord {
+        id: r.get(0)?,
+        service: r.get(1)?,
+        // An unknown name (a newer build's state) reads as QUEUED: still shown, still cancellable.
+        state: CallbackState::parse(&state).unwrap_or(CallbackState::Queued),
+        reason: r.get(3)?,
+        desired_time: r.get(4)?,
+        created_at: r.get(5)?,
+        expires_at: r.get(6)?,
+        session: r.get(7)?,
+        data: Default::default(),
+    };
+    Ok((record, r.get(8)?))
 }
 
 fn session_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {

@@ -84,6 +84,23 @@ const MIGRATIONS: &[&str] = &[
         checkpoint  BLOB NULL
     ) WITHOUT ROWID;
     ",
+    // 3: callback records; finished sessions found by when they finished (the purge).
+    "
+    CREATE TABLE callbacks (
+        id           TEXT PRIMARY KEY NOT NULL,
+        service      TEXT NOT NULL,
+        state        TEXT NOT NULL,
+        reason       TEXT NULL,
+        desired_time INTEGER NOT NULL,
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER NOT NULL,
+        session      TEXT NULL,
+        data         TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX callbacks_expires_at ON callbacks (expires_at);
+
+    CREATE INDEX sessions_finished_at ON sessions (finished_at) WHERE finished_at IS NOT NULL;
+    ",
 ];
 
 /// Brings the database up to [`SCHEMA_VERSION`], one transaction per migration.

@@ -411,6 +411,41 @@ fn apply(conn: &Connection, op: &WriteOp) -> Result<(), StoreError> {
             .and_then(|mut s| s.execute([]))
             .map_err(backend(what))?;
         }
+        WriteOp::PutCallback(r) => {
+            let what = "writing a callback record";
+            let data = serde_json::to_string(&r.data).map_err(|e| {
+                StoreError::Backend(format!("encoding callback {} properties: {e}", r.id))
+            })?;
+            conn.prepare_cached(
+                "INSERT OR REPLACE INTO callbacks
+                     (id, service, state, reason, desired_time, created_at, expires_at, session, data)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    r.id,
+                    r.service,
+                    r.state.as_str(),
+                    r.reason,
+                    r.desired_time,
+                    r.created_at,
+                    r.expires_at,
+                    r.session,
+                    data
+                ])
+            })
+            .map_err(backend(what))?;
+        }
+        WriteOp::DeleteCallback { id } => {
+            conn.prepare_cached("DELETE FROM callbacks WHERE id = ?1")
+                .and_then(|mut s| s.execute([id]))
+                .map_err(backend("deleting a callback record"))?;
+        }
+        WriteOp::PurgeCallbacks { before } => {
+            conn.prepare_cached("DELETE FROM callbacks WHERE expires_at < ?1")
+                .and_then(|mut s| s.execute([before]))
+                .map_err(backend("purging expired callback records"))?;
+        }
     }
     Ok(())
 }
@@ -442,6 +477,9 @@ fn payload_size(ops: &[WriteOp]) -> usize {
             WriteOp::PutBooking(b) => b.group.len() + b.number.len() + b.service_id.len(),
             WriteOp::PutDocument(d) => d.hash.len() + d.name.len() + d.source.len(),
             WriteOp::PutSession { id, checkpoint, .. } => id.len() + checkpoint.len() + 64,
+            WriteOp::PutCallback(r) => {
+                r.id.len() + r.data.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() + 96
+            }
             _ => 64,
         })
         .sum()
