@@ -1,0 +1,279 @@
+//! `CallbackBook`: every callback record in memory, with what the guards and the admin API
+//! count kept up to date as records change — the callbacks waiting per service and per
+//! customer number, the throttles, and the number in each state per service. The store holds
+//! the same records; the book is rebuilt from it at start ([`CallbackBook::load`]).
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::admission::{Throttles, Waiting};
+use super::query::Query;
+use super::{CallbackRecord, CallbackState};
+use crate::store::Millis;
+
+/// The records, indexed.
+#[derive(Debug, Default)]
+pub struct CallbackBook {
+    records: HashMap<String, CallbackRecord>,
+    /// Per service, records in each state.
+    by_state: HashMap<String, BTreeMap<CallbackState, u64>>,
+    /// Per (service, customer number): records waiting for an agent.
+    waiting_numbers: HashMap<(String, String), u64>,
+    throttles: Throttles,
+}
+
+impl CallbackBook {
+    pub fn new() -> CallbackBook {
+        CallbackBook::default()
+    }
+
+    /// The book of stored records; `throttled` gives each record's throttled values (they
+    /// depend on its service's options), so the throttles count them again.
+    pub fn load(
+        records: Vec<CallbackRecord>,
+        throttled: impl Fn(&CallbackRecord) -> Vec<(String, String)>,
+    ) -> CallbackBook {
+        let mut book = CallbackBook::new();
+        for r in records {
+            let values = throttled(&r);
+            book.insert(r, &values);
+        }
+        book
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    pub fn get(&self, id: &str) -> Option<&CallbackRecord> {
+        self.records.get(id)
+    }
+
+    pub fn throttles(&self) -> &Throttles {
+        &self.throttles
+    }
+
+    /// What the admission guards count for a request of `service` for `number`.
+    pub fn waiting(&self, service: &str, number: Option<&str>) -> Waiting {
+        let states = self.by_state.get(service);
+        let service_waiting = states.map_or(0, |m| {
+            m.iter()
+                .filter(|(s, _)| s.is_waiting())
+                .map(|(_, n)| *n)
+                .sum()
+        });
+        let same_number = number.map_or(0, |n| {
+            self.waiting_numbers
+                .get(&(service.to_owned(), n.to_owned()))
+                .copied()
+                .unwrap_or(0)
+        });
+        Waiting {
+            service: service_waiting,
+            same_number,
+        }
+    }
+
+    /// Adds an accepted record (its request counted by the throttles at its creation time).
+    pub fn insert(&mut self, record: CallbackRecord, throttled: &[(String, String)]) {
+        self.throttles
+            .note(&record.service, throttled, record.created_at);
+        if let Some(old) = self.records.remove(&record.id) {
+            self.count(&old, false);
+        }
+        self.count(&record, true);
+        self.records.insert(record.id.clone(), record);
+    }
+
+    /// Changes a record in place; returns it as changed.
+    pub fn update(
+        &mut self,
+        id: &str,
+        change: impl FnOnce(&mut CallbackRecord),
+    ) -> Option<&CallbackRecord> {
+        let mut record = self.records.remove(id)?;
+        self.count(&record, false);
+        change(&mut record);
+        self.count(&record, true);
+        let id = record.id.clone();
+        self.records.insert(id.clone(), record);
+        self.records.get(&id)
+    }
+
+    pub fn remove(&mut self, id: &str) -> Option<CallbackRecord> {
+        let r = self.records.remove(id)?;
+        self.count(&r, false);
+        Some(r)
+    }
+
+    /// Records of `service` (all services when `None`) matching `query`, by desired time then id.
+    pub fn query(&self, service: Option<&str>, query: &Query) -> Vec<&CallbackRecord> {
+        let mut found: Vec<&CallbackRecord> = match query.ids() {
+            Some(ids) => ids.iter().filter_map(|id| self.records.get(id)).collect(),
+            None => self.records.values().collect(),
+        };
+        found.retain(|r| service.is_none_or(|s| r.service == s) && query.matches(r));
+        found.sort_by(|a, b| (a.desired_time, &a.id).cmp(&(b.desired_time, &b.id)));
+        found.dedup_by(|a, b| a.id == b.id);
+        found
+    }
+
+    /// Records in each state, per service (the admin API's watermarks).
+    pub fn counts(&self) -> &HashMap<String, BTreeMap<CallbackState, u64>> {
+        &self.by_state
+    }
+
+    /// Drops the records that expired by `now`; returns their ids.
+    pub fn expire(&mut self, now: Millis) -> Vec<String> {
+        let gone: Vec<String> = self
+            .records
+            .values()
+            .filter(|r| r.expires_at < now)
+            .map(|r| r.id.clone())
+            .collect();
+        for id in &gone {
+            self.remove(id);
+        }
+        self.throttles.prune(now);
+        gone
+    }
+
+    fn count(&mut self, r: &CallbackRecord, add: bool) {
+        let states = self.by_state.entry(r.service.clone()).or_default();
+        let n = states.entry(r.state).or_insert(0);
+        *n = if add { *n + 1 } else { n.saturating_sub(1) };
+        if *n == 0 {
+            states.remove(&r.state);
+        }
+        if states.is_empty() {
+            self.by_state.remove(&r.service);
+        }
+        if r.state.is_waiting() {
+            if let Some(number) = r.data.get("_customer_number") {
+                let key = (r.service.clone(), number.clone());
+                let n = self.waiting_numbers.entry(key.clone()).or_insert(0);
+                *n = if add { *n + 1 } else { n.saturating_sub(1) };
+                if *n == 0 {
+                    self.waiting_numbers.remove(&key);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn record(
+        id: &str,
+        service: &str,
+        number: &str,
+        state: CallbackState,
+        at: Millis,
+    ) -> CallbackRecord {
+        CallbackRecord {
+            id: id.into(),
+            service: service.into(),
+            state,
+            reason: None,
+            desired_time: at,
+            created_at: at,
+            expires_at: at + 1_000,
+            session: None,
+            data: [("_customer_number".to_owned(), number.to_owned())]
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn counts_follow_every_change() {
+        use CallbackState::*;
+        let mut book = CallbackBook::load(
+            vec![
+                record("a", "cb", "1", Queued, 10),
+                record("b", "cb", "1", Scheduled, 20),
+                record("c", "cb", "2", Routing, 30),
+                record("d", "other", "1", Queued, 40),
+            ],
+            |r| {
+                vec![(
+                    "_customer_number".into(),
+                    r.data["_customer_number"].clone(),
+                )]
+            },
+        );
+        assert_eq!(
+            book.waiting("cb", Some("1")),
+            Waiting {
+                service: 2,
+                same_number: 1
+            }
+        );
+        assert_eq!(
+            book.waiting("cb", Some("9")),
+            Waiting {
+                service: 2,
+                same_number: 0
+            }
+        );
+        book.update("b", |r| r.state = Queued).unwrap();
+        assert_eq!(
+            book.waiting("cb", Some("1")),
+            Waiting {
+                service: 3,
+                same_number: 2
+            }
+        );
+        book.update("a", |r| r.set_state(Completed, Some("CANCELLED")))
+            .unwrap();
+        assert_eq!(
+            book.waiting("cb", Some("1")),
+            Waiting {
+                service: 2,
+                same_number: 1
+            }
+        );
+        assert_eq!(
+            book.counts()["cb"],
+            [(Queued, 1), (Routing, 1), (Completed, 1)]
+                .into_iter()
+                .collect()
+        );
+        // Queries: one service or all, by desired time.
+        let q = Query::from_params(&[("_customer_number".into(), "1".into())], &[]).unwrap();
+        let ids = |v: Vec<&CallbackRecord>| v.into_iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(book.query(Some("cb"), &q)), ["a", "b"]);
+        assert_eq!(ids(book.query(None, &q)), ["a", "b", "d"]);
+        let by_id = Query::from_params(
+            &[
+                ("_id".into(), "d".into()),
+                ("_id".into(), "c".into()),
+                ("_id".into(), "d".into()),
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(ids(book.query(None, &by_id)), ["c", "d"]);
+        // Expiry drops records and their counts.
+        assert_eq!(book.expire(1_015), ["a"]);
+        assert_eq!(book.len(), 3);
+        assert_eq!(
+            book.counts()["cb"],
+            [(Queued, 1), (Routing, 1)].into_iter().collect()
+        );
+        assert!(book.remove("c").is_some());
+        assert_eq!(
+            book.waiting("cb", None),
+            Waiting {
+                service: 1,
+                same_number: 0
+            }
+        );
+    }
+}
