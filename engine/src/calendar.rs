@@ -10,8 +10,20 @@
 //!   year the exception recurs every year.
 //! - `_holidayN`: `[yyyy-]MM-dd`, closed all day.
 //!
+//! - `_import_ruleN` ("Imported Rule Calendars"): the name of another office-hours service
+//!   whose regular hours, holidays and exceptions become part of this one, read in *this*
+//!   service's time zone (the imported zone is disregarded).
+//! - `_import_scheduleN` ("Imported Schedule Calendars"): another office-hours service whose
+//!   open periods, in its own zone, are added to this one's (the union of the teams'
+//!   schedules, shown in this service's zone).
+//!
 //! Rules (product help, Office Hours tab): a holiday blocks that day's regular hours, but an
 //! exception on the same day still applies, so the office is open during the exception's hours.
+//! An imported service's changes apply at once to every service importing it (calendars are
+//! built from the current configuration when used). GMS's help names the two import lists but
+//! not their option names; `_import_ruleN` / `_import_scheduleN` are Ringback's, numbered like
+//! `_holidayN`. An import of a service that is not an office-hours service, or a chain of
+//! imports that comes back to a service, is an error naming the option.
 //!
 //! Where the help is silent:
 //! - A range whose end is before its start (`22:00-06:00`) runs past midnight into the next
@@ -102,7 +114,16 @@ pub struct OfficeHours {
     regular: [Vec<TimeRange>; 7],
     holidays: Vec<DateSpec>,
     exceptions: Vec<(DateSpec, Vec<TimeRange>)>,
+    /// Imported schedules: calendars in their own zones whose periods are added to these.
+    schedules: Vec<OfficeHours>,
 }
+
+/// How a calendar finds the options of the office-hours services it imports: `None` when no
+/// office-hours service has that name.
+pub type Imports<'a> = &'a dyn Fn(&str) -> Option<Vec<(String, String)>>;
+
+/// Imports nested deeper than this are refused (a chain this long is a configuration mistake).
+const MAX_IMPORT_DEPTH: usize = 16;
 
 /// Reply to a Calendar Service API query.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -133,13 +154,42 @@ pub struct OpenPeriod {
 }
 
 impl OfficeHours {
-    /// Builds a calendar from a service's options; other options are ignored.
+    /// Builds a calendar from a service's options; other options are ignored. A calendar that
+    /// imports others needs [`OfficeHours::with_imports`].
     pub fn from_options(options: &[(String, String)]) -> Result<OfficeHours, CalendarError> {
+        OfficeHours::with_imports(options, &|_| None)
+    }
+
+    /// Builds a calendar from a service's options, with the services it imports looked up
+    /// through `imports`.
+    pub fn with_imports(
+        options: &[(String, String)],
+        imports: Imports<'_>,
+    ) -> Result<OfficeHours, CalendarError> {
+        OfficeHours::build(options, imports, &mut Vec::new())
+    }
+
+    /// [`OfficeHours::with_imports`] for the service called `name`, so an import that comes
+    /// back to it is found at once.
+    pub fn of_service(
+        name: &str,
+        options: &[(String, String)],
+        imports: Imports<'_>,
+    ) -> Result<OfficeHours, CalendarError> {
+        OfficeHours::build(options, imports, &mut vec![name.to_owned()])
+    }
+
+    fn build(
+        options: &[(String, String)],
+        imports: Imports<'_>,
+        chain: &mut Vec<String>,
+    ) -> Result<OfficeHours, CalendarError> {
         let mut calendar = OfficeHours {
             tz: Tz::UTC,
             regular: Default::default(),
             holidays: Vec::new(),
             exceptions: Vec::new(),
+            schedules: Vec::new(),
         };
         for (name, value) in options {
             let name = name.as_str();
@@ -168,9 +218,55 @@ impl OfficeHours {
             } else if numbered(name, "_holiday") {
                 let date = parse_date_spec(value).map_err(|m| bad_option(name, m))?;
                 calendar.holidays.push(date);
+            } else if numbered(name, "_import_rule") {
+                let rules = OfficeHours::import(name, value, imports, chain)?;
+                for (day, ranges) in rules.regular.into_iter().enumerate() {
+                    calendar.regular[day].extend(ranges);
+                }
+                calendar.holidays.extend(rules.holidays);
+                calendar.exceptions.extend(rules.exceptions);
+                calendar.schedules.extend(rules.schedules);
+            } else if numbered(name, "_import_schedule") {
+                let schedule = OfficeHours::import(name, value, imports, chain)?;
+                calendar.schedules.push(schedule);
             }
         }
         Ok(calendar)
+    }
+
+    /// The calendar of the service `service`, imported by option `option`.
+    fn import(
+        option: &str,
+        service: &str,
+        imports: Imports<'_>,
+        chain: &mut Vec<String>,
+    ) -> Result<OfficeHours, CalendarError> {
+        if chain.iter().any(|s| s == service) {
+            return Err(bad_option(
+                option,
+                format!(
+                    "importing '{service}' comes back to it ({} → {service})",
+                    chain.join(" → ")
+                ),
+            ));
+        }
+        if chain.len() >= MAX_IMPORT_DEPTH {
+            return Err(bad_option(
+                option,
+                format!("imports nest deeper than {MAX_IMPORT_DEPTH} services"),
+            ));
+        }
+        let options = imports(service).ok_or_else(|| {
+            bad_option(
+                option,
+                format!("'{service}' is not an office-hours service"),
+            )
+        })?;
+        chain.push(service.to_owned());
+        let built = OfficeHours::build(&options, imports, chain)
+            .map_err(|e| bad_option(option, format!("imported '{service}': {e}")));
+        chain.pop();
+        built
     }
 
     pub fn timezone(&self) -> Tz {
@@ -250,6 +346,9 @@ impl OfficeHours {
                 Some(next) if next <= last => day = next,
                 _ => break,
             }
+        }
+        for schedule in &self.schedules {
+            periods.extend(schedule.raw_periods(start, end));
         }
         merge(periods)
     }

@@ -366,7 +366,7 @@ impl Platform {
             .map(|t| t.service.clone());
         match builtin.as_deref() {
             Some("office-hours") => {
-                crate::calendar::OfficeHours::from_options(&options).map_err(|e| {
+                self.office_hours(name, &options).map_err(|e| {
                     PlatformError::BadRequest(format!("service '{name}' is invalid: {e}"))
                 })?;
             }
@@ -378,6 +378,20 @@ impl Platform {
             _ => {}
         }
         self.put_section(&format!("service.{name}"), options).await
+    }
+
+    /// The calendar of an office-hours service's options, with the office-hours services it
+    /// imports (rules and schedules) read from the current configuration.
+    pub fn office_hours(
+        &self,
+        name: &str,
+        options: &[(String, String)],
+    ) -> Result<crate::calendar::OfficeHours, crate::calendar::CalendarError> {
+        let lookup = |name: &str| {
+            let options = self.service_options(name)?;
+            (self.builtin_of(name).as_deref() == Some("office-hours")).then_some(options)
+        };
+        crate::calendar::OfficeHours::of_service(name, options, &lookup)
     }
 
     pub async fn delete_service(&self, name: &str) -> Result<(), PlatformError> {
@@ -752,7 +766,7 @@ impl Platform {
                 .await
             }
             "office-hours" => {
-                let hours = crate::calendar::OfficeHours::from_options(&options).map_err(|e| {
+                let hours = self.office_hours(name, &options).map_err(|e| {
                     PlatformError::Unavailable(format!("service '{name}' is misconfigured: {e}"))
                 })?;
                 let reply = hours

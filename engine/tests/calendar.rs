@@ -358,3 +358,135 @@ fn query_rejects_bad_parameters() {
         "end"
     );
 }
+
+/// Office-hours services by name, as a configuration holds them.
+fn services() -> std::collections::HashMap<&'static str, Vec<(String, String)>> {
+    [
+        (
+            "federal",
+            // Its zone is disregarded by a rule import.
+            opts(&[("_timezone", "Asia/Tokyo"), ("_holiday1", "07-04")]),
+        ),
+        (
+            "special",
+            opts(&[("_timezone", "UTC"), ("_bh_add1", "2027-07-04 18:00-21:00")]),
+        ),
+        (
+            "sfo",
+            opts(&[
+                ("_timezone", "America/Los_Angeles"),
+                ("_bh_regular1", "Mon-Fri 09:00-17:00"),
+                ("_import_rule1", "federal"),
+                ("_import_rule2", "special"),
+            ]),
+        ),
+        (
+            "amsterdam",
+            opts(&[
+                ("_timezone", "Europe/Amsterdam"),
+                ("_bh_regular1", "Mon-Fri 09:00-17:00"),
+            ]),
+        ),
+        (
+            "all",
+            opts(&[
+                ("_timezone", "Europe/Paris"),
+                ("_import_schedule1", "sfo"),
+                ("_import_schedule2", "amsterdam"),
+            ]),
+        ),
+        ("loop-a", opts(&[("_import_rule1", "loop-b")])),
+        ("loop-b", opts(&[("_import_schedule1", "loop-a")])),
+    ]
+    .into_iter()
+    .collect()
+}
+
+fn imported(name: &str) -> Result<OfficeHours, CalendarError> {
+    let all = services();
+    let lookup = |n: &str| all.get(n).cloned();
+    OfficeHours::of_service(name, &all[name], &lookup)
+}
+
+#[test]
+fn imported_rules_apply_in_the_importing_zone() {
+    let sfo = imported("sfo").expect("sfo");
+    // Friday 2027-07-02 is a working day: 09:00-17:00 PDT.
+    assert_eq!(
+        periods(&sfo, "2027-07-02T00:00:00Z", "2027-07-03T12:00:00Z"),
+        [p("2027-07-02T16:00:00Z", "2027-07-03T00:00:00Z")]
+    );
+    // Monday 2027-07-05 too; Sunday 2027-07-04 is the imported holiday (in Los Angeles, not in
+    // Tokyo), where only the imported exception opens, 18:00-21:00 local.
+    assert_eq!(
+        periods(&sfo, "2027-07-04T00:00:00Z", "2027-07-06T00:00:00Z"),
+        [
+            p("2027-07-05T01:00:00Z", "2027-07-05T04:00:00Z"),
+            p("2027-07-05T16:00:00Z", "2027-07-06T00:00:00Z"),
+        ]
+    );
+    // The yearly holiday on a weekday closes the whole day (Monday 2033-07-04).
+    assert_eq!(
+        periods(&sfo, "2033-07-04T00:00:00Z", "2033-07-05T12:00:00Z"),
+        Vec::<(String, String)>::new()
+    );
+}
+
+#[test]
+fn imported_schedules_are_a_union_in_their_own_zones_across_dst() {
+    let all = imported("all").expect("all");
+    // Monday 2027-03-15: Los Angeles is already on PDT (UTC-7), Amsterdam still on CET (UTC+1):
+    // 08:00-16:00 UTC and 16:00-24:00 UTC meet and merge.
+    assert_eq!(
+        periods(&all, "2027-03-15T00:00:00Z", "2027-03-16T06:00:00Z"),
+        [p("2027-03-15T08:00:00Z", "2027-03-16T00:00:00Z")]
+    );
+    // Monday 2027-03-29: Amsterdam on CEST (UTC+2): 07:00-15:00 UTC, a gap before 16:00.
+    assert_eq!(
+        periods(&all, "2027-03-29T00:00:00Z", "2027-03-30T06:00:00Z"),
+        [
+            p("2027-03-29T07:00:00Z", "2027-03-29T15:00:00Z"),
+            p("2027-03-29T16:00:00Z", "2027-03-30T00:00:00Z"),
+        ]
+    );
+    // The Calendar API shows them in the main service's zone.
+    let reply = all
+        .query(
+            t("2027-03-29T12:00:00Z"),
+            Some("2027-03-29T00:00:00Z"),
+            None,
+            Some("1"),
+        )
+        .expect("query");
+    assert_eq!(reply.timezone, "Europe/Paris");
+    assert_eq!(
+        reply.periods[0].local_start,
+        "2027-03-29T09:00:00.000+02:00"
+    );
+}
+
+#[test]
+fn imports_of_unknown_services_and_cycles_are_errors() {
+    match imported("loop-a") {
+        Err(CalendarError::BadOption { option, message }) => {
+            assert_eq!(option, "_import_rule1");
+            assert_eq!(
+                message,
+                "imported 'loop-b': invalid option _import_schedule1: importing 'loop-a' comes \
+                 back to it (loop-a → loop-b → loop-a)"
+            );
+        }
+        other => panic!("expected a cycle error, got {other:?}"),
+    }
+    let all = services();
+    let lookup = |n: &str| all.get(n).cloned();
+    match OfficeHours::with_imports(&opts(&[("_import_schedule1", "nowhere")]), &lookup) {
+        Err(CalendarError::BadOption { option, message }) => {
+            assert_eq!(option, "_import_schedule1");
+            assert_eq!(message, "'nowhere' is not an office-hours service");
+        }
+        other => panic!("expected an unknown-service error, got {other:?}"),
+    }
+    // Without a way to look services up, an import cannot be read.
+    assert!(OfficeHours::from_options(&opts(&[("_import_rule1", "federal")])).is_err());
+}

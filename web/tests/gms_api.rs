@@ -1761,6 +1761,38 @@ fn office_hours_service_lists_open_periods_in_utc_and_local_time() {
             ),
         ]
     );
+    // An imported rule calendar: its holiday closes the Tuesday, read in Los Angeles time.
+    server
+        .put_json(
+            "/admin/services/closures",
+            &json!({"_service":"office-hours","_timezone":"Asia/Tokyo","_holiday1":"2026-11-24"}),
+        )
+        .ok_json(200);
+    server
+        .put_json(
+            "/admin/services/bh2",
+            &json!({"_service":"office-hours","_timezone":"America/Los_Angeles",
+                    "_bh_regular1":"Mon-Fri 08:00-18:00","_import_rule1":"closures"}),
+        )
+        .ok_json(200);
+    let v = server
+        .get("/service/bh2?start=2026-11-24T00:00:00.000Z&number-of-days=1")
+        .ok_json(200);
+    assert_eq!(v["periods"].as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(v["periods"][0]["end"], "2026-11-24T02:00:00.000Z");
+    // An import must name an office-hours service.
+    server
+        .put_json(
+            "/admin/services/bh3",
+            &json!({"_service":"office-hours","_import_schedule1":"request-interaction"}),
+        )
+        .assert_error(
+            400,
+            BAD_REQUEST,
+            "service 'bh3' is invalid: invalid option _import_schedule1: 'request-interaction' is \
+             not an office-hours service",
+        );
+
     let bad = server.get("/service/business-hours?start=garbage");
     assert_eq!(bad.status, 400);
     let e: Value = serde_json::from_slice(&bad.body).expect("JSON");
