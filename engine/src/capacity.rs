@@ -217,6 +217,23 @@ impl Capacity {
         Ok(())
     }
 
+    /// The same capacity in every bucket of every day: a callback service's
+    /// `_max_request_by_time_bucket` when it names no capacity service. Buckets start at local
+    /// hour boundaries in `tz`; `bucket_minutes` must divide 60 (else 5 is used).
+    pub fn uniform(tz: Tz, bucket_minutes: u32, per_bucket: u32) -> Capacity {
+        let bucket_minutes = if bucket_minutes > 0 && 60 % bucket_minutes == 0 {
+            bucket_minutes
+        } else {
+            DEFAULT_BUCKET_MINUTES
+        };
+        Capacity {
+            tz,
+            bucket_minutes,
+            weekly: [[per_bucket; 24]; 7],
+            exceptions: BTreeMap::new(),
+        }
+    }
+
     pub fn timezone(&self) -> Tz {
         self.tz
     }

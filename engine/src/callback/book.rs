@@ -18,6 +18,8 @@ pub struct CallbackBook {
     by_state: HashMap<String, BTreeMap<CallbackState, u64>>,
     /// Per (service, customer number): records waiting for an agent.
     waiting_numbers: HashMap<(String, String), u64>,
+    /// Per service, the desired times of records that hold a slot (all but cancelled ones).
+    booked: HashMap<String, BTreeMap<Millis, u32>>,
     throttles: Throttles,
 }
 
@@ -121,6 +123,16 @@ impl CallbackBook {
         found
     }
 
+    /// Records of `service` holding a slot with a desired time in `[start, end)`.
+    pub fn booked(&self, service: &str, start: Millis, end: Millis) -> u32 {
+        if start >= end {
+            return 0;
+        }
+        self.booked
+            .get(service)
+            .map_or(0, |m| m.range(start..end).map(|(_, n)| *n).sum())
+    }
+
     /// Records in each state, per service (the admin API's watermarks).
     pub fn counts(&self) -> &HashMap<String, BTreeMap<CallbackState, u64>> {
         &self.by_state
@@ -150,6 +162,21 @@ impl CallbackBook {
         }
         if states.is_empty() {
             self.by_state.remove(&r.service);
+        }
+        let cancelled = r.state.is_final()
+            && r.reason
+                .as_deref()
+                .is_some_and(|x| x.starts_with(super::reason::CANCELLED));
+        if !cancelled {
+            let times = self.booked.entry(r.service.clone()).or_default();
+            let n = times.entry(r.desired_time).or_insert(0);
+            *n = if add { *n + 1 } else { n.saturating_sub(1) };
+            if *n == 0 {
+                times.remove(&r.desired_time);
+            }
+            if times.is_empty() {
+                self.booked.remove(&r.service);
+            }
         }
         if r.state.is_waiting() {
             if let Some(number) = r.data.get("_customer_number") {
@@ -260,6 +287,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ids(book.query(None, &by_id)), ["c", "d"]);
+        // Slots: every record but cancelled ones holds one (b at 20, c at 30; not a).
+        assert_eq!(book.booked("cb", 0, 100), 2);
+        assert_eq!(book.booked("cb", 25, 100), 1);
         // Expiry drops records and their counts.
         assert_eq!(book.expire(1_015), ["a"]);
         assert_eq!(book.len(), 3);

@@ -8,6 +8,7 @@
 //! (throttles, limits, number checks) and [`query`] the query language of `GET`.
 
 pub mod admission;
+pub mod availability;
 pub mod book;
 pub mod query;
 
