@@ -11,6 +11,7 @@ pub mod admission;
 pub mod availability;
 pub mod book;
 pub mod query;
+pub mod scheduler;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
