@@ -12,6 +12,7 @@ pub mod availability;
 pub mod book;
 pub mod query;
 pub mod scheduler;
+pub mod settings;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
