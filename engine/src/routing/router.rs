@@ -354,9 +354,8 @@ struct Rank {
 /// What the router keeps per agent slot.
 #[derive(Debug, Default)]
 struct AgentSide {
-    /// The media the agent is available on (indices into `Router::medias`).
-    available: Vec<u32>,
-    /// Its entry in `Router::ranked` for each media it is available on.
+    /// The media the agent is available on (indices into `Router::medias`), each with its
+    /// entry in `Router::ranked`.
     ranks: Vec<(u32, Rank)>,
     /// Per key: 0 not known yet, 1 no match, 2 match. Cleared when the configuration changes.
     matches: Vec<u8>,
@@ -364,6 +363,12 @@ struct AgentSide {
     /// The end of the wrap-up its timer is armed for.
     wrap_up: Option<Millis>,
     work: Vec<Work>,
+}
+
+impl AgentSide {
+    fn available_on(&self, media: u32) -> bool {
+        self.ranks.iter().any(|(m, _)| *m == media)
+    }
 }
 
 /// Virtual queues, agents, and the items being routed between them.
@@ -387,10 +392,8 @@ pub struct Router {
     groups: Vec<Group>,
     terms: Vec<Terms>,
     terms_index: HashMap<Terms, u32, BuildHasherDefault<IdHasher>>,
-    /// Agents available per media (index into `medias`).
-    available: Vec<BTreeSet<AgentSlot>>,
-    /// The same agents per media in the order they are offered items, so an item finds its
-    /// agent without ranking every available one.
+    /// Agents available per media (index into `medias`), in the order they are offered items,
+    /// so an item finds its agent without ranking every available one.
     ranked: Vec<BTreeSet<Rank>>,
     /// Per media, bumped whenever an agent may have started to match there: it joined the
     /// available set, or an available agent's configuration changed.
@@ -402,8 +405,7 @@ pub struct Router {
     stat_index: HashMap<u64, Vec<usize>, BuildHasherDefault<IdHasher>>,
     timers: BTreeSet<(Millis, Timer)>,
     events: Vec<RouterEvent>,
-    /// Reused buffers.
-    scratch_media: Vec<u32>,
+    /// Reused buffer.
     scratch_ranks: Vec<(u32, Rank)>,
 }
 
@@ -719,17 +721,11 @@ impl Router {
         let mut work = Vec::new();
         if let Some(s) = slot {
             let side = self.side(s);
-            let available = std::mem::take(&mut side.available);
             let ranks = std::mem::take(&mut side.ranks);
             side.matches.clear();
             work = std::mem::take(&mut side.work);
             if let Some(until) = side.wrap_up.take() {
                 self.timers.remove(&(until, Timer::WrapUp(s)));
-            }
-            for m in available {
-                if let Some(set) = self.available.get_mut(m as usize) {
-                    set.remove(&s);
-                }
             }
             for (m, rank) in ranks {
                 if let Some(set) = self.ranked.get_mut(m as usize) {
@@ -1305,12 +1301,16 @@ impl Router {
                     "{media}: ranked {ranked:?}, the pool says {want:?}"
                 ));
             }
-            let slots: BTreeSet<AgentSlot> = want.iter().map(|r| r.slot).collect();
-            let available = self.available.get(m).cloned().unwrap_or_default();
-            if available != slots {
-                return Err(format!(
-                    "{media}: available {available:?}, the pool says {slots:?}"
-                ));
+            // Each agent's own list of media agrees with the index.
+            for r in ranked {
+                if !self.agents.get(r.slot as usize).is_some_and(|side| {
+                    side.ranks.iter().any(|(om, or)| *om == m as u32 && or == r)
+                }) {
+                    return Err(format!(
+                        "{media}: agent slot {} does not list {r:?}",
+                        r.slot
+                    ));
+                }
             }
         }
         Ok(())
@@ -1326,11 +1326,7 @@ impl Router {
         }
         let (key, m, q, g) = (it.key, it.media, it.queue, it.group);
         let timeout = self.terms_of(it).reserve_timeout_ms;
-        if self
-            .available
-            .get(m as usize)
-            .is_none_or(BTreeSet::is_empty)
-        {
+        if self.ranked.get(m as usize).is_none_or(BTreeSet::is_empty) {
             return;
         }
         let epoch = self.epochs.get(m as usize).copied().unwrap_or(0);
@@ -1363,11 +1359,11 @@ impl Router {
         {
             // The index must agree with ranking every matching available agent.
             let all: Vec<AgentSlot> = self
-                .available
+                .ranked
                 .get(m as usize)
                 .into_iter()
                 .flatten()
-                .copied()
+                .map(|r| r.slot)
                 .filter(|&a| {
                     self.agents
                         .get_mut(a as usize)
@@ -1547,49 +1543,48 @@ impl Router {
     /// Re-reads on which media the agent is available (every media it has; one dropped from
     /// its configuration is dropped here too) and its skip-rule counts.
     fn refresh_agent(&mut self, slot: AgentSlot, now: Millis) {
-        let mut fresh = std::mem::take(&mut self.scratch_media);
+        let mut fresh = std::mem::take(&mut self.scratch_ranks);
         fresh.clear();
-        let mut fresh_ranks = std::mem::take(&mut self.scratch_ranks);
-        fresh_ranks.clear();
         let mut counted = Counted::default();
         self.side(slot);
         if let Some(a) = self.pool.by_slot(slot) {
             counted.logged_in = a.is_logged_in();
             counted.ready = a.state(now) == AgentState::Ready;
-            let old_ranks = self.agents.get(slot as usize).map_or(&[][..], |s| &s.ranks);
+            let old = self.agents.get(slot as usize).map_or(&[][..], |s| &s.ranks);
             for media in a.config().capacity.keys() {
-                if self.pool.is_available_at(slot, media, now) {
-                    let m = media_index(&mut self.medias, media);
-                    fresh.push(m);
-                    counted.voice |= media == "voice";
-                    if let Some((load, since, id)) = self.pool.standing(slot, media, now) {
-                        let same = old_ranks.iter().find(|(om, r)| {
-                            *om == m && r.load == load && r.since == since && r.id == id
-                        });
-                        let rank = match same {
-                            Some((_, r)) => r.clone(),
-                            None => Rank {
-                                load,
-                                since,
-                                id: id.to_owned(),
-                                slot,
-                            },
-                        };
-                        fresh_ranks.push((m, rank));
-                    }
+                if !self.pool.is_available_at(slot, media, now) {
+                    continue;
                 }
+                let Some((load, since, id)) = self.pool.standing(slot, media, now) else {
+                    continue;
+                };
+                let m = media_index(&mut self.medias, media);
+                counted.voice |= media == "voice";
+                // An unchanged standing keeps its entry (no new id string).
+                let same = old
+                    .iter()
+                    .find(|(om, r)| *om == m && r.load == load && r.since == since && r.id == id);
+                let rank = match same {
+                    Some((_, r)) => r.clone(),
+                    None => Rank {
+                        load,
+                        since,
+                        id: id.to_owned(),
+                        slot,
+                    },
+                };
+                fresh.push((m, rank));
             }
         }
-        if self.available.len() < self.medias.len() {
-            self.available.resize_with(self.medias.len(), BTreeSet::new);
+        if self.ranked.len() < self.medias.len() {
             self.ranked.resize_with(self.medias.len(), BTreeSet::new);
             self.epochs.resize(self.medias.len(), 0);
         }
         let Some(side) = self.agents.get_mut(slot as usize) else {
             return;
         };
-        let old_ranks = std::mem::replace(&mut side.ranks, fresh_ranks);
-        for entry in &old_ranks {
+        let old = std::mem::replace(&mut side.ranks, fresh);
+        for entry in &old {
             if !side.ranks.contains(entry) {
                 if let Some(set) = self.ranked.get_mut(entry.0 as usize) {
                     set.remove(&entry.1);
@@ -1597,32 +1592,20 @@ impl Router {
             }
         }
         for entry in &side.ranks {
-            if !old_ranks.contains(entry) {
-                if let Some(set) = self.ranked.get_mut(entry.0 as usize) {
-                    set.insert(entry.1.clone());
-                }
+            if old.contains(entry) {
+                continue;
             }
-        }
-        self.scratch_ranks = old_ranks;
-        let old = std::mem::replace(&mut side.available, fresh);
-        for m in &old {
-            if !side.available.contains(m) {
-                if let Some(set) = self.available.get_mut(*m as usize) {
-                    set.remove(&slot);
-                }
+            if let Some(set) = self.ranked.get_mut(entry.0 as usize) {
+                set.insert(entry.1.clone());
             }
-        }
-        for m in &side.available {
-            if !old.contains(m) {
-                if let Some(set) = self.available.get_mut(*m as usize) {
-                    set.insert(slot);
-                }
-                if let Some(e) = self.epochs.get_mut(*m as usize) {
+            // Newly available on this media: an agent may match there that did not before.
+            if !old.iter().any(|(om, _)| *om == entry.0) {
+                if let Some(e) = self.epochs.get_mut(entry.0 as usize) {
                     *e += 1;
                 }
             }
         }
-        self.scratch_media = old;
+        self.scratch_ranks = old;
         self.account(slot, counted);
     }
 
@@ -1632,7 +1615,7 @@ impl Router {
             let Some(side) = self.agents.get_mut(slot as usize) else {
                 return;
             };
-            if side.available.is_empty() {
+            if side.ranks.is_empty() {
                 return;
             }
             let mut best: Option<(Order, u32)> = None;
@@ -1640,8 +1623,7 @@ impl Router {
                 let Some(head) = group.items.first() else {
                     continue;
                 };
-                if best.as_ref().is_some_and(|(o, _)| o <= head)
-                    || !side.available.contains(&group.media)
+                if best.as_ref().is_some_and(|(o, _)| o <= head) || !side.available_on(group.media)
                 {
                     continue;
                 }
@@ -1679,7 +1661,7 @@ impl Router {
                 if self
                     .agents
                     .get(slot as usize)
-                    .is_none_or(|s| s.available.contains(&m))
+                    .is_none_or(|s| s.available_on(m))
                 {
                     return;
                 }
