@@ -54,13 +54,6 @@ impl<'a> Resolved<'a> {
         option(self.params, key).filter(|v| !v.is_empty())
     }
 
-    /// The service's configured value for `key`, else the template's default.
-    pub fn configured(&self, key: &str) -> Option<&'a str> {
-        option(self.section, key)
-            .filter(|v| !v.is_empty())
-            .or_else(|| self.default(key))
-    }
-
     /// Whether the service lets a request override `key`.
     pub fn overwritable(&self, key: &str) -> bool {
         option(self.section, OVERWRITABLE_OPTION)
@@ -122,7 +115,6 @@ mod tests {
         );
         assert_eq!(r.get("_ttl"), Some("86400"), "the template's default");
         assert_eq!(r.get("_redirect"), None, "empty everywhere");
-        assert_eq!(r.configured("_target"), Some("Billing@Stat.GA"));
         assert_eq!(r.param("_target"), Some("Sales@Stat.GA"));
         assert!(r.overwritable("_redirect") && !r.overwritable("_target"));
     }

@@ -16,10 +16,10 @@ pub struct CallbackBook {
     records: HashMap<String, CallbackRecord>,
     /// Per service, records in each state.
     by_state: HashMap<String, BTreeMap<CallbackState, u64>>,
-    /// Per (service, customer number): records waiting for an agent.
-    waiting_numbers: HashMap<(String, String), u64>,
+    /// Per service, records waiting for an agent per customer number.
+    waiting_numbers: HashMap<String, BTreeMap<String, u64>>,
     /// Per service, the desired times of records that hold a slot (all but cancelled ones).
-    booked: HashMap<String, BTreeMap<Millis, u32>>,
+    booked: HashMap<String, BTreeMap<Millis, u64>>,
     throttles: Throttles,
 }
 
@@ -67,12 +67,9 @@ impl CallbackBook {
                 .map(|(_, n)| *n)
                 .sum()
         });
-        let same_number = number.map_or(0, |n| {
-            self.waiting_numbers
-                .get(&(service.to_owned(), n.to_owned()))
-                .copied()
-                .unwrap_or(0)
-        });
+        let same_number = number
+            .and_then(|n| self.waiting_numbers.get(service)?.get(n).copied())
+            .unwrap_or(0);
         Waiting {
             service: service_waiting,
             same_number,
@@ -128,9 +125,11 @@ impl CallbackBook {
         if start >= end {
             return 0;
         }
-        self.booked
+        let n: u64 = self
+            .booked
             .get(service)
-            .map_or(0, |m| m.range(start..end).map(|(_, n)| *n).sum())
+            .map_or(0, |m| m.range(start..end).map(|(_, n)| *n).sum());
+        u32::try_from(n).unwrap_or(u32::MAX)
     }
 
     /// Records in each state, per service (the admin API's watermarks).
@@ -154,40 +153,36 @@ impl CallbackBook {
     }
 
     fn count(&mut self, r: &CallbackRecord, add: bool) {
-        let states = self.by_state.entry(r.service.clone()).or_default();
-        let n = states.entry(r.state).or_insert(0);
-        *n = if add { *n + 1 } else { n.saturating_sub(1) };
-        if *n == 0 {
-            states.remove(&r.state);
-        }
-        if states.is_empty() {
-            self.by_state.remove(&r.service);
-        }
+        tally(&mut self.by_state, &r.service, r.state, add);
         let cancelled = r.state.is_final()
             && r.reason
                 .as_deref()
                 .is_some_and(|x| x.starts_with(super::reason::CANCELLED));
         if !cancelled {
-            let times = self.booked.entry(r.service.clone()).or_default();
-            let n = times.entry(r.desired_time).or_insert(0);
-            *n = if add { *n + 1 } else { n.saturating_sub(1) };
-            if *n == 0 {
-                times.remove(&r.desired_time);
-            }
-            if times.is_empty() {
-                self.booked.remove(&r.service);
-            }
+            tally(&mut self.booked, &r.service, r.desired_time, add);
         }
         if r.state.is_waiting() {
             if let Some(number) = r.data.get("_customer_number") {
-                let key = (r.service.clone(), number.clone());
-                let n = self.waiting_numbers.entry(key.clone()).or_insert(0);
-                *n = if add { *n + 1 } else { n.saturating_sub(1) };
-                if *n == 0 {
-                    self.waiting_numbers.remove(&key);
-                }
+                tally(&mut self.waiting_numbers, &r.service, number.clone(), add);
             }
         }
+    }
+}
+
+/// Adds one to (or takes one from) the count of `key` under `service`, forgetting counts that
+/// reach zero and services left with none.
+fn tally<K: Ord>(counts: &mut HashMap<String, BTreeMap<K, u64>>, service: &str, key: K, add: bool) {
+    let per_key = counts.entry(service.to_owned()).or_default();
+    if add {
+        *per_key.entry(key).or_insert(0) += 1;
+    } else if let Some(n) = per_key.get_mut(&key) {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            per_key.remove(&key);
+        }
+    }
+    if per_key.is_empty() {
+        counts.remove(service);
     }
 }
 
