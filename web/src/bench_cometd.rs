@@ -383,6 +383,26 @@ impl Drop for ChildServer {
 
 /// Starts `ringback serve` (with `args`) on a free loopback port, a fresh data folder and the
 /// configuration `ini`; answers it and its `host:port` once it listens.
+/// The server a load client drives and its `host:port`: the one at `url`
+/// (`http://HOST:PORT`) if given, else a child that `start` starts.
+pub(crate) fn target(
+    url: Option<&str>,
+    start: impl FnOnce() -> anyhow::Result<(ChildServer, String)>,
+) -> anyhow::Result<(Option<ChildServer>, String)> {
+    Ok(match url {
+        Some(u) => (
+            None,
+            u.trim_start_matches("http://")
+                .trim_end_matches('/')
+                .to_string(),
+        ),
+        None => {
+            let (s, h) = start()?;
+            (Some(s), h)
+        }
+    })
+}
+
 pub(crate) fn start_server(
     name: &str,
     ini: &str,
@@ -434,22 +454,13 @@ pub(crate) fn percentile(sorted: &[u64], p: f64) -> f64 {
 
 /// Runs the benchmark and prints its figures.
 pub fn run(opts: Options) -> anyhow::Result<()> {
-    let (server, host) = match &opts.url {
-        Some(u) => (
-            None,
-            u.trim_start_matches("http://")
-                .trim_end_matches('/')
-                .to_string(),
-        ),
-        None => {
-            let (s, h) = start_server(
-                "cometd",
-                "[server]\nlisten = 127.0.0.1:0\n[push]\npushEnabled = comet\n[cometd]\ntimeout = 30000\n",
-                &[],
-            )?;
-            (Some(s), h)
-        }
-    };
+    let (server, host) = target(opts.url.as_deref(), || {
+        start_server(
+            "cometd",
+            "[server]\nlisten = 127.0.0.1:0\n[push]\npushEnabled = comet\n[cometd]\ntimeout = 30000\n",
+            &[],
+        )
+    })?;
     let pid = server.as_ref().map(|s| s.child.id());
     println!(
         "bench cometd: {} long-polling clients, {} pushes/s for {} s ({}), server {host}",

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::bench_cometd::{memory_kib, percentile, start_server, ChildServer, Conn};
+use crate::bench_cometd::{memory_kib, percentile, start_server, target, ChildServer, Conn};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -208,18 +208,7 @@ fn print_memory(pid: Option<u32>, what: &str) {
 /// Runs the benchmark and prints its figures; an error when a start failed or a session never
 /// finished.
 pub fn run(opts: Options) -> anyhow::Result<()> {
-    let (server, host) = match &opts.url {
-        Some(u) => (
-            None,
-            u.trim_start_matches("http://")
-                .trim_end_matches('/')
-                .to_string(),
-        ),
-        None => {
-            let (s, h) = start_bench_server(opts.agents)?;
-            (Some(s), h)
-        }
-    };
+    let (server, host) = target(opts.url.as_deref(), || start_bench_server(opts.agents))?;
     let pid = server.as_ref().map(|s| s.child.id());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
