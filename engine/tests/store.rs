@@ -835,6 +835,14 @@ fn write_then_calls_back_in_commit_order_once_durable() {
             ("c", Ok(()), true)
         ]
     );
+    // A callback that panics leaves the writer serving the next writes.
+    store.write_then(vec![], Box::new(|_| panic!("a callback bug")));
+    let tx2 = tx.clone();
+    store.write_then(
+        vec![],
+        Box::new(move |outcome| tx2.send(("after", outcome, true)).unwrap()),
+    );
+    assert_eq!(rx.recv().unwrap(), ("after", Ok(()), true));
     // After shutdown the callback still runs, with the store's refusal.
     store.shutdown();
     store.write_then(

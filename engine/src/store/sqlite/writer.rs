@@ -37,7 +37,13 @@ impl Reply {
             Reply::Channel(tx) => {
                 let _ = tx.send(outcome);
             }
-            Reply::Then(then) => then(outcome),
+            // A callback that panics must not take the writer (and every later write) down.
+            Reply::Then(then) => {
+                let run = std::panic::AssertUnwindSafe(move || then(outcome));
+                if std::panic::catch_unwind(run).is_err() {
+                    tracing::error!("a store write's completion callback panicked");
+                }
+            }
         }
     }
 }
