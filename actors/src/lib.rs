@@ -3,6 +3,7 @@
 //! and fans its events out. The web layer talks to them only through [`EngineHandle`] and the
 //! push hub.
 
+pub mod callback;
 pub mod center;
 pub mod handle;
 pub mod node;

@@ -31,6 +31,9 @@ pub struct NodeSettings {
     pub allowed_hosts: Vec<String>,
     /// How long `/request/{name}` waits for the chart's response.
     pub request_timeout: Duration,
+    /// `http://host:port` this server answers at: the base of the URLs a callback's dialogs
+    /// carry when no request gives one (a callback started by the scheduler).
+    pub public_url: String,
 }
 
 impl Default for NodeSettings {
@@ -38,6 +41,7 @@ impl Default for NodeSettings {
         NodeSettings {
             allowed_hosts: Vec::new(),
             request_timeout: Duration::from_secs(10),
+            public_url: String::new(),
         }
     }
 }
@@ -59,6 +63,7 @@ impl NodeSettings {
         NodeSettings {
             allowed_hosts,
             request_timeout,
+            public_url: String::new(),
         }
     }
 
@@ -94,6 +99,8 @@ pub enum NodeError {
     Document(#[from] DocError),
     #[error(transparent)]
     Center(#[from] HandleError),
+    #[error(transparent)]
+    Callback(#[from] engine::callback::CallbackError),
     #[error("{0}")]
     BadRequest(String),
 }
@@ -192,6 +199,7 @@ impl RouteCalls for Inbound {
             params: self.params.clone(),
             call: Some(CallStart::Claim { ixn }),
             reply: None,
+            writes: Vec::new(),
         })
     }
 }
@@ -254,6 +262,7 @@ struct NodeInner {
     sessions: Sessions,
     settings: NodeSettings,
     inbound: Arc<Inbound>,
+    callbacks: Arc<crate::callback::Callbacks>,
     fetch: OnceLock<HttpFetch>,
 }
 
@@ -276,6 +285,7 @@ impl Node {
         sessions: Sessions,
         settings: NodeSettings,
         inbound: Arc<Inbound>,
+        callbacks: Arc<crate::callback::Callbacks>,
     ) -> Node {
         Node {
             inner: Arc::new(NodeInner {
@@ -284,6 +294,7 @@ impl Node {
                 sessions,
                 settings,
                 inbound,
+                callbacks,
                 fetch: OnceLock::new(),
             }),
         }
@@ -308,6 +319,10 @@ impl Node {
 
     pub fn settings(&self) -> &NodeSettings {
         &self.inner.settings
+    }
+
+    pub fn callbacks(&self) -> &Arc<crate::callback::Callbacks> {
+        &self.inner.callbacks
     }
 
     // ---- services ----------------------------------------------------------------------
@@ -422,6 +437,33 @@ impl Node {
         Ok(ServiceAnswer::Session { id, body })
     }
 
+    /// Gives a call to a live session (a callback's): `interaction.arrived`.
+    pub async fn adopted(
+        &self,
+        id: &str,
+        call: CallStart,
+        matched: Option<engine::platform::MatchedCall>,
+    ) -> Result<CallTicket, NodeError> {
+        let reply = match self.inner.sessions.adopt(id, call).await? {
+            HostReply::Started(r) => r,
+            other => {
+                return Err(NodeError::BadRequest(format!(
+                    "the session host answered a call with {other:?}"
+                )))
+            }
+        };
+        let interaction = reply
+            .interaction
+            .ok_or_else(|| NodeError::BadRequest("the session did not take the call".into()))?;
+        Ok(CallTicket {
+            interaction,
+            session: id.to_owned(),
+            strategy: "callback".into(),
+            items: reply.items,
+            matched,
+        })
+    }
+
     async fn start(
         &self,
         id: String,
@@ -435,6 +477,7 @@ impl Node {
             params,
             call,
             reply: None,
+            writes: Vec::new(),
         };
         match self.inner.sessions.start_session(spec).await? {
             HostReply::Started(r) => Ok(r),
@@ -562,6 +605,20 @@ impl Node {
         media: Media,
         matched: Option<engine::platform::MatchedCall>,
     ) -> Result<CallTicket, NodeError> {
+        if let Some(m) = &matched {
+            // The number was booked by a callback's session: it takes the call.
+            let live = self.inner.callbacks.get(&m.service_id).is_some_and(|r| {
+                !r.state.is_final() && r.session.as_deref() == Some(&m.service_id)
+            });
+            if live {
+                let call = CallStart::New {
+                    customer: customer.to_owned(),
+                    dnis: dnis.to_owned(),
+                    media,
+                };
+                return self.adopted(&m.service_id, call, matched.clone()).await;
+            }
+        }
         let inbound = &self.inner.inbound;
         let doc = inbound.doc_for(dnis).clone();
         let mut params = inbound.params.clone();

@@ -497,6 +497,7 @@ fn a_strategy_per_number_and_a_claim_that_comes_too_late() {
                 params: Vec::new(),
                 call: Some(CallStart::Claim { ixn }),
                 reply: None,
+                writes: Vec::new(),
             },
             0,
         )

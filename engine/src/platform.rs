@@ -827,12 +827,43 @@ impl Platform {
         }
     }
 
+    /// Books an access number for `req.service_id` (a user-originated callback's session),
+    /// durable before it returns.
+    pub async fn book_access(
+        &self,
+        req: BookRequest,
+        now: Millis,
+    ) -> Result<Booking, PlatformError> {
+        self.book_durably(None, req, now).await
+    }
+
     async fn book(
         &self,
         record: Option<ServiceRecord>,
         req: BookRequest,
         now: Millis,
     ) -> Result<Reply, PlatformError> {
+        let booking = self.book_durably(record, req, now).await?;
+        let mut fields = vec![
+            ("_id".to_string(), s(booking.service_id.clone())),
+            ("_access_number".to_string(), s(booking.number.clone())),
+        ];
+        if let Some(code) = &booking.access_code {
+            fields.push(("_access_code".to_string(), s(code.clone())));
+        }
+        fields.push((
+            "_expiration_time".to_string(),
+            Field::Int((booking.expires_at - now).max(0) / 1000),
+        ));
+        Ok(Reply::ok(fields))
+    }
+
+    async fn book_durably(
+        &self,
+        record: Option<ServiceRecord>,
+        req: BookRequest,
+        now: Millis,
+    ) -> Result<Booking, PlatformError> {
         let booking = {
             let mut pool = self.resources.lock();
             let mut rng = self.rng.lock();
@@ -854,18 +885,7 @@ impl Platform {
             self.resources.lock().release(&booking.service_id);
             return Err(e.into());
         }
-        let mut fields = vec![
-            ("_id".to_string(), s(booking.service_id.clone())),
-            ("_access_number".to_string(), s(booking.number.clone())),
-        ];
-        if let Some(code) = &booking.access_code {
-            fields.push(("_access_code".to_string(), s(code.clone())));
-        }
-        fields.push((
-            "_expiration_time".to_string(),
-            Field::Int((booking.expires_at - now).max(0) / 1000),
-        ));
-        Ok(Reply::ok(fields))
+        Ok(booking)
     }
 
     async fn match_interaction(

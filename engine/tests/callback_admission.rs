@@ -65,6 +65,7 @@ fn message(r: Result<Admitted, CallbackError>) -> (String, &'static str) {
     let class = match e {
         CallbackError::ServiceUnavailable(_) => "503",
         CallbackError::NotFound(_) => "404",
+        CallbackError::UnknownContactCenter(_) => "400",
         _ => "400",
     };
     (e.to_string(), class)

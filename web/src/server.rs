@@ -97,6 +97,11 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
         ..HostSettings::default()
     };
     let hosts = opts.workers_for_hosts();
+    let (callbacks, warnings) = actors::callback::Callbacks::open(&platform, now())?;
+    for w in warnings {
+        tracing::warn!("[callback] {w}");
+    }
+    let callbacks = Arc::new(callbacks);
     let sessions = Sessions::start(
         hosts,
         center.clone(),
@@ -104,6 +109,7 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
         docs.clone(),
         host_settings,
         tokio::runtime::Handle::current(),
+        Some(callbacks.clone()),
     );
     let inbound =
         Arc::new(Inbound::load(&settings, &platform, &docs).map_err(|e| anyhow::anyhow!("{e}"))?);
@@ -113,13 +119,15 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
         inbound.clone(),
         Some(push.clone()),
     )));
-    let node_settings = NodeSettings::from_section(platform.section("ors").as_deref());
+    let mut node_settings = NodeSettings::from_section(platform.section("ors").as_deref());
+    node_settings.public_url = format!("http://{addr}");
     let node = Node::new(
         platform.clone(),
         engine.clone(),
         sessions.clone(),
         node_settings.clone(),
         inbound,
+        callbacks,
     );
     let fetch = crate::api::ors::http_fetch(node_settings, addr);
     sessions.set_fetch(fetch.clone());
@@ -135,6 +143,8 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
         tracing::info!(restored, "sessions restored");
         eprintln!("ringback: {restored} sessions restored");
     }
+    // Scheduled callbacks start when due (those due while the server was down at once).
+    node.run_scheduler(&tokio::runtime::Handle::current());
     if opts.demo {
         let demo = DemoSettings::from_config(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
         center.with(|c, now| c.start_demo(demo, now));

@@ -306,6 +306,8 @@ struct ItemInfo {
     /// When it leaves its queue if not routed by then.
     deadline: Option<Millis>,
     user_data: Vec<(String, String)>,
+    /// The agent working it, once routed.
+    agent: Option<String>,
 }
 
 /// What a queue submission asks for.
@@ -856,15 +858,29 @@ impl CenterCore {
                 call: s.interaction,
                 deadline,
                 user_data: s.user_data,
+                agent: None,
             },
         );
         self.pump(now);
         Ok(item)
     }
 
-    /// The owner takes its item out of the queue (`Left{Cancelled}` follows).
+    /// Takes an item back: a waiting item leaves its queue (`Left{Cancelled}`); an item
+    /// already routed to an agent without a call of its own (a callback whose customer could
+    /// not be reached) ends on that agent's desktop with no wrap-up (`Completed`), freeing
+    /// the agent.
     pub fn cancel(&mut self, item: ItemId, now: Millis) -> Result<(), CenterError> {
-        self.leave(item, LeftReason::Cancelled, now)?;
+        let routed = self
+            .items
+            .get(&item)
+            .filter(|i| i.call.is_none())
+            .and_then(|i| i.agent.clone());
+        match routed {
+            Some(agent) if self.router.work(&agent).iter().any(|w| w.item == item) => {
+                self.router.complete(&agent, item, 0, now)?;
+            }
+            _ => self.leave(item, LeftReason::Cancelled, now)?,
+        }
         self.pump(now);
         Ok(())
     }
@@ -1459,6 +1475,7 @@ impl CenterCore {
             } => {
                 let (call, customer) = self.call_of(item);
                 if let Some(info) = self.items.get_mut(&item) {
+                    info.agent = Some(agent.clone());
                     if let Some(d) = info.deadline.take() {
                         self.timers.remove(&(d, Timer::ItemDeadline(item)));
                     }
@@ -1564,6 +1581,9 @@ impl CenterCore {
                 }
             }
             RouterEvent::Transferred { item, from, to } => {
+                if let Some(info) = self.items.get_mut(&item) {
+                    info.agent = Some(to.clone());
+                }
                 let (call, customer) = self.call_of(item);
                 let media = self
                     .router

@@ -34,14 +34,16 @@ enum Module {
     Dialog,
     Session,
     Notification,
+    Callback,
 }
 
-const MODULES: [(&str, Module); 5] = [
+const MODULES: [(&str, Module); 6] = [
     ("queue", Module::Queue),
     ("interaction", Module::Interaction),
     ("dialog", Module::Dialog),
     ("session", Module::Session),
     ("notification", Module::Notification),
+    ("callback", Module::Callback),
 ];
 
 /// Registers the handlers for every spelling of each module's namespace.
@@ -194,6 +196,7 @@ impl ActionHandler for Ors {
             (Module::Session, "fetch") => self.fetch(&mut a),
             (Module::Session, "response") => self.response(&mut a),
             (Module::Notification, "push") => self.push(&mut a),
+            (Module::Callback, "update") => self.update_callback(&mut a),
             (m, other) => Err(format!("<{other}> is not an action of the {m:?} module")),
         }
     }
@@ -705,6 +708,33 @@ impl Ors {
             Some(w) => format!("no request '{w}' is waiting for a response"),
             None => "no request is waiting for a response".into(),
         })
+    }
+
+    /// `callback:update`: the state (`QUEUED`, `ROUTING`, `PROCESSING`, `COMPLETED`, …),
+    /// `_callback_reason` and properties (`""` removes one) of the callback this session runs,
+    /// written with the step's checkpoint. A COMPLETED record no longer changes.
+    fn update_callback(&mut self, a: &mut Attrs) -> Result<(), String> {
+        let session = a.session();
+        let state = match a.string(&["state"])? {
+            None => None,
+            Some(text) => Some(
+                engine::callback::CallbackState::parse(&text)
+                    .ok_or_else(|| format!("state: '{text}' is not a callback state"))?,
+            ),
+        };
+        let reason = a.string(&["reason"])?;
+        let data = a.pairs(&["data"])?;
+        let mut st = self.st.borrow_mut();
+        let callbacks = st
+            .callbacks
+            .clone()
+            .ok_or_else(|| "this server keeps no callback records".to_owned())?;
+        if let Some(record) = callbacks.chart_update(&session, state, reason.as_deref(), &data)? {
+            st.effects.push(HostEffect::Write(vec![
+                engine::store::WriteOp::PutCallback(record),
+            ]));
+        }
+        Ok(())
     }
 
     fn push(&mut self, a: &mut Attrs) -> Result<(), String> {

@@ -37,6 +37,7 @@ pub fn checkpoint_sizes(chart: &str, events: &[&str]) -> Result<Vec<(String, usi
             params: Vec::new(),
             call: None,
             reply: None,
+            writes: Vec::new(),
         },
         0,
     )

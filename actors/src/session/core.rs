@@ -171,6 +171,8 @@ pub enum HostEffect {
         label: Option<String>,
         message: String,
     },
+    /// Other writes of the step (a callback record a chart changed), in its commit.
+    Write(Vec<engine::store::WriteOp>),
     /// The session ended.
     Finished {
         id: String,
@@ -203,6 +205,8 @@ pub struct StartSpec {
     pub call: Option<CallStart>,
     /// Whom to answer once the first step is durable.
     pub reply: Option<u64>,
+    /// Written in the commit of the first step (a new callback's record).
+    pub writes: Vec<engine::store::WriteOp>,
 }
 
 /// What a session is, for `GET /scxml/session/{id}`.
@@ -241,6 +245,8 @@ pub(crate) struct HostState {
     pub effects: Vec<HostEffect>,
     pub settings: HostSettings,
     pub now: Millis,
+    /// The callback records, for `callback:update` (none in hosts without callbacks).
+    pub callbacks: Option<Arc<crate::callback::Callbacks>>,
 }
 
 thread_local! {
@@ -408,6 +414,7 @@ impl HostCore {
             effects: Vec::new(),
             settings,
             now: 0,
+            callbacks: None,
         }));
         super::actions::register(&mut sys, &st);
         if let Some(t) = transport {
@@ -425,6 +432,11 @@ impl HostCore {
             st,
             touched: Vec::new(),
         }
+    }
+
+    /// Lets charts change callback records (`callback:update`).
+    pub fn set_callbacks(&mut self, callbacks: Arc<crate::callback::Callbacks>) {
+        self.st.borrow_mut().callbacks = Some(callbacks);
     }
 
     pub fn len(&self) -> usize {
@@ -461,59 +473,12 @@ impl HostCore {
             return Err(HostError::Duplicate(spec.id));
         }
         let id = spec.id.clone();
+        let writes = spec.writes;
         let mut params = spec.params;
         let mut calls = Vec::new();
         let mut interaction = None;
         if let Some(call) = spec.call {
-            let owner = Owner::Session(Arc::from(id.as_str()));
-            let taken = {
-                let mut st = self.st.borrow_mut();
-                st.center(|c, now| match &call {
-                    CallStart::New {
-                        customer,
-                        dnis,
-                        media,
-                    } => {
-                        let o = Some((owner.clone(), "call".to_owned()));
-                        let ixn = match media {
-                            Media::Chat => c.inbound_chat(customer, o, now),
-                            Media::Voice => c.inbound_call(customer, dnis, o, now),
-                        }?;
-                        Ok::<_, crate::center::CenterError>((
-                            ixn,
-                            customer.clone(),
-                            dnis.clone(),
-                            *media,
-                        ))
-                    }
-                    CallStart::Claim { ixn } => {
-                        let i = c.claim_call(*ixn, owner.clone(), "call".to_owned())?;
-                        let dnis = i
-                            .parties
-                            .iter()
-                            .find_map(|p| match p {
-                                Party::RoutePoint(d) => Some(d.clone()),
-                                _ => None,
-                            })
-                            .unwrap_or_default();
-                        Ok((
-                            *ixn,
-                            i.customer().unwrap_or_default().to_owned(),
-                            dnis,
-                            i.media,
-                        ))
-                    }
-                })
-            };
-            let (ixn, customer, dnis, media) = match taken {
-                Some(Ok(t)) => t,
-                Some(Err(e)) => return Err(HostError::CallGone(e.to_string())),
-                None => return Err(HostError::CallGone("the center is unavailable".into())),
-            };
-            let media_name = match media {
-                Media::Voice => "voice",
-                Media::Chat => "chat",
-            };
+            let (ixn, customer, dnis, media_name) = self.take_call(&id, &call, "call")?;
             for (k, v) in [
                 ("interaction", ixn.to_string()),
                 ("ani", customer.clone()),
@@ -571,6 +536,133 @@ impl HostCore {
                 self.st.borrow_mut().sessions.remove(&id);
                 return Err(HostError::BadRequest(e.to_string()));
             }
+        }
+        if !writes.is_empty() {
+            // Before the step's own effects: a record the chart changes is written after.
+            self.st
+                .borrow_mut()
+                .effects
+                .insert(0, HostEffect::Write(writes));
+        }
+        self.after_step();
+        Ok(())
+    }
+
+    /// Takes a call for session `id`: a new inbound call or chat, or one waiting at its route
+    /// point. Answers the call, the customer, the number called and the media.
+    fn take_call(
+        &mut self,
+        id: &str,
+        call: &CallStart,
+        tag: &str,
+    ) -> Result<(IxnId, String, String, &'static str), HostError> {
+        let owner = Owner::Session(Arc::from(id));
+        let taken = {
+            let mut st = self.st.borrow_mut();
+            st.center(|c, now| match call {
+                CallStart::New {
+                    customer,
+                    dnis,
+                    media,
+                } => {
+                    let o = Some((owner.clone(), tag.to_owned()));
+                    let ixn = match media {
+                        Media::Chat => c.inbound_chat(customer, o, now),
+                        Media::Voice => c.inbound_call(customer, dnis, o, now),
+                    }?;
+                    Ok::<_, crate::center::CenterError>((
+                        ixn,
+                        customer.clone(),
+                        dnis.clone(),
+                        *media,
+                    ))
+                }
+                CallStart::Claim { ixn } => {
+                    let i = c.claim_call(*ixn, owner.clone(), tag.to_owned())?;
+                    let dnis = i
+                        .parties
+                        .iter()
+                        .find_map(|p| match p {
+                            Party::RoutePoint(d) => Some(d.clone()),
+                            _ => None,
+                        })
+                        .unwrap_or_default();
+                    Ok((
+                        *ixn,
+                        i.customer().unwrap_or_default().to_owned(),
+                        dnis,
+                        i.media,
+                    ))
+                }
+            })
+        };
+        let (ixn, customer, dnis, media) = match taken {
+            Some(Ok(t)) => t,
+            Some(Err(e)) => return Err(HostError::CallGone(e.to_string())),
+            None => return Err(HostError::CallGone("the center is unavailable".into())),
+        };
+        let media_name = match media {
+            Media::Voice => "voice",
+            Media::Chat => "chat",
+        };
+        Ok((ixn, customer, dnis, media_name))
+    }
+
+    /// A call for a live session (an inbound call matched to the number the session booked,
+    /// a chat started on its URL): the session takes it and hears `interaction.arrived`
+    /// {interaction, ani, dnis, media}. `token` is answered with the call once durable.
+    pub fn adopt(
+        &mut self,
+        id: &str,
+        call: CallStart,
+        token: Option<u64>,
+        now: Millis,
+    ) -> Result<(), HostError> {
+        self.set_now(now);
+        if !self.sys.contains(id) || !self.st.borrow().sessions.contains_key(id) {
+            return Err(HostError::NotFound(id.to_owned()));
+        }
+        let requestid = self.st.borrow_mut().next_request_id(id, "call");
+        let (ixn, customer, dnis, media_name) = self.take_call(id, &call, &requestid)?;
+        let requestid = {
+            let mut st = self.st.borrow_mut();
+            if let Some(m) = st.sessions.get_mut(id) {
+                m.state.calls.push(CallMeta {
+                    ixn: ixn.0,
+                    requestid: requestid.clone(),
+                    customer: customer.clone(),
+                    media: media_name.to_owned(),
+                    direction: "inbound".into(),
+                });
+                m.interaction.get_or_insert(ixn);
+            }
+            requestid
+        };
+        let data = Value::Object(vec![
+            ("requestid".into(), Value::String(requestid)),
+            ("interaction".into(), Value::String(ixn.to_string())),
+            ("ani".into(), Value::String(customer)),
+            ("dnis".into(), Value::String(dnis)),
+            ("media".into(), Value::String(media_name.to_owned())),
+        ]);
+        self.touch(id);
+        self.sys.deliver(
+            &mut self.dm,
+            id,
+            Event::external("interaction.arrived", data),
+            now.max(0) as u64,
+        );
+        if let Some(token) = token {
+            self.st.borrow_mut().effects.push(HostEffect::Reply {
+                token,
+                reply: Ok(Reply::Started(StartReply {
+                    id: id.to_owned(),
+                    response: None,
+                    finished: None,
+                    interaction: Some(ixn),
+                    items: Vec::new(),
+                })),
+            });
         }
         self.after_step();
         Ok(())
@@ -1005,6 +1097,11 @@ impl HostCore {
                         items: Vec::new(),
                     })),
                 });
+            }
+            if let Some(record) = st.callbacks.as_ref().and_then(|c| c.session_ended(id)) {
+                st.effects.push(HostEffect::Write(vec![
+                    engine::store::WriteOp::PutCallback(record),
+                ]));
             }
             let at = st.now;
             st.effects.push(HostEffect::Finished {

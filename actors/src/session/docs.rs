@@ -276,6 +276,13 @@ const NOTIFICATION: &[Spec] = &[Spec {
     optional: &["tag", "device_os", "device_id", "deviceid", "requestid"],
 }];
 
+/// Ringback's `callback` module: a chart changes the record of the callback it runs.
+const CALLBACK: &[Spec] = &[Spec {
+    name: "update",
+    required: &[],
+    optional: &["state", "reason", "data"],
+}];
+
 /// The action elements of each ORS module, for documentation and checks.
 fn module_specs(module: &str) -> Option<&'static [Spec]> {
     match module {
@@ -284,6 +291,7 @@ fn module_specs(module: &str) -> Option<&'static [Spec]> {
         "dialog" => Some(DIALOG),
         "session" => Some(SESSION),
         "notification" => Some(NOTIFICATION),
+        "callback" => Some(CALLBACK),
         _ => None,
     }
 }
@@ -308,7 +316,7 @@ fn check_action(a: &CustomAction, problems: &mut Vec<Problem>) {
     let Some(module) = ors_module(&a.namespace) else {
         report(format!(
             "<{}> is in namespace '{}', which this server does not implement (ORS modules are \
-             www.genesyslab.com/modules/queue, interaction, dialog, session, notification)",
+             www.genesyslab.com/modules/queue, interaction, dialog, session, notification, callback)",
             a.name, a.namespace
         ));
         return;

@@ -102,8 +102,16 @@ enum HostMsg {
         requestid: String,
         item: u64,
     },
+    Adopt {
+        id: String,
+        call: crate::session::core::CallStart,
+        token: u64,
+    },
     Stop,
 }
+
+/// Stack of a session host thread.
+const HOST_STACK_BYTES: usize = 32 << 20;
 
 /// What the hosts share.
 struct Inner {
@@ -118,6 +126,7 @@ struct Inner {
     fetch: OnceLock<HttpFetch>,
     push: OnceLock<PushSend>,
     live: AtomicUsize,
+    callbacks: Option<Arc<crate::callback::Callbacks>>,
 }
 
 /// The session hosts: cheap to clone, callable from any thread.
@@ -144,6 +153,7 @@ impl Sessions {
         docs: Arc<Documents>,
         settings: HostSettings,
         runtime: tokio::runtime::Handle,
+        callbacks: Option<Arc<crate::callback::Callbacks>>,
     ) -> Sessions {
         let n = hosts.max(1);
         let mut senders = Vec::with_capacity(n);
@@ -165,6 +175,7 @@ impl Sessions {
             fetch: OnceLock::new(),
             push: OnceLock::new(),
             live: AtomicUsize::new(0),
+            callbacks,
         });
         for (i, rx) in receivers.into_iter().enumerate() {
             let inner = inner.clone();
@@ -172,6 +183,9 @@ impl Sessions {
             let settings = settings.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("session-host-{i}"))
+                // boa parses and runs scripts recursively: nested literals and deep calls (up to
+                // the recursion limit) need more than the default 2 MiB, in debug builds most.
+                .stack_size(HOST_STACK_BYTES)
                 .spawn(move || host_loop(i, inner, center, settings, rx));
             if let Err(e) = spawned {
                 tracing::error!(host = i, error = %e, "a session host thread did not start");
@@ -315,6 +329,27 @@ impl Sessions {
             Ok(Ok(Err(e))) => Err(e.into()),
             Ok(Err(_)) => Err(SessionError::Unavailable),
         }
+    }
+
+    /// Gives a live session a call (`interaction.arrived`); answers with the call once the
+    /// step is durable.
+    pub async fn adopt(
+        &self,
+        id: &str,
+        call: crate::session::core::CallStart,
+    ) -> Result<Reply, SessionError> {
+        let host = self.place(id)?;
+        let (token, rx) = self.token();
+        let msg = HostMsg::Adopt {
+            id: id.to_owned(),
+            call,
+            token,
+        };
+        if let Err(e) = self.send(host, msg) {
+            self.inner.waiters.remove(&token);
+            return Err(e);
+        }
+        self.wait(rx).await
     }
 
     pub async fn terminate(&self, id: &str) -> Result<(), SessionError> {
@@ -650,6 +685,9 @@ fn host_loop(
         inner: Arc::downgrade(&inner),
     };
     let mut core = HostCore::new(Box::new(center), settings, Some(Box::new(transport)));
+    if let Some(c) = &inner.callbacks {
+        core.set_callbacks(c.clone());
+    }
     let mut written_docs: HashSet<String> = HashSet::new();
     let docs_lost = Arc::new(AtomicBool::new(false));
     let mut last_collect = now();
@@ -751,6 +789,11 @@ fn handle(core: &mut HostCore, inner: &Arc<Inner>, msg: HostMsg, now: Millis) ->
             requestid,
             item,
         } => core.set_item(&id, &requestid, item),
+        HostMsg::Adopt { id, call, token } => {
+            if let Err(e) = core.adopt(&id, call, Some(token), now) {
+                fail(Some(token), e);
+            }
+        }
         HostMsg::Stop => return true,
     }
     false
@@ -816,6 +859,7 @@ fn save(
             HostEffect::Reply { .. } | HostEffect::Fetch { .. } | HostEffect::Push { .. } => {
                 answers = true
             }
+            HostEffect::Write(writes) => ops.extend(writes.iter().cloned()),
             HostEffect::Log {
                 session,
                 label,

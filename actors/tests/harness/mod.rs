@@ -130,6 +130,7 @@ impl Harness {
                 .collect(),
             call,
             reply: Some(token),
+            writes: Vec::new(),
         };
         let now = self.now();
         self.host.start(spec, now).unwrap();
@@ -217,6 +218,7 @@ impl Harness {
                             params,
                             call: Some(CallStart::Claim { ixn }),
                             reply: None,
+                            writes: Vec::new(),
                         };
                         if let Err(e) = self.host.start(spec, now) {
                             self.effects.push(format!("strategy not started: {e}"));
@@ -240,6 +242,7 @@ impl Harness {
                     label.unwrap_or_default()
                 )),
                 HostEffect::Reply { token, reply } => self.replies.push((token, reply)),
+                HostEffect::Write(ops) => self.effects.push(format!("write {} ops", ops.len())),
                 HostEffect::Finished {
                     id,
                     final_state,

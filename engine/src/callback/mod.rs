@@ -208,6 +208,9 @@ pub enum CallbackError {
     /// 404: no such callback.
     #[error("{0}")]
     NotFound(String),
+    /// 400 `CallbackExceptionNotFound`: a `ContactCenterId` this node does not serve.
+    #[error("{0}")]
+    UnknownContactCenter(String),
     /// 503 `CallbackExceptionServiceUnavailable`: a limit or throttle.
     #[error("{0}")]
     ServiceUnavailable(String),
@@ -223,7 +226,7 @@ impl CallbackError {
             CallbackError::BadRequest(_) | CallbackError::Unavailable { .. } => {
                 "com.genesyslab.gsg.services.callback.exceptions.CallbackExceptionBadRequest"
             }
-            CallbackError::NotFound(_) => {
+            CallbackError::NotFound(_) | CallbackError::UnknownContactCenter(_) => {
                 "com.genesyslab.gsg.services.callback.exceptions.CallbackExceptionNotFound"
             }
             CallbackError::ServiceUnavailable(_) => {

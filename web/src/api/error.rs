@@ -44,6 +44,10 @@ pub enum ApiError {
     /// A fault of ours (the store failed): reported as 500, logged with its detail.
     #[error("{0}")]
     Internal(String),
+    /// A callback request refused, with GMS's callback exception class (and, for a desired
+    /// time that cannot be booked, the free slots as `availability`).
+    #[error("{0}")]
+    Callback(engine::callback::CallbackError),
 }
 
 #[derive(Serialize)]
@@ -80,6 +84,7 @@ impl ApiError {
             ApiError::InvalidPhoneNumber(_) | ApiError::Internal(_) => {
                 "com.genesyslab.gsg.GSGException"
             }
+            ApiError::Callback(e) => e.exception(),
         }
     }
 
@@ -100,6 +105,14 @@ impl ApiError {
             | ApiError::GatewayTimeout(m)
             | ApiError::InvalidPhoneNumber(m)
             | ApiError::Internal(m) => m,
+            ApiError::Callback(e) => match e {
+                engine::callback::CallbackError::Number(m)
+                | engine::callback::CallbackError::BadRequest(m)
+                | engine::callback::CallbackError::NotFound(m)
+                | engine::callback::CallbackError::UnknownContactCenter(m)
+                | engine::callback::CallbackError::ServiceUnavailable(m) => m,
+                engine::callback::CallbackError::Unavailable { message, .. } => message,
+            },
         }
     }
 }
@@ -122,6 +135,18 @@ impl ResponseError for ApiError {
             ApiError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::InvalidPhoneNumber(_) => StatusCode::BAD_REQUEST,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Callback(e) => match e {
+                engine::callback::CallbackError::Number(_)
+                | engine::callback::CallbackError::BadRequest(_)
+                | engine::callback::CallbackError::Unavailable { .. }
+                | engine::callback::CallbackError::UnknownContactCenter(_) => {
+                    StatusCode::BAD_REQUEST
+                }
+                engine::callback::CallbackError::NotFound(_) => StatusCode::NOT_FOUND,
+                engine::callback::CallbackError::ServiceUnavailable(_) => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
+            },
         }
     }
 
@@ -143,6 +168,17 @@ impl ResponseError for ApiError {
         let mut resp = HttpResponse::build(status);
         if matches!(self, ApiError::Unauthorized(_)) {
             resp.insert_header(("WWW-Authenticate", "Basic realm=\"genesys\""));
+        }
+        if let ApiError::Callback(engine::callback::CallbackError::Unavailable {
+            availability,
+            ..
+        }) = self
+        {
+            let mut v = serde_json::to_value(&body).unwrap_or_default();
+            if let Some(map) = v.as_object_mut() {
+                map.insert("availability".into(), serde_json::json!(availability));
+            }
+            return resp.json(v);
         }
         resp.json(body)
     }
@@ -186,6 +222,7 @@ impl From<actors::NodeError> for ApiError {
             N::Document(d) => d.into(),
             N::Center(c) => c.into(),
             N::BadRequest(m) => ApiError::BadRequest(m),
+            N::Callback(c) => ApiError::Callback(c),
         }
     }
 }

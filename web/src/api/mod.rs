@@ -1,6 +1,7 @@
 //! The GMS REST API (`/genesys/1/...`): routes, request parameters and the GMS error body.
 
 pub mod auth;
+pub mod callback;
 pub mod center;
 pub mod error;
 pub mod notification;

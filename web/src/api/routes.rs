@@ -496,13 +496,18 @@ async fn service_call(
         .node
         .call_service(&name, &p.texts(), user.as_deref())
         .await?;
-    Ok(match answer {
+    Ok(service_answer(answer))
+}
+
+/// A service's answer as JSON.
+pub(crate) fn service_answer(answer: actors::node::ServiceAnswer) -> HttpResponse {
+    match answer {
         actors::node::ServiceAnswer::Builtin(r) => reply(r),
         actors::node::ServiceAnswer::UrsStat(r) => super::center::urs_stat_json(r.as_ref()),
         actors::node::ServiceAnswer::Session { body, .. } => {
             HttpResponse::Ok().json(super::ors::value_json(&body))
         }
-    })
+    }
 }
 
 fn service_record(state: &State, id: &str) -> Result<HttpResponse, ApiError> {
@@ -853,28 +858,30 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/genesys/1")
             .service(
-                web::scope("/service")
-                    .service(
-                        resource("/{name}")
-                            .route(web::post().to(service_call))
-                            .route(web::get().to(service_call))
-                            .route(web::delete().to(service_delete)),
-                    )
-                    .service(
-                        resource("/{id}/storage")
-                            .route(web::post().to(service_storage_put))
-                            .route(web::get().to(service_storage_get)),
-                    )
-                    .service(
-                        resource("/{id}/storage/binary/{key}")
-                            .route(web::get().to(service_storage_binary)),
-                    )
-                    .service(
-                        resource("/{id}/storage/{key}")
-                            .route(web::get().to(service_storage_key))
-                            .route(web::delete().to(service_storage_delete_key)),
-                    )
-                    .default_service(web::to(not_found)),
+                super::callback::session_routes(
+                    super::callback::service_routes(web::scope("/service"))
+                        .service(
+                            resource("/{name}")
+                                .route(web::post().to(service_call))
+                                .route(web::get().to(service_call))
+                                .route(web::delete().to(service_delete)),
+                        )
+                        .service(
+                            resource("/{id}/storage")
+                                .route(web::post().to(service_storage_put))
+                                .route(web::get().to(service_storage_get)),
+                        )
+                        .service(
+                            resource("/{id}/storage/binary/{key}")
+                                .route(web::get().to(service_storage_binary)),
+                        )
+                        .service(
+                            resource("/{id}/storage/{key}")
+                                .route(web::get().to(service_storage_key))
+                                .route(web::delete().to(service_storage_delete_key)),
+                        ),
+                )
+                .default_service(web::to(not_found)),
             )
             .service(
                 web::scope("/storage")
@@ -898,7 +905,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .default_service(web::to(not_found)),
             )
             .service(
-                web::scope("/admin")
+                super::callback::admin_routes(web::scope("/admin"))
                     .service(resource("/node/status").route(web::get().to(node_status)))
                     .service(
                         resource("/node/changestatus/{status}").route(web::post().to(node_change)),

@@ -1,0 +1,1095 @@
+//! The callback service: every callback record in memory ([`Callbacks`], shared by the
+//! request handlers, the session hosts and the scheduler) and the operations of the Callback
+//! API on the [`Node`] — create (admission, the scenario's session or the scheduler), query,
+//! cancel, reschedule and update, `connect`, the per-session requests — and the scheduler loop
+//! that starts SCHEDULED callbacks on time.
+//!
+//! A callback's `_id` is the id of the session that runs its scenario. Records are durable
+//! before anyone hears of them: a new immediate callback's record is written in the same group
+//! commit as its session's first checkpoint (`StartSpec::writes`); a chart's `callback:update`
+//! goes out with the checkpoint of the step that ran it; a scheduled callback leaves SCHEDULED
+//! in the commit that saves its new session, so none is started twice or lost.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use engine::callback::admission::{self, Throttles};
+use engine::callback::book::CallbackBook;
+use engine::callback::query::Query;
+use engine::callback::scheduler::{Retry, Scheduler};
+use engine::callback::settings::CallbackSettings;
+use engine::callback::{iso, reason, CallbackError, CallbackRecord, CallbackState, OWN_KEYS};
+use engine::config::option;
+use engine::service_options::Resolved;
+use engine::store::{Millis, WriteOp};
+use parking_lot::Mutex;
+use scxml::Value;
+
+use crate::center::now;
+
+/// A callback service's options and its template.
+type ServiceOf = (
+    Vec<(String, String)>,
+    Option<Arc<engine::templates::Template>>,
+);
+use crate::node::{Node, NodeError, ServiceAnswer};
+use crate::session::core::StartSpec;
+use crate::session::SessionError;
+
+/// Records in memory and the scheduler of SCHEDULED ones.
+pub struct Callbacks {
+    book: Mutex<CallbackBook>,
+    scheduler: Mutex<Scheduler>,
+    wake: tokio::sync::Notify,
+    settings: CallbackSettings,
+}
+
+impl std::fmt::Debug for Callbacks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Callbacks")
+            .field("records", &self.book.lock().len())
+            .field("scheduled", &self.scheduler.lock().len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The scenario a callback runs, from its service's options (and whether it was scheduled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    UserTerminatedImmediate,
+    UserTerminatedDelayed,
+    UserTerminatedScheduled,
+    UserTerminatedDelayedAgentPreview,
+    UserOriginatedImmediate,
+    UserOriginatedDelayed,
+    ChatImmediate,
+    ChatDelayed,
+}
+
+impl Scenario {
+    /// `_media_type`, `_call_direction`, `_wait_for_agent`, `_wait_for_user_confirm`,
+    /// `_agent_preview` and whether the request named a desired time.
+    pub fn of(opts: &Resolved<'_>, scheduled: bool) -> Scenario {
+        let yes = |k: &str| {
+            opts.get(k).is_some_and(|v| {
+                matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes")
+            })
+        };
+        let chat = opts
+            .get("_media_type")
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("chat"));
+        let originated = opts
+            .get("_call_direction")
+            .is_some_and(|d| d.trim().eq_ignore_ascii_case("USERORIGINATED"));
+        let wait = yes("_wait_for_agent");
+        match (chat, originated) {
+            (true, _) if wait => Scenario::ChatDelayed,
+            (true, _) => Scenario::ChatImmediate,
+            (false, true) if wait => Scenario::UserOriginatedDelayed,
+            (false, true) => Scenario::UserOriginatedImmediate,
+            _ if yes("_agent_preview") => Scenario::UserTerminatedDelayedAgentPreview,
+            _ if scheduled => Scenario::UserTerminatedScheduled,
+            _ if wait && yes("_wait_for_user_confirm") => Scenario::UserTerminatedDelayed,
+            _ => Scenario::UserTerminatedImmediate,
+        }
+    }
+
+    /// The chart under `templates/callback/` that runs it.
+    pub fn document(self) -> &'static str {
+        match self {
+            Scenario::UserTerminatedImmediate => "callback/user-terminated-immediate.scxml",
+            Scenario::UserTerminatedDelayed => "callback/user-terminated-delayed.scxml",
+            Scenario::UserTerminatedScheduled => "callback/user-terminated-scheduled.scxml",
+            Scenario::UserTerminatedDelayedAgentPreview => {
+                "callback/user-terminated-delayed-agent-preview.scxml"
+            }
+            Scenario::UserOriginatedImmediate => "callback/user-originated-immediate.scxml",
+            Scenario::UserOriginatedDelayed => "callback/user-originated-delayed.scxml",
+            Scenario::ChatImmediate => "callback/chat-immediate.scxml",
+            Scenario::ChatDelayed => "callback/chat-delayed.scxml",
+        }
+    }
+}
+
+impl Callbacks {
+    pub fn new(settings: CallbackSettings) -> Callbacks {
+        Callbacks {
+            book: Mutex::new(CallbackBook::new()),
+            scheduler: Mutex::new(Scheduler::new()),
+            wake: tokio::sync::Notify::new(),
+            settings,
+        }
+    }
+
+    pub fn settings(&self) -> &CallbackSettings {
+        &self.settings
+    }
+
+    /// Takes the stored records: each counted again by the throttles (`throttled` gives a
+    /// record's throttled values) and each SCHEDULED one scheduled at `start_at`.
+    pub fn load(
+        &self,
+        records: Vec<CallbackRecord>,
+        throttled: impl Fn(&CallbackRecord) -> Vec<(String, String)>,
+        start_at: impl Fn(&CallbackRecord) -> Millis,
+    ) {
+        let mut sched = self.scheduler.lock();
+        for r in &records {
+            // Started ones (a session waits for the time) come back with their session.
+            if r.state == CallbackState::Scheduled && r.session.is_none() {
+                sched.schedule(&r.id, start_at(r));
+            }
+        }
+        *self.book.lock() = CallbackBook::load(records, throttled);
+        drop(sched);
+        self.wake.notify_one();
+    }
+
+    pub fn len(&self) -> usize {
+        self.book.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.book.lock().is_empty()
+    }
+
+    pub fn get(&self, id: &str) -> Option<CallbackRecord> {
+        self.book.lock().get(id).cloned()
+    }
+
+    /// Records of `service` (every service when `None`) matching `query`, at most `max`.
+    pub fn query(&self, service: Option<&str>, query: &Query, max: usize) -> Vec<CallbackRecord> {
+        self.book
+            .lock()
+            .query(service, query)
+            .into_iter()
+            .take(max)
+            .cloned()
+            .collect()
+    }
+
+    /// Per service, records in each state.
+    pub fn counts(&self) -> BTreeMap<String, BTreeMap<CallbackState, u64>> {
+        self.book
+            .lock()
+            .counts()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// Records of `service` holding a slot in `[start, end)`.
+    pub fn booked(&self, service: &str, start: Millis, end: Millis) -> u32 {
+        self.book.lock().booked(service, start, end)
+    }
+
+    /// Runs the admission guards and, if they pass, adds the record under the same lock (two
+    /// requests never both take the last place).
+    fn admit(
+        &self,
+        check: impl FnOnce(admission::Waiting, &Throttles) -> Result<CallbackRecord, CallbackError>,
+        number: Option<&str>,
+        service: &str,
+        throttled: &[(String, String)],
+    ) -> Result<CallbackRecord, CallbackError> {
+        let mut book = self.book.lock();
+        let waiting = book.waiting(service, number);
+        let record = check(waiting, book.throttles())?;
+        book.insert(record.clone(), throttled);
+        Ok(record)
+    }
+
+    fn remove(&self, id: &str) {
+        self.book.lock().remove(id);
+        self.scheduler.lock().cancel(id);
+    }
+
+    /// Changes a record; `None` when there is none.
+    fn update(&self, id: &str, change: impl FnOnce(&mut CallbackRecord)) -> Option<CallbackRecord> {
+        self.book.lock().update(id, change).cloned()
+    }
+
+    /// A chart's `callback:update`: the record as changed, to be written with the step's
+    /// checkpoint. A final record is not changed any more (`Ok(None)`).
+    pub(crate) fn chart_update(
+        &self,
+        id: &str,
+        state: Option<CallbackState>,
+        reason: Option<&str>,
+        data: &[(String, String)],
+    ) -> Result<Option<CallbackRecord>, String> {
+        let mut book = self.book.lock();
+        let Some(current) = book.get(id) else {
+            return Err(format!("session '{id}' runs no callback"));
+        };
+        if current.state.is_final() || current.session.as_deref() != Some(id) {
+            return Ok(None);
+        }
+        Ok(book
+            .update(id, |r| {
+                if let Some(s) = state {
+                    r.set_state(s, reason);
+                } else if let Some(why) = reason {
+                    r.reason = Some(why.to_owned());
+                }
+                for (k, v) in data {
+                    if OWN_KEYS.contains(&k.as_str()) {
+                        continue;
+                    }
+                    if v.is_empty() {
+                        r.data.remove(k);
+                    } else {
+                        r.data.insert(k.clone(), v.clone());
+                    }
+                }
+            })
+            .cloned())
+    }
+
+    /// A session ended: a callback it ran that is not COMPLETED yet ends with `FAIL_ERROR`.
+    pub(crate) fn session_ended(&self, id: &str) -> Option<CallbackRecord> {
+        let mut book = self.book.lock();
+        let r = book.get(id)?;
+        if r.state.is_final() || r.session.as_deref() != Some(id) {
+            return None;
+        }
+        book.update(id, |r| {
+            r.set_state(CallbackState::Completed, Some(reason::FAIL_ERROR))
+        })
+        .cloned()
+    }
+
+    /// Drops the records past their expiry; the caller purges them from the store.
+    pub fn expire(&self, now: Millis) -> Vec<String> {
+        let gone = self.book.lock().expire(now);
+        let mut sched = self.scheduler.lock();
+        for id in &gone {
+            sched.cancel(id);
+        }
+        gone
+    }
+}
+
+/// What `POST /genesys/1/service/callback/{name}` answers.
+#[derive(Debug)]
+pub enum CreateAnswer {
+    /// The scenario's answer (its first dialog, or `{"_id"}`).
+    Created { id: String, body: Value },
+    /// `_redirect` named another service, which answered.
+    Redirected(ServiceAnswer),
+}
+
+/// A request's parameters and where it came from.
+#[derive(Debug, Clone, Default)]
+pub struct CallbackRequest {
+    pub params: Vec<(String, String)>,
+    pub headers: Vec<(String, String)>,
+    pub gms_user: Option<String>,
+    /// `http://host:port` the request came to: the base of the URLs a dialog carries.
+    pub base_url: String,
+}
+
+/// The `_id` carried by every dialog answer first, as GMS writes them.
+fn object(fields: Vec<(&str, Value)>) -> Value {
+    Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+}
+
+fn s(v: impl Into<String>) -> Value {
+    Value::String(v.into())
+}
+
+/// Service options with `$token$` values replaced by the request parameter of that name.
+fn substitute(options: &[(String, String)], params: &[(String, String)]) -> Vec<(String, String)> {
+    options
+        .iter()
+        .map(|(k, v)| {
+            let t = v.trim();
+            let value = match t.strip_prefix('$').and_then(|r| r.strip_suffix('$')) {
+                Some(name) if !name.is_empty() => option(params, name)
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| v.clone()),
+                _ => v.clone(),
+            };
+            (k.clone(), value)
+        })
+        .collect()
+}
+
+fn int(opts: &Resolved<'_>, key: &str, default: i64) -> i64 {
+    opts.get(key)
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .unwrap_or(default)
+}
+
+/// Seconds a service keeps records after their desired time (`_ttl`, default one day).
+fn ttl_ms(opts: &Resolved<'_>) -> Millis {
+    int(opts, "_ttl", 86_400).max(1).saturating_mul(1000)
+}
+
+/// When a scheduled callback's session starts: `_request_execution_time_buffer` before its
+/// desired time.
+fn start_at(opts: &Resolved<'_>, desired: Millis) -> Millis {
+    desired.saturating_sub(int(opts, "_request_execution_time_buffer", 120).max(0) * 1000)
+}
+
+impl Node {
+    fn callback_service(&self, name: &str) -> Result<ServiceOf, NodeError> {
+        let options = self.platform().service_options(name).ok_or_else(|| {
+            CallbackError::NotFound(format!("Callback service {name} is not configured."))
+        })?;
+        let service = option(&options, "_service").unwrap_or("").trim();
+        let template = self.platform().templates().get(service);
+        let is_callback =
+            service == "callback" || template.as_ref().is_some_and(|t| t.service == "callback");
+        if !is_callback {
+            return Err(CallbackError::NotFound(format!(
+                "Service {name} is not a callback service (its _service is '{service}')."
+            ))
+            .into());
+        }
+        Ok((options, template))
+    }
+
+    /// `POST /genesys/1/service/callback/{name}`.
+    pub async fn create_callback(
+        &self,
+        name: &str,
+        req: CallbackRequest,
+    ) -> Result<CreateAnswer, NodeError> {
+        let (options, template) = self.callback_service(name)?;
+        let section = substitute(&options, &req.params);
+        let opts = Resolved::new(&section, &req.params, template.as_deref());
+        if let Some(target) = opts.get("_redirect").map(str::trim) {
+            if !target.is_empty() && target != name {
+                return self.redirect(target, &req).await;
+            }
+        }
+        let now = now();
+        let number = opts.get("_customer_number").map(str::to_owned);
+        let throttled = admission::throttled_values(&opts, &req.headers);
+        let node_max = Some(self.callbacks().settings().max_queued_per_service);
+        let scheduled_request = req
+            .params
+            .iter()
+            .any(|(k, v)| k == "_desired_time" && !v.trim().is_empty());
+        let id = crate::node::new_session_id();
+        let record = self.callbacks().admit(
+            |waiting, throttles| {
+                let admitted =
+                    admission::admit(name, &opts, &req.headers, waiting, throttles, node_max, now)?;
+                let mut data: BTreeMap<String, String> = req
+                    .params
+                    .iter()
+                    .filter(|(k, v)| !OWN_KEYS.contains(&k.as_str()) && !v.is_empty())
+                    .cloned()
+                    .collect();
+                if let Some(n) = &number {
+                    data.insert("_customer_number".into(), n.clone());
+                }
+                if let Some(u) = &req.gms_user {
+                    data.entry("_gms_user".into()).or_insert_with(|| u.clone());
+                }
+                Ok(CallbackRecord {
+                    id: id.clone(),
+                    service: name.to_owned(),
+                    // A callback for later is SCHEDULED until its chart queues it, even once its
+                    // session runs (within _request_execution_time_buffer of the time).
+                    state: if admitted.desired_time <= now {
+                        CallbackState::Queued
+                    } else {
+                        CallbackState::Scheduled
+                    },
+                    reason: None,
+                    desired_time: admitted.desired_time,
+                    created_at: now,
+                    expires_at: admitted.desired_time.saturating_add(ttl_ms(&opts)),
+                    session: admitted.immediate.then(|| id.clone()),
+                    data,
+                })
+            },
+            number.as_deref(),
+            name,
+            &throttled,
+        )?;
+        if record.session.is_none() {
+            if let Err(e) = self
+                .platform()
+                .store()
+                .write(vec![WriteOp::PutCallback(record.clone())])
+                .await
+            {
+                self.callbacks().remove(&id);
+                return Err(PlatformErrorFrom::from(e).into());
+            }
+            let at = start_at(&opts, record.desired_time);
+            self.callbacks().scheduler.lock().schedule(&id, at);
+            self.callbacks().wake.notify_one();
+            let when = iso(record.desired_time);
+            let body = object(vec![
+                ("_id", s(id.clone())),
+                ("_action", s("ConfirmationDialog")),
+                ("_text", s(format!("You will receive the call at {when}"))),
+                ("_ok_title", s("Ok")),
+                ("_dialog_id", s("0")),
+                ("_desired_time", s(when)),
+            ]);
+            return Ok(CreateAnswer::Created { id, body });
+        }
+        let scenario = Scenario::of(&opts, scheduled_request);
+        match self
+            .start_callback(&record, scenario, &opts, &req, now)
+            .await
+        {
+            Ok(body) => Ok(CreateAnswer::Created { id, body }),
+            Err(e) => {
+                self.callbacks().remove(&id);
+                Err(e)
+            }
+        }
+    }
+
+    async fn redirect(
+        &self,
+        target: &str,
+        req: &CallbackRequest,
+    ) -> Result<CreateAnswer, NodeError> {
+        let is_callback = self
+            .platform()
+            .service_options(target)
+            .is_some_and(|o| option(&o, "_service").is_some_and(|s| s.trim() == "callback"));
+        if is_callback {
+            let mut params: Vec<(String, String)> = req
+                .params
+                .iter()
+                .filter(|(k, _)| k != "_redirect")
+                .cloned()
+                .collect();
+            params.push(("_redirect".into(), String::new()));
+            let inner = CallbackRequest {
+                params,
+                ..req.clone()
+            };
+            return Box::pin(self.create_callback(target, inner)).await;
+        }
+        let answer = self
+            .call_service(target, &req.params, req.gms_user.as_deref())
+            .await?;
+        Ok(CreateAnswer::Redirected(answer))
+    }
+
+    /// Starts the session of `record` (durable with its record) and returns its first answer.
+    async fn start_callback(
+        &self,
+        record: &CallbackRecord,
+        scenario: Scenario,
+        opts: &Resolved<'_>,
+        req: &CallbackRequest,
+        now: Millis,
+    ) -> Result<Value, NodeError> {
+        let doc = self.document(scenario.document(), false).await?;
+        let mut given: Vec<(String, Value)> = vec![
+            ("_id".into(), s(record.id.clone())),
+            ("_service_name".into(), s(record.service.clone())),
+            ("_desired_time".into(), s(iso(record.desired_time))),
+            (
+                "_start_delay".into(),
+                Value::Number(((record.desired_time - now).max(0) / 1000) as f64),
+            ),
+            ("_gms_url".into(), s(req.base_url.clone())),
+            (
+                "_gms_user".into(),
+                s(req
+                    .gms_user
+                    .clone()
+                    .or_else(|| record.data.get("_gms_user").cloned())
+                    .unwrap_or_default()),
+            ),
+            (
+                "userdata".into(),
+                Value::Object(
+                    record
+                        .data
+                        .iter()
+                        .filter(|(k, _)| !k.starts_with('_'))
+                        .map(|(k, v)| (k.clone(), s(v.clone())))
+                        .collect(),
+                ),
+            ),
+        ];
+        // The immediate scenario hands out the number in its first answer; the delayed one
+        // books it when the customer connects.
+        if scenario == Scenario::UserOriginatedImmediate {
+            for (k, v) in self.book_access(&record.id, opts, now).await? {
+                given.push((k, s(v)));
+            }
+        }
+        // Every other `<data>` of the chart from the service's options, the request and the
+        // template's defaults, in that order of precedence.
+        let mut params = given.clone();
+        for id in data_ids(&doc.doc) {
+            if params.iter().any(|(k, _)| *k == id) {
+                continue;
+            }
+            let value = opts
+                .get(&id)
+                .map(str::to_owned)
+                .or_else(|| record.data.get(&id).cloned());
+            if let Some(v) = value {
+                params.push((id, s(v)));
+            }
+        }
+        let spec = StartSpec {
+            id: record.id.clone(),
+            doc,
+            params,
+            call: None,
+            reply: None,
+            writes: vec![WriteOp::PutCallback(record.clone())],
+        };
+        let reply = match self.sessions().start_session(spec).await? {
+            crate::session::core::Reply::Started(r) => r,
+            other => {
+                return Err(NodeError::BadRequest(format!(
+                    "the session host answered a start with {other:?}"
+                )))
+            }
+        };
+        Ok(reply
+            .response
+            .unwrap_or_else(|| object(vec![("_id", s(record.id.clone()))])))
+    }
+
+    /// Books an access number for a user-originated callback: `_access_number`,
+    /// `_access_code` (`n/a` without `_provide_code`) and `_expiration_time` (seconds).
+    async fn book_access(
+        &self,
+        id: &str,
+        opts: &Resolved<'_>,
+        now: Millis,
+    ) -> Result<Vec<(String, String)>, NodeError> {
+        let booking = self
+            .platform()
+            .book_access(
+                engine::resources::BookRequest {
+                    group: opts.get("_resource_group").unwrap_or("DNIS").to_owned(),
+                    service_id: id.to_owned(),
+                    phone_number: opts.get("_customer_number").map(str::to_owned),
+                    provide_code: opts
+                        .get("_provide_code")
+                        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+                    code_length: opts.get("_access_code_length").map(str::to_owned),
+                    timeout: opts.get("_booking_expiration_timeout").map(str::to_owned),
+                },
+                now,
+            )
+            .await?;
+        Ok(vec![
+            ("_access_number".into(), booking.number.clone()),
+            (
+                "_access_code".into(),
+                booking.access_code.clone().unwrap_or_else(|| "n/a".into()),
+            ),
+            (
+                "_expiration_time".into(),
+                ((booking.expires_at - now).max(0) / 1000).to_string(),
+            ),
+        ])
+    }
+
+    /// `GET /genesys/1/service/callback[/{name}]?…`.
+    pub fn query_callbacks(
+        &self,
+        name: Option<&str>,
+        params: &[(String, String)],
+    ) -> Result<Vec<CallbackRecord>, NodeError> {
+        if let Some(n) = name {
+            self.callback_service(n)?;
+        }
+        let q = Query::from_params(params, &["max", "operand"])?;
+        Ok(self.callbacks().query(name, &q, usize::MAX))
+    }
+
+    /// `DELETE /genesys/1/service/callback/{name}/{id}` (and the admin's bulk cancel): the
+    /// record ends COMPLETED with `why`, its session is stopped. Answers the record.
+    pub async fn cancel_callback(
+        &self,
+        name: Option<&str>,
+        id: &str,
+        why: &str,
+    ) -> Result<CallbackRecord, NodeError> {
+        let current = self.callback_of(name, id)?;
+        if current.state.is_final() {
+            return Err(CallbackError::BadRequest(format!(
+                "Callback {id} is already {} ({}); it cannot be cancelled.",
+                current.state.as_str(),
+                current.reason.as_deref().unwrap_or("no reason")
+            ))
+            .into());
+        }
+        let session = current.session.clone();
+        let record = self
+            .callbacks()
+            .update(id, |r| {
+                r.set_state(CallbackState::Completed, Some(why));
+            })
+            .ok_or_else(|| CallbackError::NotFound(format!("Callback {id} does not exist.")))?;
+        self.callbacks().scheduler.lock().cancel(id);
+        self.platform()
+            .store()
+            .write(vec![WriteOp::PutCallback(record.clone())])
+            .await
+            .map_err(PlatformErrorFrom::from)?;
+        if let Some(sid) = session {
+            match self.sessions().terminate(&sid).await {
+                Ok(()) | Err(SessionError::NotFound(_) | SessionError::Finished(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(record)
+    }
+
+    fn callback_of(&self, name: Option<&str>, id: &str) -> Result<CallbackRecord, NodeError> {
+        let r = self
+            .callbacks()
+            .get(id)
+            .filter(|r| name.is_none_or(|n| r.service == n))
+            .ok_or_else(|| {
+                CallbackError::NotFound(format!(
+                    "Callback {id} does not exist{}.",
+                    name.map(|n| format!(" in service {n}")).unwrap_or_default()
+                ))
+            })?;
+        Ok(r)
+    }
+
+    /// `PUT /genesys/1/service/callback/{name}/{id}`: `_new_desired_time` reschedules a
+    /// callback that is not yet with an agent (SCHEDULED, or QUEUED: its session stops and it
+    /// waits again); other keys set properties (`""` removes one). Answers the record.
+    pub async fn update_callback(
+        &self,
+        name: &str,
+        id: &str,
+        params: &[(String, String)],
+    ) -> Result<CallbackRecord, NodeError> {
+        let (options, template) = self.callback_service(name)?;
+        let current = self.callback_of(Some(name), id)?;
+        let opts = Resolved::new(&options, params, template.as_deref());
+        let now = now();
+        let new_time = match params
+            .iter()
+            .find(|(k, v)| (k == "_new_desired_time" || k == "_desired_time") && !v.is_empty())
+        {
+            None => None,
+            Some((k, v)) => Some(engine::callback::parse_iso(v).ok_or_else(|| {
+                CallbackError::BadRequest(format!(
+                    "{k} must be an ISO 8601 time such as 2026-12-06T14:30:00.000Z, not '{v}'"
+                ))
+            })?),
+        };
+        if current.state.is_final() {
+            return Err(CallbackError::BadRequest(format!(
+                "Callback {id} is {} and cannot be changed.",
+                current.state.as_str()
+            ))
+            .into());
+        }
+        if new_time.is_some()
+            && !matches!(
+                current.state,
+                CallbackState::Scheduled | CallbackState::Queued | CallbackState::Paused
+            )
+        {
+            return Err(CallbackError::BadRequest(format!(
+                "Callback {id} is {}: only a SCHEDULED or QUEUED callback can be rescheduled.",
+                current.state.as_str()
+            ))
+            .into());
+        }
+        let stop = new_time.and(current.session.clone());
+        let record = self
+            .callbacks()
+            .update(id, |r| {
+                for (k, v) in params {
+                    if OWN_KEYS.contains(&k.as_str())
+                        || k == "_new_desired_time"
+                        || k == "_callback_state"
+                    {
+                        continue;
+                    }
+                    if v.is_empty() {
+                        r.data.remove(k);
+                    } else {
+                        r.data.insert(k.clone(), v.clone());
+                    }
+                }
+                if let Some(t) = new_time {
+                    let t = t.max(now);
+                    r.expires_at = t.saturating_add(ttl_ms(&opts));
+                    r.desired_time = t;
+                    r.state = CallbackState::Scheduled;
+                    r.session = None;
+                }
+            })
+            .ok_or_else(|| CallbackError::NotFound(format!("Callback {id} does not exist.")))?;
+        self.platform()
+            .store()
+            .write(vec![WriteOp::PutCallback(record.clone())])
+            .await
+            .map_err(PlatformErrorFrom::from)?;
+        if let Some(t) = new_time {
+            self.callbacks()
+                .scheduler
+                .lock()
+                .schedule(id, start_at(&opts, t.max(now)));
+            self.callbacks().wake.notify_one();
+        }
+        if let Some(sid) = stop {
+            match self.sessions().terminate(&sid).await {
+                Ok(()) | Err(SessionError::NotFound(_) | SessionError::Finished(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(record)
+    }
+
+    /// Starts the scheduler: SCHEDULED callbacks start when due, until the runtime stops.
+    pub fn run_scheduler(&self, runtime: &tokio::runtime::Handle) {
+        let node = self.clone();
+        runtime.spawn(async move {
+            loop {
+                let next = node.callbacks().scheduler.lock().next_deadline();
+                let wait = next.map_or(Duration::from_secs(60), |at| {
+                    Duration::from_millis(u64::try_from(at - now()).unwrap_or(0))
+                });
+                if !wait.is_zero() {
+                    let _ = tokio::time::timeout(wait, node.callbacks().wake.notified()).await;
+                }
+                let due = node.callbacks().scheduler.lock().take_due(now(), 256);
+                for (id, _) in due {
+                    let node = node.clone();
+                    tokio::spawn(async move { node.start_scheduled(&id).await });
+                }
+            }
+        });
+    }
+
+    /// Starts a due SCHEDULED callback: it leaves SCHEDULED in the commit of its session's
+    /// first step. A failed start is tried again (`_max_ors_submit_attempts`, every
+    /// `_ors_submit_retry_interval`... seconds) and then ends with `SUBMIT_FAILED`.
+    async fn start_scheduled(&self, id: &str) {
+        let Some(current) = self.callbacks().get(id) else {
+            return;
+        };
+        if current.state != CallbackState::Scheduled || current.session.is_some() {
+            return;
+        }
+        let outcome = self.start_scheduled_session(current.clone()).await;
+        match outcome {
+            Ok(()) => self.callbacks().scheduler.lock().started(id),
+            Err(e) => {
+                tracing::warn!(callback = %id, error = %e, "a scheduled callback did not start");
+                let (attempts, retry) = self
+                    .platform()
+                    .service_options(&current.service)
+                    .map(|o| {
+                        let r = Resolved::new(&o, &[], None);
+                        (int(&r, "_max_ors_submit_attempts", 3), 10_000)
+                    })
+                    .unwrap_or((1, 10_000));
+                let verdict = self.callbacks().scheduler.lock().failed(
+                    id,
+                    now(),
+                    attempts.max(1) as u32,
+                    retry,
+                );
+                if let Retry::GiveUp { .. } = verdict {
+                    let failed = self.callbacks().update(id, |r| {
+                        r.session = None;
+                        r.set_state(CallbackState::Completed, Some(reason::SUBMIT_FAILED));
+                    });
+                    if let Some(r) = failed {
+                        if let Err(e) = self
+                            .platform()
+                            .store()
+                            .write(vec![WriteOp::PutCallback(r)])
+                            .await
+                        {
+                            tracing::error!(callback = %id, error = %e, "SUBMIT_FAILED not saved");
+                        }
+                    }
+                } else {
+                    self.callbacks().wake.notify_one();
+                }
+            }
+        }
+    }
+
+    async fn start_scheduled_session(&self, current: CallbackRecord) -> Result<(), NodeError> {
+        let (options, template) = self.callback_service(&current.service)?;
+        let params: Vec<(String, String)> = current
+            .data
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let section = substitute(&options, &params);
+        let opts = Resolved::new(&section, &params, template.as_deref());
+        let id = current.id.clone();
+        let record = self
+            .callbacks()
+            .update(&id, |r| {
+                r.session = Some(r.id.clone());
+            })
+            .ok_or_else(|| CallbackError::NotFound(format!("Callback {id} does not exist.")))?;
+        let req = CallbackRequest {
+            params: params.clone(),
+            headers: Vec::new(),
+            gms_user: record.data.get("_gms_user").cloned(),
+            base_url: self.settings().public_url.clone(),
+        };
+        let scenario = Scenario::of(&opts, true);
+        match self
+            .start_callback(&record, scenario, &opts, &req, now())
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                self.callbacks().update(&id, |r| {
+                    r.state = CallbackState::Scheduled;
+                    r.session = None;
+                });
+                Err(e)
+            }
+        }
+    }
+}
+
+/// The ids of every `<data>` in a document (the start parameters it can take).
+fn data_ids(doc: &scxml::model::Document) -> Vec<String> {
+    let mut ids: Vec<String> = doc
+        .states
+        .iter()
+        .flat_map(|st| st.data.iter().map(|d| d.id.clone()))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// Store errors reach the client through the platform's error mapping.
+type PlatformErrorFrom = engine::platform::PlatformError;
+
+impl Callbacks {
+    /// The callbacks of a node: `[callback]`'s settings and the stored records (the
+    /// throttles count them again; SCHEDULED ones are scheduled, a start time already past due
+    /// at once). Problems with `[callback]` come back as warnings.
+    pub fn open(
+        platform: &engine::platform::Platform,
+        now: Millis,
+    ) -> Result<(Callbacks, Vec<String>), engine::platform::PlatformError> {
+        let (settings, warnings) =
+            CallbackSettings::from_section(platform.section("callback").as_deref());
+        let callbacks = Callbacks::new(settings);
+        let records = platform.store().callbacks(now)?;
+        let template = platform.templates().get("callback");
+        let options = |r: &CallbackRecord| platform.service_options(&r.service).unwrap_or_default();
+        let params = |r: &CallbackRecord| -> Vec<(String, String)> {
+            r.data.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        };
+        callbacks.load(
+            records,
+            |r| {
+                let (o, p) = (options(r), params(r));
+                admission::throttled_values(&Resolved::new(&o, &p, template.as_deref()), &[])
+            },
+            |r| {
+                let (o, p) = (options(r), params(r));
+                start_at(&Resolved::new(&o, &p, template.as_deref()), r.desired_time)
+            },
+        );
+        Ok((callbacks, warnings))
+    }
+}
+
+/// `check-queue-position`: where a callback waits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuePosition {
+    pub id: String,
+    /// 1-based; `None` once it is no longer waiting.
+    pub position: Option<usize>,
+    /// Estimated wait in seconds, `None` without an estimate.
+    pub eta: Option<f64>,
+    /// Items waiting in its queue.
+    pub total_waiting: usize,
+    /// Whether an agent is about to be ready (`_eta_pos_threshold`), and why.
+    pub threshold_passed: bool,
+    pub threshold_reason: String,
+    pub state: CallbackState,
+}
+
+/// `_eta_pos_threshold` (`eta:position,…`, e.g. `0:10,10:5,20:2,30:1,40:0`): passed when the
+/// estimate is unknown, or some pair has `eta <= e` and `position <= p`.
+pub fn threshold(spec: &str, eta: Option<f64>, position: Option<usize>) -> (bool, String) {
+    let Some(eta) = eta else {
+        return (true, "eta n/a".into());
+    };
+    let pos = position.unwrap_or(0);
+    for pair in spec.split(',') {
+        let Some((e, p)) = pair.split_once(':') else {
+            continue;
+        };
+        let (Ok(e), Ok(p)) = (e.trim().parse::<f64>(), p.trim().parse::<usize>()) else {
+            continue;
+        };
+        if eta <= e && pos <= p {
+            return (true, format!("eta <= {e} and position <={p} "));
+        }
+    }
+    (false, String::new())
+}
+
+impl Node {
+    /// The callback behind a session id, live.
+    fn live_callback(&self, id: &str) -> Result<CallbackRecord, NodeError> {
+        let r = self
+            .callbacks()
+            .get(id)
+            .ok_or_else(|| CallbackError::NotFound(format!("Service {id} does not exist.")))?;
+        if r.state.is_final() {
+            return Err(CallbackError::BadRequest(format!(
+                "Callback {id} is {} ({}).",
+                r.state.as_str(),
+                r.reason.as_deref().unwrap_or("no reason")
+            ))
+            .into());
+        }
+        Ok(r)
+    }
+
+    /// `POST /genesys/1/service/{id}/connect`: the customer is ready. A user-originated
+    /// callback books an access number first (the chart answers with it).
+    pub async fn connect_callback(
+        &self,
+        id: &str,
+        params: &[(String, String)],
+    ) -> Result<(u16, Value), NodeError> {
+        let record = self.live_callback(id)?;
+        let (options, template) = self.callback_service(&record.service)?;
+        let stored: Vec<(String, String)> = record
+            .data
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .chain(params.iter().cloned())
+            .collect();
+        let section = substitute(&options, &stored);
+        let opts = Resolved::new(&section, &stored, template.as_deref());
+        let scenario = Scenario::of(&opts, false);
+        let mut data: Vec<(String, Value)> = params
+            .iter()
+            .map(|(k, v)| (k.clone(), s(v.clone())))
+            .collect();
+        // A number is booked only when the chart can use it: at once for the immediate
+        // scenario, once an agent waits (ROUTING) for the delayed one.
+        let wants_number = match scenario {
+            Scenario::UserOriginatedImmediate => true,
+            Scenario::UserOriginatedDelayed => record.state == CallbackState::Routing,
+            _ => false,
+        };
+        if wants_number {
+            for (k, v) in self.book_access(id, &opts, now()).await? {
+                data.push((k, s(v)));
+            }
+        }
+        self.request(id, "connect", Value::Object(data)).await
+    }
+
+    /// A request a callback's chart answers: a dialog (`GET /genesys/1/service/{id}/{action}`,
+    /// delivered as event `dialog` with `_action`), `snooze`, `cancel` from a menu.
+    pub async fn callback_request(
+        &self,
+        id: &str,
+        name: &str,
+        params: &[(String, String)],
+    ) -> Result<(u16, Value), NodeError> {
+        let record = self.live_callback(id)?;
+        if name == "cancel" {
+            let r = self
+                .cancel_callback(Some(&record.service), id, reason::CANCELLED)
+                .await?;
+            return Ok((200, cancelled_dialog(&r)));
+        }
+        let mut data: Vec<(String, Value)> = params
+            .iter()
+            .map(|(k, v)| (k.clone(), s(v.clone())))
+            .collect();
+        let event = if name == "snooze" {
+            "snooze"
+        } else {
+            data.push(("_action".into(), s(name)));
+            "dialog"
+        };
+        self.request(id, event, Value::Object(data)).await
+    }
+
+    /// `check-queue-position`: the position and estimate of the callback's queue item.
+    pub async fn queue_position(&self, id: &str) -> Result<QueuePosition, NodeError> {
+        let record = self
+            .callbacks()
+            .get(id)
+            .ok_or_else(|| CallbackError::NotFound(format!("Service {id} does not exist.")))?;
+        let items = match record.session.as_deref() {
+            Some(sid) if !record.state.is_final() => match self.sessions().info(sid).await {
+                Ok(info) => info.items,
+                Err(SessionError::NotFound(_) | SessionError::Finished(_)) => Vec::new(),
+                Err(e) => return Err(e.into()),
+            },
+            _ => Vec::new(),
+        };
+        let item = items.iter().rev().find_map(|i| i.item);
+        let status = item.and_then(|item| {
+            self.engine().center().with(|c, now| {
+                let st = c.item_status(engine::queue::ItemId(item), now)?;
+                let waiting = c.queue(&st.queue, now).map_or(0, |q| q.stats.calls);
+                Some((st, waiting))
+            })
+        });
+        let spec = self
+            .platform()
+            .service_options(&record.service)
+            .and_then(|o| option(&o, "_eta_pos_threshold").map(str::to_owned))
+            .unwrap_or_else(|| "0:10,10:5,20:2,30:1,40:0".into());
+        let (position, eta, total_waiting) = match &status {
+            Some((st, waiting)) => (
+                st.position,
+                match st.ewt {
+                    engine::queue::Ewt::Seconds(s) => Some(s),
+                    engine::queue::Ewt::Unknown => None,
+                },
+                *waiting,
+            ),
+            None => (None, None, 0),
+        };
+        let (passed, why) = threshold(&spec, eta, position);
+        Ok(QueuePosition {
+            id: id.to_owned(),
+            position,
+            eta,
+            total_waiting,
+            threshold_passed: passed,
+            threshold_reason: why,
+            state: record.state,
+        })
+    }
+}
+
+/// The answer to a cancel: the ConfirmationDialog the help shows.
+pub fn cancelled_dialog(r: &CallbackRecord) -> Value {
+    object(vec![
+        ("_action", s("ConfirmationDialog")),
+        ("_id", s(r.id.clone())),
+        ("_text", s("Your service request is now cancelled.")),
+        ("_ok_title", s("OK")),
+        ("_dialog_id", s("0")),
+        ("_desired_time", s(iso(r.desired_time))),
+    ])
+}

@@ -1,0 +1,513 @@
+//! The Callback API (gms-api.md §1, §2.2): create, query, reschedule and cancel callbacks,
+//! the per-session requests of their scenarios (`connect`, `check-queue-position`, dialogs),
+//! and the admin endpoints the Callback panel uses. Handlers parse and render; the rules are
+//! in `actors::callback` and `engine::callback`.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::web::{self, Path, Payload};
+use actix_web::{HttpRequest, HttpResponse};
+use actors::callback::{cancelled_dialog, CallbackRequest, CreateAnswer, QueuePosition};
+use engine::callback::{reason, CallbackRecord, CallbackState};
+use serde_json::{json, Map, Value};
+
+use super::error::ApiError;
+use super::ors::value_json;
+use super::params;
+use super::routes::{authenticate, authenticate_service, resource, State};
+
+fn base_url(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    format!("{}://{}", info.scheme(), info.host())
+}
+
+fn header_pairs(req: &HttpRequest) -> Vec<(String, String)> {
+    req.headers()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+        .collect()
+}
+
+fn gms_user(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get("gms_user")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(String::from)
+}
+
+/// `ContactCenterId`: Ringback serves one contact center; another id is refused as GMS refuses
+/// an id its transaction list does not have.
+fn contact_center(req: &HttpRequest) -> Result<(), ApiError> {
+    match req
+        .headers()
+        .get("ContactCenterId")
+        .and_then(|v| v.to_str().ok())
+    {
+        None => Ok(()),
+        Some(id) if id.trim().is_empty() || id.trim().eq_ignore_ascii_case("default") => Ok(()),
+        Some(id) => Err(ApiError::Callback(
+            engine::callback::CallbackError::UnknownContactCenter(format!(
+                "Callback Contact Center ID: {id} is not configured in transaction list."
+            )),
+        )),
+    }
+}
+
+/// A record as GMS answers it: every property by its GMS name, and `_url`.
+pub(crate) fn record_json(r: &CallbackRecord, base: &str) -> Value {
+    let mut m: Map<String, Value> = r
+        .fields()
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    m.insert(
+        "_url".into(),
+        Value::String(format!(
+            "{base}/genesys/1/service/callback/{}/{}",
+            r.service, r.id
+        )),
+    );
+    Value::Object(m)
+}
+
+fn records_json(records: &[CallbackRecord], base: &str) -> HttpResponse {
+    HttpResponse::Ok().json(Value::Array(
+        records.iter().map(|r| record_json(r, base)).collect(),
+    ))
+}
+
+/// `POST /genesys/1/service/callback/{name}` (form, multipart or JSON).
+async fn create(
+    req: HttpRequest,
+    state: State,
+    name: Path<String>,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    let name = name.into_inner();
+    authenticate_service(&req, &state, &name)?;
+    contact_center(&req)?;
+    let p = params::read(&req, payload).await?;
+    let request = CallbackRequest {
+        params: p.texts(),
+        headers: header_pairs(&req),
+        gms_user: gms_user(&req),
+        base_url: base_url(&req),
+    };
+    match state.node.create_callback(&name, request).await? {
+        CreateAnswer::Created { body, .. } => Ok(HttpResponse::Ok().json(value_json(&body))),
+        CreateAnswer::Redirected(answer) => Ok(super::routes::service_answer(answer)),
+    }
+}
+
+/// `GET /genesys/1/service/callback/{name}?prop=value…&operand=AND|OR`.
+async fn query(
+    req: HttpRequest,
+    state: State,
+    name: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let name = name.into_inner();
+    authenticate_service(&req, &state, &name)?;
+    contact_center(&req)?;
+    let q = query_pairs(&req)?;
+    let found = state.node.query_callbacks(Some(&name), &q)?;
+    Ok(records_json(&found, &base_url(&req)))
+}
+
+/// `GET /genesys/1/service/callback?…`: across services.
+async fn query_all(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    contact_center(&req)?;
+    let q = query_pairs(&req)?;
+    let found = state.node.query_callbacks(None, &q)?;
+    Ok(records_json(&found, &base_url(&req)))
+}
+
+fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, ApiError> {
+    let mut out = Vec::new();
+    for (k, v) in form_urlencoded::parse(req.query_string().as_bytes()) {
+        out.push((k.into_owned(), v.into_owned()));
+    }
+    Ok(out)
+}
+
+/// `GET /genesys/1/service/callback/{name}/{id}`: one record.
+async fn one(
+    req: HttpRequest,
+    state: State,
+    path: Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (name, id) = path.into_inner();
+    authenticate_service(&req, &state, &name)?;
+    let q = vec![("_id".to_owned(), id.clone())];
+    let found = state.node.query_callbacks(Some(&name), &q)?;
+    let r = found.first().ok_or_else(|| {
+        ApiError::Callback(engine::callback::CallbackError::NotFound(format!(
+            "Callback {id} does not exist in service {name}."
+        )))
+    })?;
+    Ok(HttpResponse::Ok().json(record_json(r, &base_url(&req))))
+}
+
+/// `PUT /genesys/1/service/callback/{name}/{id}`: reschedule or change properties; an empty
+/// body on success, as GMS answers.
+async fn update(
+    req: HttpRequest,
+    state: State,
+    path: Path<(String, String)>,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (name, id) = path.into_inner();
+    authenticate_service(&req, &state, &name)?;
+    contact_center(&req)?;
+    let p = params::read(&req, payload).await?;
+    state.node.update_callback(&name, &id, &p.texts()).await?;
+    Ok(HttpResponse::Ok().finish())
+}
+
+/// `DELETE /genesys/1/service/callback/{name}/{id}[?discard_ors_failure=true]`.
+async fn cancel(
+    req: HttpRequest,
+    state: State,
+    path: Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (name, id) = path.into_inner();
+    authenticate_service(&req, &state, &name)?;
+    contact_center(&req)?;
+    let discard = form_urlencoded::parse(req.query_string().as_bytes())
+        .any(|(k, v)| k == "discard_ors_failure" && v.eq_ignore_ascii_case("true"));
+    let r = match state
+        .node
+        .cancel_callback(Some(&name), &id, reason::CANCELLED)
+        .await
+    {
+        Ok(r) => r,
+        // The record is already cancelled; a session that could not be stopped is ignored.
+        Err(actors::NodeError::Session(e)) if discard => {
+            tracing::warn!(callback = %id, error = %e, "session failure discarded on cancel");
+            state.node.callbacks().get(&id).ok_or_else(|| {
+                ApiError::Callback(engine::callback::CallbackError::NotFound(format!(
+                    "Callback {id} does not exist."
+                )))
+            })?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(HttpResponse::Ok().json(value_json(&cancelled_dialog(&r))))
+}
+
+fn chart_answer(status: u16, body: &scxml::Value) -> HttpResponse {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    HttpResponse::build(status).json(value_json(body))
+}
+
+/// `POST|GET /genesys/1/service/{id}/connect`.
+async fn connect(
+    req: HttpRequest,
+    state: State,
+    id: Path<String>,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let p = params::read(&req, payload).await?;
+    let (status, body) = state.node.connect_callback(&id, &p.texts()).await?;
+    Ok(chart_answer(status, &body))
+}
+
+/// `GET|POST /genesys/1/service/{id}/check-queue-position`.
+async fn check_queue_position(state: State, id: Path<String>) -> Result<HttpResponse, ApiError> {
+    let p: QueuePosition = state.node.queue_position(&id.into_inner()).await?;
+    let eta = match p.eta {
+        Some(s) => json!(s.round() as i64),
+        None => json!("n/a"),
+    };
+    Ok(HttpResponse::Ok().json(json!({
+        "_id": p.id,
+        "_position": p.position,
+        "_eta": eta,
+        "_total_waiting": p.total_waiting,
+        "_agent_ready_threshold_passed": p.threshold_passed,
+        "_agent_ready_threshold_passed_reason": p.threshold_reason,
+        "_callback_state": p.state.as_str(),
+        "ewt": p.eta,
+    })))
+}
+
+/// `GET|POST /genesys/1/service/{id}/{action}`: a dialog the app was pushed, or a menu's
+/// action (`snooze`, `cancel`).
+async fn dialog(
+    req: HttpRequest,
+    state: State,
+    path: Path<(String, String)>,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (id, action) = path.into_inner();
+    if state.node.callbacks().get(&id).is_none() {
+        return Err(ApiError::NotFound(format!(
+            "no service {id} (path /genesys/1/service/{id}/{action})"
+        )));
+    }
+    let p = params::read(&req, payload).await?;
+    let (status, body) = state
+        .node
+        .callback_request(&id, &action, &p.texts())
+        .await?;
+    Ok(chart_answer(status, &body))
+}
+
+// ---- admin ---------------------------------------------------------------------------------
+
+/// `GET /genesys/1/admin/callback/queues?target=&start_time=&end_time=&max=&states=&…`:
+/// records per service, by default from 15 minutes ago to 24 hours ahead.
+async fn admin_queues(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    contact_center(&req)?;
+    let q = query_pairs(&req)?;
+    let get = |k: &str| q.iter().find(|(qk, _)| qk == k).map(|(_, v)| v.as_str());
+    let now = super::routes::now();
+    let time = |k: &str, default: i64| -> Result<i64, ApiError> {
+        match get(k).filter(|v| !v.is_empty()) {
+            None => Ok(default),
+            Some(v) => engine::callback::parse_iso(v).ok_or_else(|| {
+                ApiError::BadRequest(format!("{k} must be an ISO 8601 time, not '{v}'"))
+            }),
+        }
+    };
+    let start = time("start_time", now - 15 * 60_000)?;
+    let end = time("end_time", now + 24 * 3_600_000)?;
+    let max = match get("max") {
+        None | Some("") => usize::MAX,
+        Some(v) => v
+            .parse::<usize>()
+            .map_err(|_| ApiError::BadRequest(format!("max must be a count, not '{v}'")))?,
+    };
+    let states: Vec<CallbackState> = match get("states").filter(|v| !v.is_empty()) {
+        None => Vec::new(),
+        Some(list) => list
+            .split(',')
+            .map(|s| {
+                CallbackState::parse(s.trim())
+                    .ok_or_else(|| ApiError::BadRequest(format!("'{s}' is not a callback state")))
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let target = get("target").filter(|v| !v.is_empty()).map(str::to_owned);
+    let filters: Vec<(String, String)> = q
+        .iter()
+        .filter(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "target" | "start_time" | "end_time" | "max" | "states"
+            )
+        })
+        .cloned()
+        .collect();
+    let found = state.node.query_callbacks(target.as_deref(), &filters)?;
+    let base = base_url(&req);
+    let mut out: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for r in found {
+        if r.desired_time < start || r.desired_time > end {
+            continue;
+        }
+        if !states.is_empty() && !states.contains(&r.state) {
+            continue;
+        }
+        let list = out.entry(r.service.clone()).or_default();
+        if list.len() < max {
+            list.push(record_json(&r, &base));
+        }
+    }
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// `POST /genesys/1/admin/callback/cancel` `{"reason": "...", "ids": [...]}`: each callback
+/// ends COMPLETED with the reason (`CANCELLED_BY_ADMIN` by default); answers what happened to
+/// each.
+async fn admin_cancel(
+    req: HttpRequest,
+    state: State,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    contact_center(&req)?;
+    let bytes = super::routes::read_limited(payload, params::MAX_BODY).await?;
+    let body: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::BadRequest(format!("the request body is not valid JSON: {e}")))?;
+    let why = body
+        .get("reason")
+        .and_then(Value::as_str)
+        .filter(|r| !r.trim().is_empty())
+        .unwrap_or(reason::CANCELLED_BY_ADMIN)
+        .to_owned();
+    let ids: Vec<String> = body
+        .get("ids")
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            ApiError::BadRequest("the body needs \"ids\": an array of callback ids".into())
+        })?
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| ApiError::BadRequest("every id must be a string".into()))
+        })
+        .collect::<Result<_, _>>()?;
+    let mut results = Map::new();
+    for id in ids {
+        let outcome = match state.node.cancel_callback(None, &id, &why).await {
+            Ok(_) => json!("CANCELLED"),
+            Err(e) => json!(ApiError::from(e).message()),
+        };
+        results.insert(id, outcome);
+    }
+    Ok(HttpResponse::Ok().json(json!({"reason": why, "results": results})))
+}
+
+/// `GET /genesys/1/admin/callback/watermarks[?service_name=a&service_name=b]`: callbacks
+/// waiting per service and in total.
+async fn admin_watermarks(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let q = query_pairs(&req)?;
+    let wanted: Vec<&str> = q
+        .iter()
+        .filter(|(k, _)| k == "service_name")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let mut services = Map::new();
+    let mut total = 0u64;
+    for (service, by_state) in state.node.callbacks().counts() {
+        if !wanted.is_empty() && !wanted.contains(&service.as_str()) {
+            continue;
+        }
+        let n: u64 = by_state
+            .iter()
+            .filter(|(s, _)| !s.is_final())
+            .map(|(_, n)| *n)
+            .sum();
+        total += n;
+        services.insert(service, json!(n));
+    }
+    for w in wanted {
+        services.entry(w.to_owned()).or_insert(json!(0));
+    }
+    Ok(HttpResponse::Ok().json(json!({"services": services, "total": total})))
+}
+
+/// `POST /genesys/1/admin/callback/reportcancelled` `{"callback_reason", "exported_properties"}`:
+/// the cancelled callbacks as CSV.
+async fn admin_report_cancelled(
+    req: HttpRequest,
+    state: State,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let bytes = super::routes::read_limited(payload, params::MAX_BODY).await?;
+    let body: Value = if bytes.is_empty() {
+        json!({})
+    } else {
+        serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::BadRequest(format!("the request body is not valid JSON: {e}")))?
+    };
+    let why = body
+        .get("callback_reason")
+        .and_then(Value::as_str)
+        .unwrap_or(reason::CANCELLED_BY_ADMIN)
+        .to_owned();
+    let columns: Vec<String> = match body.get("exported_properties").and_then(Value::as_array) {
+        Some(list) if !list.is_empty() => list
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => [
+            "_id",
+            "_service_name",
+            "_customer_number",
+            "_desired_time",
+            "_callback_state",
+            "_callback_reason",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect(),
+    };
+    let q = vec![
+        ("_callback_state".to_owned(), "COMPLETED".to_owned()),
+        ("_callback_reason".to_owned(), why),
+    ];
+    let found = state.node.query_callbacks(None, &q)?;
+    let mut csv = columns.join(",");
+    csv.push('\n');
+    for r in &found {
+        let row: Vec<String> = columns
+            .iter()
+            .map(|c| csv_field(r.field(c).as_deref().unwrap_or("")))
+            .collect();
+        csv.push_str(&row.join(","));
+        csv.push('\n');
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            "attachment; filename=\"cancelled-callbacks.csv\"",
+        ))
+        .body(csv))
+}
+
+fn csv_field(v: &str) -> String {
+    if v.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v.to_owned()
+    }
+}
+
+/// The callback routes under `/genesys/1/service` (before `/{name}`).
+pub(crate) fn service_routes(scope: actix_web::Scope) -> actix_web::Scope {
+    scope
+        .service(resource("/callback").route(web::get().to(query_all)))
+        .service(
+            resource("/callback/{name}")
+                .route(web::post().to(create))
+                .route(web::get().to(query)),
+        )
+        .service(
+            resource("/callback/{name}/{id}")
+                .route(web::get().to(one))
+                .route(web::put().to(update))
+                .route(web::delete().to(cancel)),
+        )
+}
+
+/// The per-session routes under `/genesys/1/service` (after the storage ones).
+pub(crate) fn session_routes(scope: actix_web::Scope) -> actix_web::Scope {
+    scope
+        .service(
+            resource("/{id}/connect")
+                .route(web::post().to(connect))
+                .route(web::get().to(connect)),
+        )
+        .service(
+            resource("/{id}/check-queue-position")
+                .route(web::get().to(check_queue_position))
+                .route(web::post().to(check_queue_position)),
+        )
+        .service(
+            resource("/{id}/{action}")
+                .route(web::get().to(dialog))
+                .route(web::post().to(dialog)),
+        )
+}
+
+/// The callback routes under `/genesys/1/admin`.
+pub(crate) fn admin_routes(scope: actix_web::Scope) -> actix_web::Scope {
+    scope
+        .service(resource("/callback/queues").route(web::get().to(admin_queues)))
+        .service(resource("/callback/cancel").route(web::post().to(admin_cancel)))
+        .service(resource("/callback/watermarks").route(web::get().to(admin_watermarks)))
+        .service(
+            resource("/callback/reportcancelled").route(web::post().to(admin_report_cancelled)),
+        )
+}

@@ -1,0 +1,521 @@
+//! The Callback API through the real `ringback serve` over loopback: each scenario's chart
+//! from create to COMPLETED with simulated agents and telephony (answers exactly as the help
+//! shows them), queries, cancel and reschedule, the guards' GMS error bodies, and callbacks that
+//! survive `kill -9`.
+
+#[allow(dead_code)] // the harness is shared with the other API tests
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{send, Resp, Scratch, Server};
+use serde_json::{json, Value};
+
+const NOT_FOUND_CB: &str =
+    "com.genesyslab.gsg.services.callback.exceptions.CallbackExceptionNotFound";
+const BAD_REQUEST_CB: &str =
+    "com.genesyslab.gsg.services.callback.exceptions.CallbackExceptionBadRequest";
+const UNAVAILABLE_CB: &str =
+    "com.genesyslab.gsg.services.callback.exceptions.CallbackExceptionServiceUnavailable";
+
+const CONFIG: &str = r#"
+[resources.DNIS]
+numbers = 6504663204, 6504663205
+allocation = round-robin
+_booking_expiration_timeout = 30
+
+[routing]
+reserve_timeout = 30
+
+[telephony]
+dial_rules = {"rules": [{"match": "5550000", "outcome": "busy", "after_ms": 0}], "default": {"outcome": "answer", "after_ms": 0}}
+
+[agent.ann]
+groups = Agents
+media = voice
+
+[service.ut-immediate]
+_type = ors
+_service = callback
+_call_direction = USERTERMINATED
+_wait_for_agent = false
+_urs_virtual_queue = Callbacks
+_target = Agents@StatServer.GA
+_max_dial_attempts = 1
+_max_queued_callbacks_per_service = 3
+
+[service.ut-delayed]
+_type = ors
+_service = callback
+_call_direction = USERTERMINATED
+_wait_for_agent = true
+_wait_for_user_confirm = true
+_urs_virtual_queue = Callbacks
+_target = Agents@StatServer.GA
+
+[service.voice-userorig-immediate]
+_type = ors
+_service = callback
+_call_direction = USERORIGINATED
+_wait_for_agent = false
+_resource_group = DNIS
+_urs_virtual_queue = Callbacks
+_target = Agents@StatServer.GA
+
+[service.voice-userorig-delay]
+_type = ors
+_service = callback
+_call_direction = USERORIGINATED
+_wait_for_agent = true
+_wait_for_user_confirm = true
+_resource_group = DNIS
+_urs_virtual_queue = Callbacks
+_target = Agents@StatServer.GA
+"#;
+
+fn rb(server: &Server, method: &str, path: &str) -> Resp {
+    let url = format!("{}/ringback/1{path}", server.root);
+    send(server.raw_req(method, &url), None)
+}
+
+fn rb_form(server: &Server, path: &str, fields: &[(&str, &str)]) -> Resp {
+    let url = format!("{}/ringback/1{path}", server.root);
+    common::post_form(server.raw_req("POST", &url), fields)
+}
+
+/// The one record with `id`, by the cross-service query.
+fn record(server: &Server, id: &str) -> Value {
+    let list = server
+        .get(&format!("/service/callback?_id={id}"))
+        .ok_json(200);
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    list[0].clone()
+}
+
+/// Reads the record until its state is `state` (the chart's step runs after the event that
+/// caused it is answered), at most ten seconds.
+fn wait_state(server: &Server, id: &str, state: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = record(server, id);
+        if r["_callback_state"] == state || Instant::now() > deadline {
+            assert_eq!(r["_callback_state"], state, "{r}");
+            return r;
+        }
+    }
+}
+
+/// Long-polls an agent's events after `since` until one of `kind` arrives.
+fn wait_event(server: &Server, agent: &str, mut since: u64, kind: &str) -> (Value, u64) {
+    for _ in 0..20 {
+        let page = rb(
+            server,
+            "GET",
+            &format!("/agents/{agent}/events?since={since}&timeout=5"),
+        )
+        .ok_json(200);
+        for e in page["events"].as_array().expect("events array") {
+            since = e["seq"].as_u64().expect("seq");
+            if e["type"] == kind {
+                return (e.clone(), since);
+            }
+        }
+    }
+    panic!("agent {agent} never got a '{kind}' event");
+}
+
+/// Logs ann in and makes her ready; the event sequence to wait from.
+fn ann_ready(server: &Server) -> u64 {
+    // Offers can come with the ready itself: wait from before it.
+    let since = rb(server, "POST", "/agents/ann/login").ok_json(200)["last_event"]
+        .as_u64()
+        .expect("last_event");
+    rb(server, "POST", "/agents/ann/ready").ok_json(200);
+    since
+}
+
+fn accept_offer(server: &Server, since: u64) -> (Value, u64) {
+    let (offer, since) = wait_event(server, "ann", since, "offer");
+    let id = offer["offer"].as_str().expect("offer id").to_owned();
+    rb(server, "POST", &format!("/agents/ann/offers/{id}/accept")).ok_json(200);
+    (offer, since)
+}
+
+fn id_of(v: &Value) -> String {
+    v["_id"].as_str().expect("_id").to_owned()
+}
+
+#[test]
+fn user_terminated_immediate_queues_dials_connects_and_completes() {
+    let server = Server::start_with_config(CONFIG);
+    let created = server
+        .post_form(
+            "/service/callback/ut-immediate",
+            &[("_customer_number", "5551234"), ("first_name", "Ada")],
+        )
+        .ok_json(200);
+    let id = id_of(&created);
+    // The help's answer, field for field.
+    assert_eq!(
+        created,
+        json!({"_id": id, "_action": "ConfirmationDialog",
+               "_text": "You will receive the call shortly", "_ok_title": "Ok", "_dialog_id": "0"})
+    );
+    let r = record(&server, &id);
+    assert_eq!(r["_callback_state"], "QUEUED");
+    assert_eq!(r["_service_name"], "ut-immediate");
+    assert_eq!(r["_customer_number"], "5551234");
+    assert_eq!(r["first_name"], "Ada");
+    assert_eq!(r["_ors_session_id"], id);
+    assert!(r["_url"]
+        .as_str()
+        .is_some_and(|u| u.ends_with(&format!("/genesys/1/service/callback/ut-immediate/{id}"))));
+    // Per service, with AND of properties and negation.
+    let q = server
+        .get("/service/callback/ut-immediate?_customer_number=5551234&_callback_state=!COMPLETED")
+        .ok_json(200);
+    assert_eq!(q.as_array().map(Vec::len), Some(1), "{q}");
+    let none = server
+        .get("/service/callback/ut-immediate?_customer_number=5551234&_callback_state=COMPLETED")
+        .ok_json(200);
+    assert_eq!(none, json!([]));
+    // Waiting: position 1 in the queue.
+    let pos = server
+        .get(&format!("/service/{id}/check-queue-position"))
+        .ok_json(200);
+    assert_eq!(pos["_position"], 1, "{pos}");
+    assert_eq!(pos["_total_waiting"], 1, "{pos}");
+
+    // The agent is offered the callback with its user data, accepts; the customer is dialled
+    // (answers at once) and connected.
+    let since = ann_ready(&server);
+    let (offer, since) = accept_offer(&server, since);
+    assert_eq!(offer["queue"], "Callbacks");
+    assert_eq!(offer["user_data"]["GMS_ServiceID"], id);
+    assert_eq!(
+        offer["user_data"]["GMS_UserData"],
+        "{\"first_name\":\"Ada\"}"
+    );
+    let (connected, _) = wait_event(&server, "ann", since, "interaction_connected");
+    let ixn = connected["interaction"].as_str().expect("call").to_owned();
+    let r = wait_state(&server, &id, "PROCESSING");
+    assert_eq!(r["_agent"], "ann");
+    assert_eq!(r["_dial_attempts"], "1");
+    // The customer hangs up: COMPLETED with AGENT_CONNECTED.
+    rb(&server, "POST", &format!("/telephony/calls/{ixn}/hangup")).ok_json(200);
+    let r = wait_state(&server, &id, "COMPLETED");
+    assert_eq!(r["_callback_reason"], "AGENT_CONNECTED");
+    // A completed callback cannot be cancelled.
+    server
+        .delete(&format!("/service/callback/ut-immediate/{id}"))
+        .gms_error(400, BAD_REQUEST_CB);
+}
+
+#[test]
+fn a_customer_who_cannot_be_reached_fails_and_frees_the_agent() {
+    let server = Server::start_with_config(CONFIG);
+    let id = id_of(
+        &server
+            .post_form(
+                "/service/callback/ut-immediate",
+                &[("_customer_number", "5550000")],
+            )
+            .ok_json(200),
+    );
+    let since = ann_ready(&server);
+    accept_offer(&server, since);
+    let r = wait_state(&server, &id, "COMPLETED");
+    assert_eq!(r["_callback_reason"], "FAIL_CALL_TO_CUSTOMER", "{r}");
+    // The agent has nothing left on the desktop.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let ann = rb(&server, "GET", "/agents/ann").ok_json(200);
+        if ann["interactions"] == json!([]) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{ann}");
+    }
+}
+
+#[test]
+fn user_originated_immediate_answers_the_access_number_and_routes_the_call_in() {
+    let server = Server::start_with_config(CONFIG);
+    let created = server
+        .post_form(
+            "/service/callback/voice-userorig-immediate",
+            &[("_customer_number", "6504661232")],
+        )
+        .ok_json(200);
+    let id = id_of(&created);
+    assert_eq!(
+        created,
+        json!({"_access_code": "n/a", "_access_number": "6504663204", "_action": "DialNumber",
+               "_dialog_id": "0", "_expiration_time": "30", "_id": id,
+               "_label": "Connecting ...", "_tel_url": "tel:6504663204"})
+    );
+    assert_eq!(record(&server, &id)["_callback_state"], "QUEUED");
+    // The customer calls the number: the callback's session takes the call.
+    let call = rb_form(
+        &server,
+        "/telephony/calls",
+        &[("ani", "6504661232"), ("dnis", "6504663204")],
+    )
+    .ok_json(201);
+    assert_eq!(call["session"], id, "{call}");
+    assert_eq!(call["strategy"], "callback");
+    let ixn = call["interaction"].as_str().expect("call").to_owned();
+    wait_state(&server, &id, "ROUTING");
+    let since = ann_ready(&server);
+    let (offer, _) = accept_offer(&server, since);
+    assert_eq!(offer["interaction"], ixn);
+    wait_state(&server, &id, "PROCESSING");
+    rb(&server, "POST", &format!("/telephony/calls/{ixn}/hangup")).ok_json(200);
+    let r = wait_state(&server, &id, "COMPLETED");
+    assert_eq!(r["_callback_reason"], "AGENT_CONNECTED");
+}
+
+#[test]
+fn user_originated_delayed_notifies_then_books_on_connect() {
+    let server = Server::start_with_config(CONFIG);
+    let created = server
+        .post_form(
+            "/service/callback/voice-userorig-delay",
+            &[
+                ("_customer_number", "6504661232"),
+                ("usr_customer_name", "Bob Markel"),
+            ],
+        )
+        .ok_json(200);
+    let id = id_of(&created);
+    assert_eq!(
+        created,
+        json!({"_id": id, "_text": "We will notify you when agent is available"})
+    );
+    // Before an agent is free, connect is refused and books nothing.
+    let early = server.post_form(&format!("/service/{id}/connect"), &[]);
+    assert_eq!(early.status, 409, "{}", early.text());
+    let since = ann_ready(&server);
+    accept_offer(&server, since);
+    wait_state(&server, &id, "ROUTING");
+    // The dialog the push names.
+    let dialog = server
+        .get(&format!(
+            "/service/{id}/get-dialog-user-confirmation-provide_code-false"
+        ))
+        .ok_json(200);
+    assert_eq!(dialog["_action"], "DisplayMenu", "{dialog}");
+    let connect_url = dialog["_content"][0]["_group_content"][0]["_user_action_url"]
+        .as_str()
+        .expect("connect url");
+    assert!(connect_url.ends_with(&format!("/genesys/1/service/{id}/connect")));
+    let dial = server
+        .post_form(&format!("/service/{id}/connect"), &[])
+        .ok_json(200);
+    assert_eq!(
+        dial,
+        json!({"_dialog_id": "0", "_label": "Connecting ...", "_action": "DialNumber",
+               "_tel_url": "tel:6504663204", "_access_code": "n/a",
+               "_access_number": "6504663204", "_expiration_time": "30", "_id": id})
+    );
+    let call = rb_form(
+        &server,
+        "/telephony/calls",
+        &[("ani", "6504661232"), ("dnis", "6504663204")],
+    )
+    .ok_json(201);
+    assert_eq!(call["session"], id, "{call}");
+    let r = wait_state(&server, &id, "PROCESSING");
+    assert_eq!(r["usr_customer_name"], "Bob Markel");
+}
+
+#[test]
+fn cancel_and_reschedule_as_the_help_allows() {
+    let server = Server::start_with_config(CONFIG);
+    let later = "2099-01-15T10:00:00.000Z";
+    // Far ahead: refused by the default _reject_future_desired_time (1M).
+    let refused = server.post_form(
+        "/service/callback/ut-immediate",
+        &[("_customer_number", "5551234"), ("_desired_time", later)],
+    );
+    refused.gms_error(400, BAD_REQUEST_CB);
+    let soon = chrono_in(3600);
+    let scheduled = server
+        .post_form(
+            "/service/callback/ut-immediate",
+            &[("_customer_number", "5551234"), ("_desired_time", &soon)],
+        )
+        .ok_json(200);
+    let sid = id_of(&scheduled);
+    let r = record(&server, &sid);
+    assert_eq!(r["_callback_state"], "SCHEDULED");
+    assert_eq!(r["_desired_time"], soon);
+    // Reschedule: the new time, still SCHEDULED; a property removed with "".
+    let newer = chrono_in(7200);
+    let put = server.put_json(
+        &format!("/service/callback/ut-immediate/{sid}"),
+        &json!({"_new_desired_time": newer, "note": "x"}),
+    );
+    assert_eq!(put.status, 200, "{}", put.text());
+    assert!(put.body.is_empty());
+    let r = record(&server, &sid);
+    assert_eq!(
+        (r["_desired_time"].as_str(), r["note"].as_str()),
+        (Some(newer.as_str()), Some("x"))
+    );
+    server
+        .put_json(
+            &format!("/service/callback/ut-immediate/{sid}"),
+            &json!({"note": ""}),
+        )
+        .ok_json_empty();
+    assert!(record(&server, &sid).get("note").is_none());
+    // Cancel: the help's ConfirmationDialog, and the record COMPLETED (CANCELLED).
+    let cancelled = server
+        .delete(&format!("/service/callback/ut-immediate/{sid}"))
+        .ok_json(200);
+    assert_eq!(
+        cancelled,
+        json!({"_action": "ConfirmationDialog", "_id": sid,
+               "_text": "Your service request is now cancelled.", "_ok_title": "OK",
+               "_dialog_id": "0", "_desired_time": newer})
+    );
+    let r = record(&server, &sid);
+    assert_eq!(
+        (
+            r["_callback_state"].as_str(),
+            r["_callback_reason"].as_str()
+        ),
+        (Some("COMPLETED"), Some("CANCELLED"))
+    );
+    // A queued callback: cancelling takes it out of the queue.
+    let qid = id_of(
+        &server
+            .post_form(
+                "/service/callback/ut-immediate",
+                &[("_customer_number", "5551235")],
+            )
+            .ok_json(200),
+    );
+    assert_eq!(
+        rb(&server, "GET", "/queues/Callbacks").ok_json(200)["calls"],
+        1
+    );
+    server
+        .delete(&format!("/service/callback/ut-immediate/{qid}"))
+        .ok_json(200);
+    assert_eq!(
+        rb(&server, "GET", "/queues/Callbacks").ok_json(200)["calls"],
+        0
+    );
+    // Unknown ids and services.
+    server
+        .delete("/service/callback/ut-immediate/nope")
+        .gms_error(404, NOT_FOUND_CB);
+    server
+        .post_form("/service/callback/nope", &[("_customer_number", "1")])
+        .gms_error(404, NOT_FOUND_CB);
+    // Watermarks and the admin's view.
+    let marks = server.get("/admin/callback/watermarks").ok_json(200);
+    assert_eq!(marks["total"], 0, "{marks}");
+}
+
+#[test]
+fn guards_answer_with_the_gms_bodies() {
+    let server = Server::start_with_config(CONFIG);
+    for n in 0..3 {
+        server
+            .post_form(
+                "/service/callback/ut-immediate",
+                &[("_customer_number", &format!("555100{n}"))],
+            )
+            .ok_json(200);
+    }
+    server
+        .post_form(
+            "/service/callback/ut-immediate",
+            &[("_customer_number", "5551009")],
+        )
+        .assert_error(
+            503,
+            UNAVAILABLE_CB,
+            "Limit of queued callbacks for ut-immediate is reached.",
+        );
+    let r = send(
+        server
+            .req("POST", "/service/callback/ut-immediate")
+            .set("ContactCenterId", "acme"),
+        Some(b"_customer_number=1"),
+    );
+    r.assert_error(
+        400,
+        NOT_FOUND_CB,
+        "Callback Contact Center ID: acme is not configured in transaction list.",
+    );
+    let marks = server.get("/admin/callback/watermarks").ok_json(200);
+    assert_eq!(marks, json!({"services": {"ut-immediate": 3}, "total": 3}));
+    let queues = server.get("/admin/callback/queues").ok_json(200);
+    assert_eq!(
+        queues["ut-immediate"].as_array().map(Vec::len),
+        Some(3),
+        "{queues}"
+    );
+}
+
+#[test]
+fn queued_and_scheduled_callbacks_survive_kill_9() {
+    let scratch = Scratch::new("callback-restart");
+    let ini = scratch.path().join("ringback.ini");
+    std::fs::write(&ini, CONFIG).expect("config");
+    let data = scratch.path().join("data");
+    let mut server = Server::start_in(&data, Some(&ini));
+    let queued = id_of(
+        &server
+            .post_form(
+                "/service/callback/ut-immediate",
+                &[("_customer_number", "5551234")],
+            )
+            .ok_json(200),
+    );
+    let soon = chrono_in(3600);
+    let scheduled = id_of(
+        &server
+            .post_form(
+                "/service/callback/ut-immediate",
+                &[("_customer_number", "5551235"), ("_desired_time", &soon)],
+            )
+            .ok_json(200),
+    );
+    server.kill();
+    let server = Server::start_in(&data, Some(&ini));
+    assert_eq!(record(&server, &queued)["_callback_state"], "QUEUED");
+    assert_eq!(record(&server, &scheduled)["_callback_state"], "SCHEDULED");
+    // The queued one waits in its queue again and goes on where it was.
+    assert_eq!(
+        rb(&server, "GET", "/queues/Callbacks").ok_json(200)["calls"],
+        1
+    );
+    let since = ann_ready(&server);
+    accept_offer(&server, since);
+    wait_state(&server, &queued, "PROCESSING");
+}
+
+/// An ISO time `secs` from now, to the millisecond.
+fn chrono_in(secs: i64) -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64
+        + secs;
+    let dt = chrono::DateTime::from_timestamp(t, 0).expect("time");
+    dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+trait EmptyOk {
+    fn ok_json_empty(&self);
+}
+
+impl EmptyOk for Resp {
+    fn ok_json_empty(&self) {
+        assert_eq!(self.status, 200, "{}", self.text());
+    }
+}
