@@ -83,12 +83,14 @@ impl Scenario {
             .get("_call_direction")
             .is_some_and(|d| d.trim().eq_ignore_ascii_case("USERORIGINATED"));
         let wait = yes("_wait_for_agent");
+        // An agent preview is a user-terminated scenario whatever the direction says.
+        let preview = yes("_agent_preview");
         match (chat, originated) {
             (true, _) if wait => Scenario::ChatDelayed,
             (true, _) => Scenario::ChatImmediate,
+            _ if preview => Scenario::UserTerminatedDelayedAgentPreview,
             (false, true) if wait => Scenario::UserOriginatedDelayed,
             (false, true) => Scenario::UserOriginatedImmediate,
-            _ if yes("_agent_preview") => Scenario::UserTerminatedDelayedAgentPreview,
             _ if scheduled => Scenario::UserTerminatedScheduled,
             _ if wait && yes("_wait_for_user_confirm") => Scenario::UserTerminatedDelayed,
             _ => Scenario::UserTerminatedImmediate,
@@ -1092,4 +1094,311 @@ pub fn cancelled_dialog(r: &CallbackRecord) -> Value {
         ("_dialog_id", s("0")),
         ("_desired_time", s(iso(r.desired_time))),
     ])
+}
+
+/// What a chat of a callback is, for the Chat API v1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatView {
+    pub id: String,
+    pub interaction: engine::telephony::IxnId,
+    pub connected: bool,
+    pub started_at: Millis,
+    /// Entries after the position asked for: `(type, nickname, text, party id, party type)`.
+    pub entries: Vec<[String; 5]>,
+    /// Entries in the whole transcript.
+    pub position: usize,
+}
+
+/// What the customer does in a callback's chat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChatOp {
+    Send(String),
+    Typing(bool),
+    Refresh,
+    Disconnect,
+}
+
+/// The record key holding a callback's chat interaction.
+const CHAT_KEY: &str = "_chat_interaction";
+
+impl Node {
+    /// `POST /genesys/1/service/{id}/ixn/chat`: the customer starts the chat of a chat
+    /// callback; its session takes it (`interaction.arrived`).
+    pub async fn start_chat(
+        &self,
+        id: &str,
+        params: &[(String, String)],
+    ) -> Result<ChatView, NodeError> {
+        let record = self.live_callback(id)?;
+        if let Some(ixn) = record.data.get(CHAT_KEY) {
+            return Err(CallbackError::BadRequest(format!(
+                "The chat of service {id} is already started ({ixn})."
+            ))
+            .into());
+        }
+        let get = |k: &str| option(params, k).filter(|v| !v.trim().is_empty());
+        let name = get("userDisplayName")
+            .map(str::to_owned)
+            .or_else(|| {
+                let full = [get("firstName"), get("lastName")]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                (!full.is_empty()).then_some(full)
+            })
+            .or_else(|| record.data.get("_customer_number").cloned())
+            .unwrap_or_else(|| "customer".into());
+        let call = crate::session::core::CallStart::New {
+            customer: name,
+            dnis: String::new(),
+            media: engine::telephony::Media::Chat,
+        };
+        let ticket = self.adopted(id, call, None).await?;
+        let updated = self.callbacks().update(id, |r| {
+            r.data
+                .insert(CHAT_KEY.into(), ticket.interaction.to_string());
+        });
+        if let Some(r) = updated {
+            self.platform()
+                .store()
+                .write(vec![WriteOp::PutCallback(r)])
+                .await
+                .map_err(PlatformErrorFrom::from)?;
+        }
+        self.chat(id, ChatOp::Refresh, 0).await
+    }
+
+    /// `…/ixn/chat/{send,refresh,startTyping,stopTyping,disconnect}`: the chat as it is after
+    /// the customer's action, with the entries after `position`.
+    pub async fn chat(&self, id: &str, op: ChatOp, position: usize) -> Result<ChatView, NodeError> {
+        let record = self
+            .callbacks()
+            .get(id)
+            .ok_or_else(|| CallbackError::NotFound(format!("Service {id} does not exist.")))?;
+        let ixn: engine::telephony::IxnId = record
+            .data
+            .get(CHAT_KEY)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| {
+                CallbackError::BadRequest(format!(
+                    "Service {id} has no chat: start it with POST /genesys/1/service/{id}/ixn/chat."
+                ))
+            })?;
+        use crate::center::core::ChatSay;
+        let view = self.engine().center().with(|c, now| {
+            let done = match &op {
+                ChatOp::Send(text) => c.customer_chat(ixn, &ChatSay::Text(text.clone()), now),
+                ChatOp::Typing(on) => c.customer_chat(ixn, &ChatSay::Typing(*on), now),
+                ChatOp::Disconnect => c.customer_hangup(ixn, now),
+                ChatOp::Refresh => Ok(()),
+            };
+            let i = c.interaction(ixn).cloned();
+            (done, i)
+        });
+        let (done, interaction) = view;
+        let interaction = interaction
+            .ok_or_else(|| CallbackError::NotFound(format!("The chat of service {id} is over.")))?;
+        if let Err(e) = done {
+            return Err(CallbackError::BadRequest(format!("The chat of service {id}: {e}")).into());
+        }
+        let entries = interaction
+            .transcript
+            .iter()
+            .skip(position)
+            .map(|m| {
+                let (pid, kind) = match &m.from {
+                    engine::telephony::Party::Customer(c) => (c.clone(), "CLIENT"),
+                    engine::telephony::Party::Agent(a) => (a.clone(), "AGENT"),
+                    other => (format!("{other:?}"), "EXTERNAL"),
+                };
+                [
+                    m.kind.name().to_owned(),
+                    pid.clone(),
+                    m.text.clone(),
+                    pid,
+                    kind.to_owned(),
+                ]
+            })
+            .collect();
+        Ok(ChatView {
+            id: id.to_owned(),
+            interaction: ixn,
+            connected: interaction.state != engine::telephony::CallState::Released,
+            started_at: interaction.created_at,
+            entries,
+            position: interaction.transcript.len(),
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect()
+    }
+
+    #[test]
+    fn each_scenario_follows_from_the_options() {
+        let cases: [(&[(&str, &str)], bool, Scenario); 9] = [
+            (
+                &[
+                    ("_call_direction", "USERTERMINATED"),
+                    ("_wait_for_agent", "false"),
+                ],
+                false,
+                Scenario::UserTerminatedImmediate,
+            ),
+            (
+                &[
+                    ("_call_direction", "USERTERMINATED"),
+                    ("_wait_for_agent", "false"),
+                ],
+                true,
+                Scenario::UserTerminatedScheduled,
+            ),
+            (
+                &[
+                    ("_call_direction", "USERTERMINATED"),
+                    ("_wait_for_agent", "true"),
+                    ("_wait_for_user_confirm", "true"),
+                ],
+                false,
+                Scenario::UserTerminatedDelayed,
+            ),
+            (
+                &[
+                    ("_call_direction", "USERTERMINATED"),
+                    ("_agent_preview", "true"),
+                ],
+                false,
+                Scenario::UserTerminatedDelayedAgentPreview,
+            ),
+            (
+                &[
+                    ("_call_direction", "USERORIGINATED"),
+                    ("_agent_preview", "TRUE"),
+                ],
+                false,
+                Scenario::UserTerminatedDelayedAgentPreview,
+            ),
+            (
+                &[
+                    ("_call_direction", "USERORIGINATED"),
+                    ("_wait_for_agent", "false"),
+                ],
+                false,
+                Scenario::UserOriginatedImmediate,
+            ),
+            (
+                &[
+                    ("_call_direction", "userOriginated"),
+                    ("_wait_for_agent", "true"),
+                ],
+                false,
+                Scenario::UserOriginatedDelayed,
+            ),
+            (
+                &[("_media_type", "chat"), ("_wait_for_agent", "false")],
+                false,
+                Scenario::ChatImmediate,
+            ),
+            (
+                &[("_media_type", "CHAT"), ("_wait_for_agent", "true")],
+                false,
+                Scenario::ChatDelayed,
+            ),
+        ];
+        for (options, scheduled, want) in cases {
+            let o = pairs(options);
+            let got = Scenario::of(&Resolved::new(&o, &[], None), scheduled);
+            assert_eq!(got, want, "{options:?} scheduled={scheduled}");
+            assert!(got.document().starts_with("callback/"));
+        }
+    }
+
+    #[test]
+    fn the_eta_position_threshold_reads_pairs_in_order() {
+        let spec = "0:10,10:5,20:2,30:1,40:0";
+        assert_eq!(threshold(spec, None, Some(9)), (true, "eta n/a".into()));
+        assert_eq!(
+            threshold(spec, Some(8.0), Some(4)),
+            (true, "eta <= 10 and position <=5 ".into())
+        );
+        assert_eq!(threshold(spec, Some(8.0), Some(6)), (false, String::new()));
+        assert_eq!(
+            threshold(spec, Some(25.0), Some(1)),
+            (true, "eta <= 30 and position <=1 ".into())
+        );
+        assert_eq!(threshold(spec, Some(50.0), Some(0)), (false, String::new()));
+        assert_eq!(
+            threshold("junk,5", Some(1.0), Some(1)),
+            (false, String::new())
+        );
+    }
+
+    #[test]
+    fn tokens_take_the_request_parameter_of_their_name() {
+        let options = pairs(&[
+            ("_target", "$team$@StatServer.GA"),
+            ("_ors", "$ors$"),
+            ("x", "$"),
+        ]);
+        let params = pairs(&[("ors", "http://ors:4421")]);
+        let out = substitute(&options, &params);
+        assert_eq!(
+            out,
+            pairs(&[
+                ("_target", "$team$@StatServer.GA"),
+                ("_ors", "http://ors:4421"),
+                ("x", "$")
+            ])
+        );
+    }
+
+    #[test]
+    fn a_chart_update_stops_at_completed_and_keeps_own_keys() {
+        let cb = Callbacks::new(CallbackSettings::default());
+        let record = CallbackRecord {
+            id: "s1".into(),
+            service: "cb".into(),
+            state: CallbackState::Queued,
+            reason: None,
+            desired_time: 0,
+            created_at: 0,
+            expires_at: 1000,
+            session: Some("s1".into()),
+            data: BTreeMap::new(),
+        };
+        cb.admit(|_, _| Ok(record.clone()), None, "cb", &[])
+            .unwrap();
+        let data = pairs(&[("_id", "forged"), ("note", "x")]);
+        let r = cb
+            .chart_update("s1", Some(CallbackState::Routing), None, &data)
+            .unwrap()
+            .unwrap();
+        assert_eq!((r.state, r.id.as_str()), (CallbackState::Routing, "s1"));
+        assert_eq!(r.data.get("note").map(String::as_str), Some("x"));
+        assert!(!r.data.contains_key("_id"));
+        let done = cb
+            .chart_update(
+                "s1",
+                Some(CallbackState::Completed),
+                Some("AGENT_CONNECTED"),
+                &[],
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(done.reason.as_deref(), Some("AGENT_CONNECTED"));
+        assert_eq!(
+            cb.chart_update("s1", Some(CallbackState::Queued), None, &[])
+                .unwrap(),
+            None
+        );
+        assert_eq!(cb.session_ended("s1"), None);
+        assert!(cb.chart_update("nope", None, None, &[]).is_err());
+    }
 }

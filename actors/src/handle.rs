@@ -241,6 +241,17 @@ impl EngineHandle {
             .await
     }
 
+    /// A chat message (or typing) from the agent on interaction `ixn` of their desktop.
+    pub async fn agent_chat(
+        &self,
+        agent: String,
+        ixn: String,
+        say: crate::center::core::ChatSay,
+    ) -> Result<AgentView, HandleError> {
+        self.try_exec(move |c, now| c.agent_chat(&agent, &ixn, &say, now))
+            .await
+    }
+
     pub async fn customer_hangup(&self, ixn: IxnId) -> Result<(), HandleError> {
         self.try_exec(move |c, now| c.customer_hangup(ixn, now))
             .await

@@ -500,6 +500,36 @@ pub struct ChatMessage {
     pub at: Millis,
     pub from: Party,
     pub text: String,
+    /// A message, or a party joining, leaving or typing.
+    pub kind: ChatEntry,
+}
+
+/// What a chat transcript entry records (the Chat API's event types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ChatEntry {
+    #[serde(rename = "Message.Text")]
+    Text,
+    #[serde(rename = "Notice.Joined")]
+    Joined,
+    #[serde(rename = "Notice.Left")]
+    Left,
+    #[serde(rename = "Notice.TypingStarted")]
+    TypingStarted,
+    #[serde(rename = "Notice.TypingStopped")]
+    TypingStopped,
+}
+
+impl ChatEntry {
+    /// The Chat API v1 name (`Message.Text`, `Notice.Joined`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            ChatEntry::Text => "Message.Text",
+            ChatEntry::Joined => "Notice.Joined",
+            ChatEntry::Left => "Notice.Left",
+            ChatEntry::TypingStarted => "Notice.TypingStarted",
+            ChatEntry::TypingStopped => "Notice.TypingStopped",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -717,6 +747,12 @@ impl Switch {
             CallState::Connected,
             now,
         );
+        self.note(
+            id,
+            &Party::Customer(customer.to_owned()),
+            ChatEntry::Joined,
+            now,
+        );
         self.emit(
             id,
             now,
@@ -725,6 +761,48 @@ impl Switch {
             },
         );
         Ok(id)
+    }
+
+    /// A party of a live chat starts or stops typing (kept in the transcript).
+    pub fn chat_typing(
+        &mut self,
+        ixn: IxnId,
+        from: &Party,
+        started: bool,
+        now: Millis,
+    ) -> Result<(), SwitchError> {
+        self.fire_due(now);
+        let i = self.live(ixn)?;
+        if i.media != Media::Chat {
+            return Err(wrong_media(i, "type in a chat"));
+        }
+        if !i.parties.contains(from) {
+            return Err(SwitchError::NotAParty {
+                ixn,
+                party: from.clone(),
+            });
+        }
+        let kind = if started {
+            ChatEntry::TypingStarted
+        } else {
+            ChatEntry::TypingStopped
+        };
+        self.note(ixn, from, kind, now);
+        Ok(())
+    }
+
+    /// A transcript entry of a chat (nothing for a voice call).
+    fn note(&mut self, ixn: IxnId, party: &Party, kind: ChatEntry, now: Millis) {
+        if let Some(i) = self.interactions.get_mut(&ixn) {
+            if i.media == Media::Chat {
+                i.transcript.push(ChatMessage {
+                    at: now,
+                    from: party.clone(),
+                    text: String::new(),
+                    kind,
+                });
+            }
+        }
     }
 
     /// Plays treatment `name` to the waiting customer, replacing one already playing.
@@ -882,6 +960,7 @@ impl Switch {
                 at: now,
                 from: from.clone(),
                 text: text.to_owned(),
+                kind: ChatEntry::Text,
             });
         }
         self.emit(
@@ -997,6 +1076,7 @@ impl Switch {
         if let Some(i) = self.interactions.get_mut(&ixn) {
             i.parties.push(party.clone());
         }
+        self.note(ixn, &party, ChatEntry::Joined, now);
         self.emit(ixn, now, EventKind::PartyJoined { party });
     }
 
@@ -1004,6 +1084,7 @@ impl Switch {
         if let Some(i) = self.interactions.get_mut(&ixn) {
             i.parties.retain(|p| p != party);
         }
+        self.note(ixn, party, ChatEntry::Left, now);
         self.emit(
             ixn,
             now,

@@ -519,3 +519,187 @@ impl EmptyOk for Resp {
         assert_eq!(self.status, 200, "{}", self.text());
     }
 }
+
+const CHAT_CONFIG: &str = r#"
+[agent.ann]
+groups = Agents
+media = voice, chat
+capacity = voice=1, chat=2
+
+[service.chat-immediate]
+_type = ors
+_service = callback
+_media_type = chat
+_wait_for_agent = false
+_urs_virtual_queue = Chats
+_target = Agents@StatServer.GA
+
+[service.chat-delayed]
+_type = ors
+_service = callback
+_media_type = chat
+_wait_for_agent = true
+_urs_virtual_queue = Chats
+_target = Agents@StatServer.GA
+
+[service.preview]
+_type = ors
+_service = callback
+_agent_preview = true
+_agent_preview_allow_reject = 2
+_urs_virtual_queue = Callbacks
+_target = Agents@StatServer.GA
+"#;
+
+#[test]
+fn chat_immediate_starts_a_chat_that_an_agent_answers() {
+    let server = Server::start_with_config(CHAT_CONFIG);
+    let created = send(
+        server
+            .req("POST", "/service/callback/chat-immediate")
+            .set("gms_user", "u-42")
+            .set("Content-Type", "application/x-www-form-urlencoded"),
+        Some(b"_customer_number=6502388511&usr_reason=billing"),
+    )
+    .ok_json(200);
+    let id = id_of(&created);
+    let root = &server.root;
+    assert_eq!(
+        created,
+        json!({"_dialog_id": "1", "_action": "StartChat", "_label": "Start Chat",
+               "_start_chat_url": format!("{root}/genesys/1/service/{id}/ixn/chat"),
+               "_comet_url": format!("{root}/genesys/cometd"), "_user_header": "u-42",
+               "_id_to_jump_before": "exit://", "_chat_parameters": {"subject": "None"},
+               "_id": id})
+    );
+    // Not started yet: the chat operations say so.
+    server
+        .post_form(&format!("/service/{id}/ixn/chat/refresh"), &[])
+        .gms_error(400, BAD_REQUEST_CB);
+    let started = server
+        .post_form(
+            &format!("/service/{id}/ixn/chat"),
+            &[
+                ("firstName", "John"),
+                ("lastName", "Harry"),
+                ("subject", "testing"),
+            ],
+        )
+        .ok_json(200);
+    assert_eq!(started["chatIxnState"], "CONNECTED", "{started}");
+    assert_eq!(
+        started["transcriptToShow"],
+        json!([["Notice.Joined", "John Harry", "", "John Harry", "CLIENT"]])
+    );
+    wait_state(&server, &id, "ROUTING");
+    let since = ann_ready(&server);
+    let (offer, since) = accept_offer(&server, since);
+    assert_eq!(offer["media"], "chat");
+    assert_eq!(offer["user_data"]["usr_reason"], "billing");
+    wait_state(&server, &id, "PROCESSING");
+    let (_, _) = wait_event(&server, "ann", since, "interaction_started");
+    let ixn = started["chatSessionId"]
+        .as_str()
+        .expect("chat id")
+        .to_owned();
+    // Both ways: the agent from the desktop, the customer through the Chat API.
+    rb_form(
+        &server,
+        &format!("/agents/ann/interactions/{ixn}/send"),
+        &[("message", "Hello, how can I help?")],
+    )
+    .ok_json(200);
+    let said = server
+        .post_form(
+            &format!("/service/{id}/ixn/chat/send"),
+            &[("message", "My bill"), ("transcriptPosition", "1")],
+        )
+        .ok_json(200);
+    assert_eq!(
+        said["transcriptToShow"],
+        json!([
+            ["Notice.Joined", "ann", "", "ann", "AGENT"],
+            [
+                "Message.Text",
+                "ann",
+                "Hello, how can I help?",
+                "ann",
+                "AGENT"
+            ],
+            [
+                "Message.Text",
+                "John Harry",
+                "My bill",
+                "John Harry",
+                "CLIENT"
+            ]
+        ]),
+        "{said}"
+    );
+    assert_eq!(said["transcriptPosition"], 4);
+    let gone = server
+        .post_form(&format!("/service/{id}/ixn/chat/disconnect"), &[])
+        .ok_json(200);
+    assert_eq!(gone["chatIxnState"], "DISCONNECTED");
+    let r = wait_state(&server, &id, "COMPLETED");
+    assert_eq!(r["_callback_reason"], "AGENT_CONNECTED");
+}
+
+#[test]
+fn chat_delayed_refuses_request_chat_until_an_agent_is_free() {
+    let server = Server::start_with_config(CHAT_CONFIG);
+    let id = id_of(
+        &server
+            .post_form(
+                "/service/callback/chat-delayed",
+                &[("_customer_number", "4082652649")],
+            )
+            .ok_json(200),
+    );
+    let early = server.post_form(&format!("/service/{id}/request-chat"), &[]);
+    assert_eq!(early.status, 503);
+    assert!(early.body.is_empty(), "{}", early.text());
+    let since = ann_ready(&server);
+    accept_offer(&server, since);
+    wait_state(&server, &id, "ROUTING");
+    let chat = server
+        .post_form(&format!("/service/{id}/request-chat"), &[])
+        .ok_json(200);
+    assert_eq!(
+        chat,
+        json!({"_chatIxnAPI-CREATE-URL": format!("{}/genesys/1/service/{id}/ixn/chat", server.root), "_id": id})
+    );
+    server
+        .post_form(
+            &format!("/service/{id}/ixn/chat"),
+            &[("userDisplayName", "Bob")],
+        )
+        .ok_json(200);
+    wait_state(&server, &id, "PROCESSING");
+}
+
+#[test]
+fn an_agent_preview_rejected_twice_ends_the_callback() {
+    let server = Server::start_with_config(CHAT_CONFIG);
+    let id = id_of(
+        &server
+            .post_form(
+                "/service/callback/preview",
+                &[("_customer_number", "5551234")],
+            )
+            .ok_json(200),
+    );
+    let mut since = ann_ready(&server);
+    for _ in 0..2 {
+        let (offer, s) = wait_event(&server, "ann", since, "offer");
+        since = s;
+        assert_eq!(offer["user_data"]["GMS_Agent_Preview"], "true", "{offer}");
+        let o = offer["offer"].as_str().expect("offer id").to_owned();
+        rb(&server, "POST", &format!("/agents/ann/offers/{o}/reject")).ok_json(200);
+    }
+    let r = wait_state(&server, &id, "COMPLETED");
+    assert_eq!(
+        r["_callback_reason"], "AGENT_PREVIEW_CANCEL_AFTER_2REJECTS",
+        "{r}"
+    );
+}

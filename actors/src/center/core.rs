@@ -310,6 +310,14 @@ struct ItemInfo {
     agent: Option<String>,
 }
 
+/// What a chat party does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChatSay {
+    Text(String),
+    /// Typing started (`true`) or stopped.
+    Typing(bool),
+}
+
 /// What a queue submission asks for.
 #[derive(Debug, Clone)]
 pub struct Submit {
@@ -1251,6 +1259,54 @@ impl CenterCore {
     }
 
     /// The customer hangs up.
+    /// The customer of a live chat says something or types.
+    pub fn customer_chat(
+        &mut self,
+        ixn: IxnId,
+        say: &ChatSay,
+        now: Millis,
+    ) -> Result<(), CenterError> {
+        let customer = self
+            .switch
+            .interaction(ixn)
+            .and_then(|i| i.customer().map(str::to_owned))
+            .ok_or(SwitchError::UnknownInteraction(ixn))?;
+        self.chat(ixn, &Party::Customer(customer), say, now)
+    }
+
+    /// An agent says something or types in a chat on their desktop (`ixn` as the desktop
+    /// names it: the interaction or item id).
+    pub fn agent_chat(
+        &mut self,
+        agent: &str,
+        ixn: &str,
+        say: &ChatSay,
+        now: Millis,
+    ) -> Result<AgentView, CenterError> {
+        self.known(agent)?;
+        let item = self.find_work(agent, ixn)?;
+        let call = self.item_call(item).ok_or_else(|| {
+            CenterError::BadRequest(format!("interaction {ixn} is not a chat in the switch"))
+        })?;
+        self.chat(call, &Party::Agent(agent.to_owned()), say, now)?;
+        self.agent(agent, now)
+    }
+
+    fn chat(
+        &mut self,
+        ixn: IxnId,
+        from: &Party,
+        say: &ChatSay,
+        now: Millis,
+    ) -> Result<(), CenterError> {
+        match say {
+            ChatSay::Text(text) => self.switch.chat_message(ixn, from, text, now)?,
+            ChatSay::Typing(started) => self.switch.chat_typing(ixn, from, *started, now)?,
+        }
+        self.pump(now);
+        Ok(())
+    }
+
     pub fn customer_hangup(&mut self, ixn: IxnId, now: Millis) -> Result<(), CenterError> {
         let customer = self
             .switch

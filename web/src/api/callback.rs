@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Path, Payload};
 use actix_web::{HttpRequest, HttpResponse};
-use actors::callback::{cancelled_dialog, CallbackRequest, CreateAnswer, QueuePosition};
+use actors::callback::{
+    cancelled_dialog, CallbackRequest, ChatOp, ChatView, CreateAnswer, QueuePosition,
+};
 use engine::callback::{reason, CallbackRecord, CallbackState};
 use serde_json::{json, Map, Value};
 
@@ -198,9 +200,96 @@ async fn cancel(
     Ok(HttpResponse::Ok().json(value_json(&cancelled_dialog(&r))))
 }
 
+/// A chart's `<session:response>`: its status and body (none when it gave no data).
 fn chart_answer(status: u16, body: &scxml::Value) -> HttpResponse {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-    HttpResponse::build(status).json(value_json(body))
+    match body {
+        scxml::Value::Undefined | scxml::Value::Null => HttpResponse::build(status).finish(),
+        _ => HttpResponse::build(status).json(value_json(body)),
+    }
+}
+
+fn chat_json(v: &ChatView, base: &str, verbose: bool) -> Value {
+    let mut m = json!({
+        "chatIxnState": if v.connected { "CONNECTED" } else { "DISCONNECTED" },
+        "chatSessionId": v.interaction.to_string(),
+        "transcriptPosition": v.position,
+        "chatServiceMessage": "Chat service is available",
+        "startedAt": super::routes::iso(v.started_at),
+        "transcriptToShow": v.entries,
+        "_id": v.id,
+    });
+    if verbose {
+        let url = format!("{base}/genesys/1/service/{}/ixn/chat", v.id);
+        m["_chatIxnAPI_SEND_URL"] = json!(format!("{url}/send"));
+        m["_chatIxnAPI_REFRESH_URL"] = json!(format!("{url}/refresh"));
+        m["_chatIxnAPI_STARTTYPING_URL"] = json!(format!("{url}/startTyping"));
+        m["_chatIxnAPI_STOPTYPING_URL"] = json!(format!("{url}/stopTyping"));
+        m["_chatIxnAPI_DISCONNECT_URL"] = json!(format!("{url}/disconnect"));
+    }
+    m
+}
+
+/// `POST /genesys/1/service/{id}/ixn/chat` (Chat API v1): starts the chat of a chat
+/// callback. With `notify_by=comet` the answer is `{_id, comet_channel}` (the agent's messages
+/// are pushed on that channel); else the chat as it is.
+async fn chat_start(
+    req: HttpRequest,
+    state: State,
+    id: Path<String>,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let p = params::read(&req, payload).await?;
+    let view = state.node.start_chat(&id, &p.texts()).await?;
+    if p.text("notify_by")
+        .is_some_and(|n| n.eq_ignore_ascii_case("comet"))
+    {
+        return Ok(HttpResponse::Ok().json(json!({"_id": id, "comet_channel": "/_genesys"})));
+    }
+    let verbose = p
+        .text("_verbose")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    Ok(HttpResponse::Ok().json(chat_json(&view, &base_url(&req), verbose)))
+}
+
+/// `POST /genesys/1/service/{id}/ixn/chat/{send|refresh|startTyping|stopTyping|disconnect}`.
+async fn chat_op(
+    req: HttpRequest,
+    state: State,
+    path: Path<(String, String)>,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (id, op) = path.into_inner();
+    let p = params::read(&req, payload).await?;
+    let op = match op.as_str() {
+        "send" => ChatOp::Send(
+            p.text("message")
+                .filter(|m| !m.is_empty())
+                .ok_or_else(|| ApiError::BadRequest("send needs 'message' (its text)".into()))?
+                .to_owned(),
+        ),
+        "refresh" => ChatOp::Refresh,
+        "startTyping" => ChatOp::Typing(true),
+        "stopTyping" => ChatOp::Typing(false),
+        "disconnect" => ChatOp::Disconnect,
+        other => {
+            return Err(ApiError::NotFound(format!(
+                "no chat operation '{other}' (send, refresh, startTyping, stopTyping, disconnect)"
+            )))
+        }
+    };
+    let position = match p.text("transcriptPosition").filter(|v| !v.is_empty()) {
+        None => 0,
+        Some(v) => v.trim().parse::<usize>().map_err(|_| {
+            ApiError::BadRequest(format!("transcriptPosition must be a count, not '{v}'"))
+        })?,
+    };
+    let view = state.node.chat(&id, op, position).await?;
+    let verbose = p
+        .text("_verbose")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    Ok(HttpResponse::Ok().json(chat_json(&view, &base_url(&req), verbose)))
 }
 
 /// `POST|GET /genesys/1/service/{id}/connect`.
@@ -484,6 +573,8 @@ pub(crate) fn service_routes(scope: actix_web::Scope) -> actix_web::Scope {
 /// The per-session routes under `/genesys/1/service` (after the storage ones).
 pub(crate) fn session_routes(scope: actix_web::Scope) -> actix_web::Scope {
     scope
+        .service(resource("/{id}/ixn/chat").route(web::post().to(chat_start)))
+        .service(resource("/{id}/ixn/chat/{op}").route(web::post().to(chat_op)))
         .service(
             resource("/{id}/connect")
                 .route(web::post().to(connect))

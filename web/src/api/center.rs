@@ -239,6 +239,21 @@ async fn interaction_action(
             )?;
             state.engine.transfer(id, ixn, to).await?
         }
+        "send" => {
+            let p = params::read(&req, payload).await?;
+            let text = required(
+                &p,
+                "message",
+                params::MAX_BODY,
+                "a chat message needs 'message' (its text)",
+            )?;
+            let say = actors::center::core::ChatSay::Text(text);
+            state.engine.agent_chat(id, ixn, say).await?
+        }
+        "startTyping" | "stopTyping" => {
+            let say = actors::center::core::ChatSay::Typing(action == "startTyping");
+            state.engine.agent_chat(id, ixn, say).await?
+        }
         _ => return not_found(req).await,
     };
     Ok(HttpResponse::Ok().json(agent_json(&a)))
