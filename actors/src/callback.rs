@@ -1241,9 +1241,12 @@ mod tests {
         p.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect()
     }
 
+    /// Options, whether a desired time was asked, the scenario.
+    type Case<'a> = (&'a [(&'a str, &'a str)], bool, Scenario);
+
     #[test]
     fn each_scenario_follows_from_the_options() {
-        let cases: [(&[(&str, &str)], bool, Scenario); 9] = [
+        let cases: [Case<'_>; 9] = [
             (
                 &[
                     ("_call_direction", "USERTERMINATED"),
