@@ -353,6 +353,12 @@ impl Node {
         Ok((options, template))
     }
 
+    /// Whether `name` is a configured callback service (`_service = callback`, or a template
+    /// whose service is the callback's).
+    pub fn is_callback_service(&self, name: &str) -> bool {
+        self.callback_service(name).is_ok()
+    }
+
     /// `POST /genesys/1/service/callback/{name}`.
     pub async fn create_callback(
         &self,

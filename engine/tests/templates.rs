@@ -103,7 +103,20 @@ fn all_ten_embedded_templates_load() {
         assert_eq!(t.service_type, expected_type, "type of {}", t.name);
     }
     let callback = templates.get("callback").expect("callback template");
-    assert_eq!(callback.service, "callback.scxml");
+    assert_eq!(callback.service, "user-terminated-immediate.scxml");
+    // Every scenario's chart ships with the template.
+    for chart in [
+        "user-terminated-immediate.scxml",
+        "user-terminated-delayed.scxml",
+        "user-terminated-scheduled.scxml",
+        "user-terminated-delayed-agent-preview.scxml",
+        "user-originated-immediate.scxml",
+        "user-originated-delayed.scxml",
+        "chat-immediate.scxml",
+        "chat-delayed.scxml",
+    ] {
+        assert!(callback.files.contains_key(chart), "{chart} is missing");
+    }
 }
 
 #[test]

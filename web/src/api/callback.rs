@@ -90,15 +90,25 @@ async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let name = name.into_inner();
     authenticate_service(&req, &state, &name)?;
-    contact_center(&req)?;
     let p = params::read(&req, payload).await?;
+    create_answer(&req, &state, &name, p.texts()).await
+}
+
+/// Creates a callback of service `name` (also reached as `POST /genesys/1/service/{name}`).
+pub(crate) async fn create_answer(
+    req: &HttpRequest,
+    state: &State,
+    name: &str,
+    params: Vec<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    contact_center(req)?;
     let request = CallbackRequest {
-        params: p.texts(),
-        headers: header_pairs(&req),
-        gms_user: gms_user(&req),
-        base_url: base_url(&req),
+        params,
+        headers: header_pairs(req),
+        gms_user: gms_user(req),
+        base_url: base_url(req),
     };
-    match state.node.create_callback(&name, request).await? {
+    match state.node.create_callback(name, request).await? {
         CreateAnswer::Created { body, .. } => Ok(HttpResponse::Ok().json(value_json(&body))),
         CreateAnswer::Redirected(answer) => Ok(super::routes::service_answer(answer)),
     }

@@ -491,6 +491,9 @@ async fn service_call(
     }
     authenticate_service(&req, &state, &name)?;
     let p = params::read(&req, payload).await?;
+    if state.node.is_callback_service(&name) {
+        return super::callback::create_answer(&req, &state, &name, p.texts()).await;
+    }
     let user = gms_user(&req);
     let answer = state
         .node
