@@ -429,6 +429,11 @@ fn chat_message_flow() {
         Err(SwitchError::NotAParty { .. })
     ));
     sw.connect_agent(id, "a1", 10).unwrap();
+    sw.chat_typing(id, &agent("a1"), true, 11).unwrap();
+    assert!(matches!(
+        sw.chat_typing(id, &agent("a2"), true, 11),
+        Err(SwitchError::NotAParty { .. })
+    ));
     sw.chat_message(id, &agent("a1"), "hi, how can I help?", 12)
         .unwrap();
     assert!(matches!(
@@ -461,14 +466,23 @@ fn chat_message_flow() {
             },
         ]
     );
+    // The transcript has the messages and who joined, left and typed, as the Chat API shows.
     let ix = sw.interaction(id).unwrap();
     assert_eq!(
         ix.transcript
             .iter()
-            .map(|m| (m.at, m.text.as_str()))
+            .map(|m| (m.at, m.kind.name(), m.text.as_str()))
             .collect::<Vec<_>>(),
-        [(5, "hello?"), (12, "hi, how can I help?")]
+        [
+            (0, "Notice.Joined", ""),
+            (5, "Message.Text", "hello?"),
+            (10, "Notice.Joined", ""),
+            (11, "Notice.TypingStarted", ""),
+            (12, "Message.Text", "hi, how can I help?"),
+            (20, "Notice.Left", "")
+        ]
     );
+    assert_eq!(ix.transcript[3].from, agent("a1"));
     assert!(matches!(
         sw.chat_message(id, &agent("a1"), "bye", 21),
         Err(SwitchError::Released(_))

@@ -3,7 +3,8 @@
 #   npm cometd@9 + cometd-nodejs-client@2 (websocket, long-polling, ack extension, and
 #   unmodified with requestHeaders only: the fallback from a refused websocket),
 #   npm faye@1.4 (websocket, long-polling), PyPI aiocometd-ng 0.5.6 (websocket,
-#   long-polling), and callback-polling (JSONP) with curl.
+#   long-polling), and callback-polling (JSONP) with curl; and the delayed callback scenarios'
+#   pushes (agent available, chat messages) to the unmodified npm cometd client.
 # Installs the clients itself (CI machines start bare). Prints "N passed, M failed".
 # usage: tests/cometd-clients/run.sh path/to/ringback
 set -uo pipefail
@@ -35,6 +36,40 @@ pushEnabled = comet
 # Short holds keep the suite quick; the protocol is the same.
 timeout = 5000
 maxInterval = 10000
+# The delayed callback scenarios, each with an agent of its own.
+[resources.DNIS]
+numbers = 6504663204, 6504663205
+[agent.ann]
+groups = VoiceA
+[agent.bea]
+groups = VoiceB
+[agent.cid]
+groups = ChatC
+media = chat
+[service.voice-userorig-delay]
+_type = ors
+_service = callback
+_call_direction = USERORIGINATED
+_wait_for_agent = true
+_wait_for_user_confirm = true
+_resource_group = DNIS
+_urs_virtual_queue = CallbacksA
+_target = VoiceA@StatServer.GA
+[service.callback-delayed]
+_type = ors
+_service = callback
+_call_direction = USERTERMINATED
+_wait_for_agent = true
+_wait_for_user_confirm = true
+_urs_virtual_queue = CallbacksB
+_target = VoiceB@StatServer.GA
+[service.chat-delayed]
+_type = ors
+_service = callback
+_media_type = chat
+_wait_for_agent = true
+_urs_virtual_queue = Chats
+_target = ChatC@StatServer.GA
 INI
 "$bin" serve --listen 127.0.0.1:0 --data-dir "$work/data" --config "$work/ringback.ini" 2>"$work/server.log" &
 server=$!
@@ -67,6 +102,9 @@ check "faye long-polling" node faye_client.js "$root" long-polling
 check "aiocometd-ng websocket" $python aiocometd_client.py "$root" websocket
 check "aiocometd-ng long-polling" $python aiocometd_client.py "$root" long-polling
 check "callback-polling (curl)" ./jsonp.sh "$root"
+check "callback push: user originated delayed (stock cometd)" node callback_push.mjs "$root" voice-userorig-delay ann
+check "callback push: user terminated delayed (stock cometd)" node callback_push.mjs "$root" callback-delayed bea
+check "callback push: chat delayed (stock cometd)" node callback_push.mjs "$root" chat-delayed cid
 
 if [ "$failed" -gt 0 ]; then
   echo "failed: ${failures[*]}"; echo "-- server log"; tail -n 50 "$work/server.log"
