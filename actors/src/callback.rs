@@ -190,14 +190,18 @@ impl Callbacks {
     /// requests never both take the last place).
     fn admit(
         &self,
-        check: impl FnOnce(admission::Waiting, &Throttles) -> Result<CallbackRecord, CallbackError>,
+        check: impl FnOnce(
+            admission::Waiting,
+            &Throttles,
+            &CallbackBook,
+        ) -> Result<CallbackRecord, CallbackError>,
         number: Option<&str>,
         service: &str,
         throttled: &[(String, String)],
     ) -> Result<CallbackRecord, CallbackError> {
         let mut book = self.book.lock();
         let waiting = book.waiting(service, number);
-        let record = check(waiting, book.throttles())?;
+        let record = check(waiting, book.throttles(), &book)?;
         book.insert(record.clone(), throttled);
         Ok(record)
     }
@@ -382,10 +386,23 @@ impl Node {
             .iter()
             .any(|(k, v)| k == "_desired_time" && !v.trim().is_empty());
         let id = crate::node::new_session_id();
+        // A time asked for must be in office hours and in a slot with room (checked under the
+        // book's lock, so two requests never take the last place of a slot).
+        let availability = if scheduled_request {
+            Some(self.availability_of(&opts)?)
+        } else {
+            None
+        };
         let record = self.callbacks().admit(
-            |waiting, throttles| {
+            |waiting, throttles, book| {
                 let admitted =
                     admission::admit(name, &opts, &req.headers, waiting, throttles, node_max, now)?;
+                if let Some(a) = &availability {
+                    if admitted.desired_time > now {
+                        let booked = |s: Millis, e: Millis| book.booked(name, s, e);
+                        a.check(admitted.desired_time, &booked, PROPOSAL_HORIZON_MS)?;
+                    }
+                }
                 let mut data: BTreeMap<String, String> = req
                     .params
                     .iter()
@@ -1382,7 +1399,7 @@ mod tests {
             session: Some("s1".into()),
             data: BTreeMap::new(),
         };
-        cb.admit(|_, _| Ok(record.clone()), None, "cb", &[])
+        cb.admit(|_, _, _| Ok(record.clone()), None, "cb", &[])
             .unwrap();
         let data = pairs(&[("_id", "forged"), ("note", "x")]);
         let r = cb
@@ -1409,5 +1426,102 @@ mod tests {
         );
         assert_eq!(cb.session_ended("s1"), None);
         assert!(cb.chart_update("nope", None, None, &[]).is_err());
+    }
+}
+
+/// `…/availability` parameters (v1 and v2).
+#[derive(Debug, Clone, Default)]
+pub struct AvailabilityQuery {
+    pub start: Option<Millis>,
+    pub end: Option<Millis>,
+    pub days: Option<i64>,
+    pub max_slots: Option<usize>,
+    pub report_busy: bool,
+}
+
+/// Bookable slots of a callback service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slots {
+    pub bucket_minutes: u32,
+    pub timezone: chrono_tz::Tz,
+    pub slots: Vec<engine::callback::availability::SlotView>,
+}
+
+/// Slots a query may ask for at most.
+const MAX_SLOTS: usize = 2000;
+/// How far ahead a refused desired time looks for free slots: a week.
+const PROPOSAL_HORIZON_MS: Millis = 7 * 86_400_000;
+
+impl Node {
+    /// The office hours (`_business_hours_service`) and capacity (`_capacity_service`, else
+    /// `_max_request_by_time_bucket` per `_request_time_bucket` minutes) of a callback service.
+    fn availability_of(
+        &self,
+        opts: &Resolved<'_>,
+    ) -> Result<engine::callback::availability::Availability, NodeError> {
+        let platform = self.platform();
+        let hours = match opts.get("_business_hours_service").map(str::trim) {
+            None | Some("") => None,
+            Some(svc) => {
+                let o = platform.service_options(svc).ok_or_else(|| {
+                    engine::platform::PlatformError::Unavailable(format!(
+                        "_business_hours_service '{svc}' is not a configured service"
+                    ))
+                })?;
+                Some(platform.office_hours(svc, &o).map_err(|e| {
+                    engine::platform::PlatformError::Unavailable(format!(
+                        "office hours '{svc}' are misconfigured: {e}"
+                    ))
+                })?)
+            }
+        };
+        let capacity = match opts.get("_capacity_service").map(str::trim) {
+            None | Some("") => None,
+            Some(svc) => Some(platform.capacity_of(svc)?),
+        };
+        let bucket = int(opts, "_request_time_bucket", 5).clamp(1, 24 * 60) as u32;
+        let max =
+            int(opts, "_max_request_by_time_bucket", 100).clamp(0, i64::from(u32::MAX)) as u32;
+        Ok(engine::callback::availability::Availability::new(
+            hours, capacity, bucket, max,
+        ))
+    }
+
+    /// `GET /genesys/{1,2}/service/callback/{name}/availability`.
+    pub fn callback_availability(
+        &self,
+        name: &str,
+        q: &AvailabilityQuery,
+    ) -> Result<Slots, NodeError> {
+        let (options, template) = self.callback_service(name)?;
+        let opts = Resolved::new(&options, &[], template.as_deref());
+        let availability = self.availability_of(&opts)?;
+        let start = q.start.unwrap_or_else(now);
+        let end = match (q.end, q.days) {
+            (Some(e), _) => e,
+            (None, Some(d)) => start.saturating_add(d.clamp(0, 366) * 86_400_000),
+            (None, None) => start.saturating_add(86_400_000),
+        };
+        if end < start {
+            return Err(CallbackError::BadRequest(format!(
+                "The end {} is before the start {}.",
+                iso(end),
+                iso(start)
+            ))
+            .into());
+        }
+        let booked = |s: Millis, e: Millis| self.callbacks().booked(name, s, e);
+        let slots = availability.slots(
+            start,
+            end,
+            &booked,
+            q.max_slots.unwrap_or(MAX_SLOTS).min(MAX_SLOTS),
+            q.report_busy,
+        );
+        Ok(Slots {
+            bucket_minutes: availability.bucket_minutes(),
+            timezone: availability.timezone(),
+            slots,
+        })
     }
 }

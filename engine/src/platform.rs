@@ -798,6 +798,19 @@ impl Platform {
         }
     }
 
+    /// The calendar of the capacity service `name` (`_capacity_service` of a callback service).
+    pub fn capacity_of(&self, name: &str) -> Result<crate::capacity::Capacity, PlatformError> {
+        let options = self
+            .service_options(name)
+            .filter(|_| self.builtin_of(name).as_deref() == Some("capacity"))
+            .ok_or_else(|| {
+                PlatformError::Unavailable(format!("'{name}' is not a configured capacity service"))
+            })?;
+        self.capacity(&options).map_err(|e| {
+            PlatformError::Unavailable(format!("service '{name}' is misconfigured: {e}"))
+        })
+    }
+
     /// A capacity service's calendar; `[capacity] _max_capacity` bounds every value.
     fn capacity(
         &self,

@@ -172,6 +172,7 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
             // Before the /genesys/1 scope, which answers 404 for paths it does not know.
             .configure(crate::api::ors::configure)
             .configure(routes::configure)
+            .configure(crate::api::callback::configure_v2)
             .configure(crate::api::center::configure)
             .default_service(web::to(routes::outside_api))
     })

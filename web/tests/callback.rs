@@ -703,3 +703,96 @@ fn an_agent_preview_rejected_twice_ends_the_callback() {
         "{r}"
     );
 }
+
+const HOURS_CONFIG: &str = r#"
+[service.hours]
+_type = builtin
+_service = office-hours
+_timezone = Europe/Paris
+_bh_regular1 = Mon-Sun 09:00-17:00
+
+[service.booked]
+_type = ors
+_service = callback
+_call_direction = USERTERMINATED
+_wait_for_agent = false
+_urs_virtual_queue = Callbacks
+_target = Agents@StatServer.GA
+_business_hours_service = hours
+_request_time_bucket = 30
+_max_request_by_time_bucket = 1
+_reject_future_desired_time = 1y
+"#;
+
+#[test]
+fn availability_and_a_full_slot_refused_with_the_free_ones() {
+    let server = Server::start_with_config(HOURS_CONFIG);
+    // A summer day in Paris (UTC+2): open 07:00-15:00 UTC, sixteen half-hour slots.
+    let v1 = server
+        .get("/service/callback/booked/availability?start=2027-07-01T00:00:00.000Z&end=2027-07-02T00:00:00.000Z")
+        .ok_json(200);
+    let slots = v1.as_object().expect("object");
+    assert_eq!(slots.len(), 16, "{v1}");
+    assert_eq!(slots["2027-07-01T07:00:00.000Z"], 1);
+    assert!(!slots.contains_key("2027-07-01T06:30:00.000Z"));
+    // A winter day (UTC+1): the same hours are 08:00-16:00 UTC.
+    let winter = server
+        .get("/service/callback/booked/availability?start=2027-01-12T00:00:00.000Z&number-of-days=1&max-time-slots=2")
+        .ok_json(200);
+    assert_eq!(
+        winter,
+        json!({"2027-01-12T08:00:00.000Z": 1, "2027-01-12T08:30:00.000Z": 1})
+    );
+    // Booking a slot takes it; a second request for it is refused with the next free ones.
+    let t = "2027-07-01T07:10:00.000Z";
+    server
+        .post_form(
+            "/service/callback/booked",
+            &[("_customer_number", "5551234"), ("_desired_time", t)],
+        )
+        .ok_json(200);
+    let refused = server.post_form(
+        "/service/callback/booked",
+        &[("_customer_number", "5551235"), ("_desired_time", t)],
+    );
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    let body = refused.json();
+    assert_eq!(body["exception"], BAD_REQUEST_CB);
+    assert_eq!(
+        body["availability"]["2027-07-01T07:30:00.000Z"], 1,
+        "{body}"
+    );
+    assert!(
+        body["availability"]
+            .get("2027-07-01T07:00:00.000Z")
+            .is_none(),
+        "{body}"
+    );
+    // Out of office hours.
+    let night = server.post_form(
+        "/service/callback/booked",
+        &[
+            ("_customer_number", "5551236"),
+            ("_desired_time", "2027-07-01T20:00:00.000Z"),
+        ],
+    );
+    assert_eq!(night.status, 400);
+    assert!(night.json()["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("outside office hours")));
+    // v2 reports the busy slot with report-busy, and local times in the zone asked for.
+    let url = format!(
+        "{}/genesys/2/service/callback/booked/availability?start=2027-07-01T07:00:00.000Z&max-time-slots=2&report-busy=true&timezone=America/Toronto",
+        server.root
+    );
+    let v2 = send(server.raw_req("GET", &url), None).ok_json(200);
+    assert_eq!(
+        v2,
+        json!({"durationMin": 30, "timezone": "America/Toronto", "slots": [
+            {"utcTime": "2027-07-01T07:00:00.000Z", "localTime": "2027-07-01T03:00:00.000-04:00", "capacity": 0, "total": 1},
+            {"utcTime": "2027-07-01T07:30:00.000Z", "localTime": "2027-07-01T03:30:00.000-04:00", "capacity": 1, "total": 1}]})
+    );
+    server
+        .get("/service/callback/booked/availability?start=yesterday")
+        .gms_error(400, common::BAD_REQUEST);
+}

@@ -9,7 +9,8 @@ use actix_web::http::StatusCode;
 use actix_web::web::{self, Path, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use actors::callback::{
-    cancelled_dialog, CallbackRequest, ChatOp, ChatView, CreateAnswer, QueuePosition,
+    cancelled_dialog, AvailabilityQuery, CallbackRequest, ChatOp, ChatView, CreateAnswer,
+    QueuePosition,
 };
 use engine::callback::{reason, CallbackRecord, CallbackState};
 use serde_json::{json, Map, Value};
@@ -356,6 +357,124 @@ async fn dialog(
     Ok(chart_answer(status, &body))
 }
 
+// ---- availability --------------------------------------------------------------------------
+
+fn availability_query(
+    req: &HttpRequest,
+) -> Result<(AvailabilityQuery, Option<chrono_tz::Tz>), ApiError> {
+    let q = query_pairs(req)?;
+    let get = |k: &str| {
+        q.iter()
+            .rev()
+            .find(|(qk, v)| qk == k && !v.trim().is_empty())
+            .map(|(_, v)| v.trim())
+    };
+    let time = |iso: &str, ms: &str| -> Result<Option<i64>, ApiError> {
+        if let Some(v) = get(ms) {
+            return v.parse::<i64>().map(Some).map_err(|_| {
+                ApiError::BadRequest(format!("{ms} must be milliseconds since 1970, not '{v}'"))
+            });
+        }
+        match get(iso) {
+            None => Ok(None),
+            Some(v) => engine::callback::parse_iso(v).map(Some).ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "{iso} must be an ISO 8601 time such as 2026-12-06T14:30:00.000Z, not '{v}'"
+                ))
+            }),
+        }
+    };
+    let count = |k: &str| -> Result<Option<i64>, ApiError> {
+        get(k)
+            .map(|v| {
+                v.parse::<i64>()
+                    .ok()
+                    .filter(|n| *n >= 0)
+                    .ok_or_else(|| ApiError::BadRequest(format!("{k} must be a count, not '{v}'")))
+            })
+            .transpose()
+    };
+    let tz = get("timezone")
+        .map(|v| {
+            v.parse::<chrono_tz::Tz>()
+                .map_err(|_| ApiError::BadRequest(format!("'{v}' is not a time zone name")))
+        })
+        .transpose()?;
+    Ok((
+        AvailabilityQuery {
+            start: time("start", "start-ms")?,
+            end: time("end", "end-ms")?,
+            days: count("number-of-days")?,
+            max_slots: count("max-time-slots")?.map(|n| n as usize),
+            report_busy: get("report-busy").is_some_and(|v| v.eq_ignore_ascii_case("true")),
+        },
+        tz,
+    ))
+}
+
+/// `GET /genesys/1/service/callback/{name}/availability`: `{"<slot start>": places left}`.
+async fn availability_v1(
+    req: HttpRequest,
+    state: State,
+    name: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let name = name.into_inner();
+    authenticate_service(&req, &state, &name)?;
+    let (q, _) = availability_query(&req)?;
+    let slots = state.node.callback_availability(&name, &q)?;
+    let out: Map<String, Value> = slots
+        .slots
+        .iter()
+        .filter(|s| s.left > 0 || q.report_busy)
+        .map(|s| (super::routes::iso(s.start), json!(s.left)))
+        .collect();
+    Ok(HttpResponse::Ok().json(Value::Object(out)))
+}
+
+/// `GET /genesys/2/service/callback/{name}/availability`: the slots with their local time.
+async fn availability_v2(
+    req: HttpRequest,
+    state: State,
+    name: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let name = name.into_inner();
+    authenticate_service(&req, &state, &name)?;
+    let (q, tz) = availability_query(&req)?;
+    let slots = state.node.callback_availability(&name, &q)?;
+    let tz = tz.unwrap_or(slots.timezone);
+    let list: Vec<Value> = slots
+        .slots
+        .iter()
+        .map(|s| {
+            let local = chrono::DateTime::from_timestamp_millis(s.start)
+                .map(|t| {
+                    t.with_timezone(&tz)
+                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                })
+                .unwrap_or_default();
+            json!({"utcTime": super::routes::iso(s.start), "localTime": local,
+                   "capacity": s.left, "total": s.total})
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({
+        "durationMin": slots.bucket_minutes,
+        "timezone": tz.name(),
+        "slots": list,
+    })))
+}
+
+/// `/genesys/2`: the availability v2 route.
+pub fn configure_v2(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/genesys/2")
+            .service(
+                resource("/service/callback/{name}/availability")
+                    .route(web::get().to(availability_v2)),
+            )
+            .default_service(web::to(super::routes::not_found)),
+    );
+}
+
 // ---- admin ---------------------------------------------------------------------------------
 
 /// `GET /genesys/1/admin/callback/queues?target=&start_time=&end_time=&max=&states=&…`:
@@ -572,6 +691,7 @@ pub(crate) fn service_routes(scope: actix_web::Scope) -> actix_web::Scope {
                 .route(web::post().to(create))
                 .route(web::get().to(query)),
         )
+        .service(resource("/callback/{name}/availability").route(web::get().to(availability_v1)))
         .service(
             resource("/callback/{name}/{id}")
                 .route(web::get().to(one))
