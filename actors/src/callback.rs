@@ -864,6 +864,8 @@ impl Node {
             .callbacks()
             .update(&id, |r| {
                 r.session = Some(r.id.clone());
+                // When the scheduler took it (its lag after the due time shows here).
+                r.data.insert("_started_time".into(), iso(now()));
             })
             .ok_or_else(|| CallbackError::NotFound(format!("Callback {id} does not exist.")))?;
         let req = CallbackRequest {
@@ -1523,5 +1525,27 @@ impl Node {
             timezone: availability.timezone(),
             slots,
         })
+    }
+}
+
+impl Node {
+    /// Forgets the callbacks past their `_ttl` (in memory and in the store); a session still
+    /// running for one is stopped.
+    pub async fn expire_callbacks(&self, now: Millis) -> Result<usize, NodeError> {
+        let gone = self.callbacks().expire(now);
+        self.platform()
+            .store()
+            .write(vec![WriteOp::PurgeCallbacks { before: now }])
+            .await
+            .map_err(PlatformErrorFrom::from)?;
+        for id in &gone {
+            match self.sessions().terminate(id).await {
+                Ok(()) | Err(SessionError::NotFound(_) | SessionError::Finished(_)) => {}
+                Err(e) => {
+                    tracing::warn!(callback = %id, error = %e, "an expired callback's session did not stop")
+                }
+            }
+        }
+        Ok(gone.len())
     }
 }

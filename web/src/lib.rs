@@ -4,6 +4,7 @@
 pub mod api;
 pub mod basichttp;
 pub mod bench;
+pub mod bench_callbacks;
 pub mod bench_cometd;
 pub mod bench_sessions;
 pub mod cometd;

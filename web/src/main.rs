@@ -62,6 +62,31 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// The Callback API against `ringback serve`: immediate callbacks created per second with
+    /// their latency (sessions staying alive in queue), memory with many live callbacks, and
+    /// the scheduler's lag with many callbacks due in the same minute.
+    Callbacks {
+        /// A running server (http://HOST:PORT) configured with the bench services (see
+        /// `bench_callbacks::SERVICES`); default: start one.
+        #[arg(long)]
+        url: Option<String>,
+        /// Creates per second; 0 skips this phase.
+        #[arg(long, default_value_t = 5_000)]
+        rate: u64,
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        /// Seconds of unmeasured creates at the same rate first.
+        #[arg(long, default_value_t = 1)]
+        warmup: u64,
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Live callbacks to measure memory with (0 skips).
+        #[arg(long, default_value_t = 0)]
+        live: usize,
+        /// Callbacks due in the same minute (0 skips).
+        #[arg(long, default_value_t = 0)]
+        scheduled: usize,
+    },
     /// State-chart sessions through the ORS session API against `ringback serve --demo`:
     /// starts per second with their latency, memory with many live sessions, events through
     /// one durable session, and checkpoint sizes.
@@ -259,6 +284,32 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("ringback bench sessions: {e}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Bench {
+            command:
+                BenchCommand::Callbacks {
+                    url,
+                    rate,
+                    seconds,
+                    warmup,
+                    connections,
+                    live,
+                    scheduled,
+                },
+        } => match ringback::bench_callbacks::run(ringback::bench_callbacks::Options {
+            url,
+            rate,
+            seconds,
+            warmup,
+            connections: connections.max(1),
+            live,
+            scheduled,
+        }) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ringback bench callbacks: {e}");
                 ExitCode::from(1)
             }
         },

@@ -192,10 +192,11 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
             handle.stop(true).await;
         }
     });
-    // Bookings, storage and service records expire on their own; finished sessions are
-    // forgotten after an hour.
+    // Bookings, storage, service and callback records expire on their own; finished sessions
+    // are forgotten after an hour.
     let purger = platform.clone();
     let swept = sessions.clone();
+    let expiring = node.clone();
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(Duration::from_secs(5));
         let mut n: u64 = 0;
@@ -207,6 +208,14 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
                 tracing::warn!(error = %e, "purging expired records failed");
             }
             swept.sweep(t);
+            // Callback records past their _ttl, once a minute.
+            if n.is_multiple_of(12) {
+                match expiring.expire_callbacks(t).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(expired = n, "callback records expired"),
+                    Err(e) => tracing::warn!(error = %e, "expiring callback records failed"),
+                }
+            }
             if n.is_multiple_of(60) {
                 let before = t - actors::node::FINISHED_KEPT_MS;
                 if let Err(e) = purger
