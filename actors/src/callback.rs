@@ -29,17 +29,19 @@ use scxml::Value;
 use crate::center::now;
 
 /// A callback service's options and its template.
-type ServiceOf = (
-    Vec<(String, String)>,
-    Option<Arc<engine::templates::Template>>,
-);
+type ServiceOf = (Vec<(String, String)>, Option<Template>);
+type Template = Arc<engine::templates::Template>;
 use crate::node::{Node, NodeError, ServiceAnswer};
 use crate::session::core::StartSpec;
+use crate::session::docs::LoadedDoc;
 use crate::session::SessionError;
 
 /// Records in memory and the scheduler of SCHEDULED ones.
 pub struct Callbacks {
     book: Mutex<CallbackBook>,
+    /// The scenario charts as loaded, with the template they came from (a template uploaded
+    /// again is loaded again).
+    charts: Mutex<Vec<(&'static str, Template, Arc<LoadedDoc>)>>,
     scheduler: Mutex<Scheduler>,
     wake: tokio::sync::Notify,
     settings: CallbackSettings,
@@ -118,6 +120,7 @@ impl Callbacks {
     pub fn new(settings: CallbackSettings) -> Callbacks {
         Callbacks {
             book: Mutex::new(CallbackBook::new()),
+            charts: Mutex::new(Vec::new()),
             scheduler: Mutex::new(Scheduler::new()),
             wake: tokio::sync::Notify::new(),
             settings,
@@ -512,7 +515,7 @@ impl Node {
         req: &CallbackRequest,
         now: Millis,
     ) -> Result<Value, NodeError> {
-        let doc = self.document(scenario.document(), false).await?;
+        let doc = self.chart(scenario).await?;
         let mut given: Vec<(String, Value)> = vec![
             ("_id".into(), s(record.id.clone())),
             ("_service_name".into(), s(record.service.clone())),
@@ -551,6 +554,8 @@ impl Node {
         }
         // Every other `<data>` of the chart from the service's options, the request and the
         // template's defaults, in that order of precedence.
+        // Typed as the template says (numbers, booleans), so charts use them as they are; an
+        // empty value leaves the chart's own default.
         let mut params = given.clone();
         for id in data_ids(&doc.doc) {
             if params.iter().any(|(k, _)| *k == id) {
@@ -560,8 +565,9 @@ impl Node {
                 .get(&id)
                 .map(str::to_owned)
                 .or_else(|| record.data.get(&id).cloned());
-            if let Some(v) = value {
-                params.push((id, s(v)));
+            if let Some(v) = value.filter(|v| !v.trim().is_empty()) {
+                let spec = opts.template().and_then(|t| t.option(&id));
+                params.push((id.clone(), typed(&id, spec, &v)?));
             }
         }
         let spec = StartSpec {
@@ -583,6 +589,31 @@ impl Node {
         Ok(reply
             .response
             .unwrap_or_else(|| object(vec![("_id", s(record.id.clone()))])))
+    }
+
+    /// The chart of a scenario, loaded once per version of the callback template.
+    async fn chart(&self, scenario: Scenario) -> Result<Arc<LoadedDoc>, NodeError> {
+        let name = scenario.document();
+        let current = self.platform().templates().get("callback");
+        if let Some(t) = &current {
+            let cached = self
+                .callbacks()
+                .charts
+                .lock()
+                .iter()
+                .find_map(|(n, ct, d)| (*n == name && Arc::ptr_eq(ct, t)).then(|| d.clone()));
+            if let Some(d) = cached {
+                return Ok(d);
+            }
+        }
+        let doc = self.document(name, false).await?;
+        if let Some(t) = current {
+            let mut charts = self.callbacks().charts.lock();
+            // Drop this chart's entry and every entry of an older template.
+            charts.retain(|(n, ct, _)| *n != name && Arc::ptr_eq(ct, &t));
+            charts.push((name, t, doc.clone()));
+        }
+        Ok(doc)
     }
 
     /// Books an access number for a user-originated callback: `_access_number`,
@@ -888,6 +919,35 @@ impl Node {
                 Err(e)
             }
         }
+    }
+}
+
+/// An option's value as the chart gets it: a number or a boolean when the template's type says
+/// so, else the text.
+fn typed(
+    key: &str,
+    spec: Option<&engine::templates::OptionSpec>,
+    raw: &str,
+) -> Result<Value, CallbackError> {
+    use engine::templates::ValueType;
+    let t = raw.trim();
+    match spec.map(|o| o.value_type) {
+        Some(ValueType::Integer | ValueType::Number) => t
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite())
+            .map(Value::Number)
+            .ok_or_else(|| {
+                CallbackError::BadRequest(format!("{key} must be a number, not '{raw}'"))
+            }),
+        Some(ValueType::Boolean) => match t.to_ascii_lowercase().as_str() {
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            _ => Err(CallbackError::BadRequest(format!(
+                "{key} must be true or false, not '{raw}'"
+            ))),
+        },
+        _ => Ok(Value::String(raw.to_owned())),
     }
 }
 

@@ -50,6 +50,11 @@ impl<'a> Resolved<'a> {
     }
 
     /// The request's own value for `key` (a request-only parameter such as `_id`).
+    /// The template the defaults come from.
+    pub fn template(&self) -> Option<&'a Template> {
+        self.template
+    }
+
     pub fn param(&self, key: &str) -> Option<&'a str> {
         option(self.params, key).filter(|v| !v.is_empty())
     }
