@@ -545,6 +545,10 @@ impl Node {
                 ),
             ),
         ];
+        given.push((
+            "udata".into(),
+            attached_data(scenario, opts, &record.id, &record.data),
+        ));
         // The immediate scenario hands out the number in its first answer; the delayed one
         // books it when the customer connects.
         if scenario == Scenario::UserOriginatedImmediate {
@@ -920,6 +924,64 @@ impl Node {
             }
         }
     }
+}
+
+/// The user data a callback's interaction carries to the agent (`udata` of the charts):
+/// `GMS_ServiceID`, `GMS_Customer_Number`, and the request's keys without a leading underscore
+/// as `_attach_udata` says — `single_json` (default: one `GMS_UserData` key holding them as
+/// JSON), `separate_keys` (each key), `data_id` (`GMS_UserData_ID`, the id to fetch them by).
+/// An agent preview shows the keys `_agent_preview_data` lists (all when empty) and
+/// `GMS_Agent_Preview`.
+fn attached_data(
+    scenario: Scenario,
+    opts: &Resolved<'_>,
+    id: &str,
+    data: &BTreeMap<String, String>,
+) -> Value {
+    let user = data.iter().filter(|(k, _)| !k.starts_with('_'));
+    let mut out: Vec<(String, Value)> = vec![
+        ("GMS_ServiceID".into(), s(id)),
+        (
+            "GMS_Customer_Number".into(),
+            s(data.get("_customer_number").cloned().unwrap_or_default()),
+        ),
+    ];
+    let preview_keys: Vec<&str> = opts
+        .get("_agent_preview_data")
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .collect();
+    if scenario == Scenario::UserTerminatedDelayedAgentPreview {
+        out.push(("GMS_Agent_Preview".into(), s("true")));
+        if !preview_keys.is_empty() {
+            out.extend(
+                user.filter(|(k, _)| preview_keys.contains(&k.as_str()))
+                    .map(|(k, v)| (k.clone(), s(v.clone()))),
+            );
+            return Value::Object(out);
+        }
+    }
+    let mode = opts
+        .get("_attach_udata")
+        .unwrap_or("single_json")
+        .trim()
+        .to_ascii_lowercase();
+    match mode.as_str() {
+        "separate_keys" => out.extend(user.map(|(k, v)| (k.clone(), s(v.clone())))),
+        "data_id" => out.push(("GMS_UserData_ID".into(), s(id))),
+        _ => {
+            let json: serde_json::Map<String, serde_json::Value> = user
+                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                .collect();
+            out.push((
+                "GMS_UserData".into(),
+                s(serde_json::Value::Object(json).to_string()),
+            ));
+        }
+    }
+    Value::Object(out)
 }
 
 /// An option's value as the chart gets it: a number or a boolean when the template's type says

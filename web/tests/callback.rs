@@ -595,7 +595,7 @@ fn chat_immediate_starts_a_chat_that_an_agent_answers() {
     let since = ann_ready(&server);
     let (offer, since) = accept_offer(&server, since);
     assert_eq!(offer["media"], "chat");
-    assert_eq!(offer["user_data"]["usr_reason"], "billing");
+    assert_eq!(offer["user_data"]["GMS_UserData"], "{\"usr_reason\":\"billing\"}");
     wait_state(&server, &id, "PROCESSING");
     let (_, _) = wait_event(&server, "ann", since, "interaction_started");
     let ixn = started["chatSessionId"]
