@@ -1671,3 +1671,61 @@ impl Node {
         Ok(gone.len())
     }
 }
+
+impl Node {
+    /// Whether a callback service is paused: its `_paused_services_list` names a configuration
+    /// section (GMS's transaction list; its `services` subsection too) whose entry for the
+    /// service (`_paused_services_id`, else the service name) is `true`.
+    fn paused(&self, service: &str, options: &[(String, String)]) -> bool {
+        let list = option(options, "_paused_services_list")
+            .map(str::trim)
+            .unwrap_or("");
+        if list.is_empty() {
+            return false;
+        }
+        let key = option(options, "_paused_services_id")
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .unwrap_or(service);
+        [list.to_owned(), format!("{list}.services")]
+            .iter()
+            .filter_map(|section| self.platform().section(section))
+            .any(|entries| {
+                option(&entries, key).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+            })
+    }
+
+    /// Pauses the QUEUED callbacks of paused services (their charts leave the queue and say
+    /// PAUSED) and resumes the PAUSED ones of services no longer paused. Run periodically;
+    /// answers how many sessions were told.
+    pub async fn apply_pauses(&self) -> usize {
+        let mut told = 0;
+        for (service, options) in self.platform().services() {
+            if self.callback_service(&service).is_err() {
+                continue;
+            }
+            let paused = self.paused(&service, &options);
+            let (from, event) = if paused {
+                ("QUEUED", "callback.pause")
+            } else {
+                ("PAUSED", "callback.resume")
+            };
+            let Ok(q) = Query::from_params(&[("_callback_state".into(), from.into())], &[]) else {
+                continue;
+            };
+            let ids: Vec<String> = self
+                .callbacks()
+                .query(Some(&service), &q, usize::MAX)
+                .into_iter()
+                .filter_map(|r| r.session)
+                .collect();
+            for id in ids {
+                match self.sessions().event(&id, event, Value::Null).await {
+                    Ok(()) => told += 1,
+                    Err(e) => tracing::debug!(callback = %id, error = %e, event, "not told"),
+                }
+            }
+        }
+        told
+    }
+}

@@ -208,6 +208,11 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
                 tracing::warn!(error = %e, "purging expired records failed");
             }
             swept.sweep(t);
+            // Paused and resumed callback services (`_paused_services_list`).
+            let told = expiring.apply_pauses().await;
+            if told > 0 {
+                tracing::info!(told, "callbacks paused or resumed");
+            }
             // Callback records past their _ttl, once a minute.
             if n.is_multiple_of(12) {
                 match expiring.expire_callbacks(t).await {

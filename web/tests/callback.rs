@@ -595,7 +595,10 @@ fn chat_immediate_starts_a_chat_that_an_agent_answers() {
     let since = ann_ready(&server);
     let (offer, since) = accept_offer(&server, since);
     assert_eq!(offer["media"], "chat");
-    assert_eq!(offer["user_data"]["GMS_UserData"], "{\"usr_reason\":\"billing\"}");
+    assert_eq!(
+        offer["user_data"]["GMS_UserData"],
+        "{\"usr_reason\":\"billing\"}"
+    );
     wait_state(&server, &id, "PROCESSING");
     let (_, _) = wait_event(&server, "ann", since, "interaction_started");
     let ixn = started["chatSessionId"]
@@ -795,4 +798,63 @@ fn availability_and_a_full_slot_refused_with_the_free_ones() {
     server
         .get("/service/callback/booked/availability?start=yesterday")
         .gms_error(400, common::BAD_REQUEST);
+}
+
+#[test]
+fn a_paused_service_takes_its_queued_callbacks_out_and_back() {
+    let config = format!(
+        "{CONFIG}\n[service.pausable]\n_type = ors\n_service = callback\n\
+         _call_direction = USERTERMINATED\n_wait_for_agent = false\n\
+         _urs_virtual_queue = Pausable\n_target = Agents@StatServer.GA\n\
+         _paused_services_list = GMS_Paused_Services\n"
+    );
+    let server = Server::start_with_config(&config);
+    let id = id_of(
+        &server
+            .post_form(
+                "/service/callback/pausable",
+                &[("_customer_number", "5551234")],
+            )
+            .ok_json(200),
+    );
+    assert_eq!(
+        rb(&server, "GET", "/queues/Pausable").ok_json(200)["calls"],
+        1
+    );
+    server
+        .put_json(
+            "/admin/config/GMS_Paused_Services",
+            &json!({"pausable": "true"}),
+        )
+        .ok_json(200);
+    wait_state_for(&server, &id, "PAUSED", 20);
+    assert_eq!(
+        rb(&server, "GET", "/queues/Pausable").ok_json(200)["calls"],
+        0
+    );
+    server
+        .put_json(
+            "/admin/config/GMS_Paused_Services",
+            &json!({"pausable": "false"}),
+        )
+        .ok_json(200);
+    wait_state_for(&server, &id, "QUEUED", 20);
+    assert_eq!(
+        rb(&server, "GET", "/queues/Pausable").ok_json(200)["calls"],
+        1
+    );
+}
+
+/// [`wait_state`] with a longer bound, for what the server does on its own schedule.
+fn wait_state_for(server: &Server, id: &str, state: &str, secs: u64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let r = record(server, id);
+        if r["_callback_state"] == state || Instant::now() > deadline {
+            assert_eq!(r["_callback_state"], state, "{r}");
+            return r;
+        }
+        // Paced by a long poll on an idle agent's events (no sleep).
+        let _ = rb(server, "GET", "/agents/ann/events?since=1000000&timeout=1");
+    }
 }
