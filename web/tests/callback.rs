@@ -858,3 +858,78 @@ fn wait_state_for(server: &Server, id: &str, state: &str, secs: u64) -> Value {
         let _ = rb(server, "GET", "/agents/ann/events?since=1000000&timeout=1");
     }
 }
+
+#[test]
+fn notifications_between_the_agent_and_the_app_as_the_help_shows() {
+    let server = Server::start_with_config(CONFIG);
+    let id = id_of(
+        &server
+            .post_form(
+                "/service/callback/ut-immediate",
+                &[("_customer_number", "5551234")],
+            )
+            .ok_json(200),
+    );
+    // Desktop to app: no push for this device, so kept for polling.
+    let sent = server
+        .post_form(
+            &format!("/service/{id}/internal-notification"),
+            &[
+                ("_display_message", "Message to be displayed to user"),
+                (
+                    "_application_message",
+                    "MESSAGE_FOR_MOBILE_APP_INTERNAL_USE",
+                ),
+            ],
+        )
+        .ok_json(200);
+    assert_eq!(sent, json!({"message": "Notification Sent"}));
+    let kept = server
+        .post_form(&format!("/service/{id}/retrieve-notifications"), &[])
+        .ok_json(200);
+    assert_eq!(
+        kept,
+        json!([{"_internal_message": "MESSAGE_FOR_MOBILE_APP_INTERNAL_USE", "_id": id,
+                "_display_message": "Message to be displayed to user"}])
+    );
+    assert_eq!(
+        server
+            .post_form(&format!("/service/{id}/retrieve-notifications"), &[])
+            .ok_json(200),
+        json!([])
+    );
+    // App to desktop.
+    server
+        .post_form(
+            &format!("/service/{id}/agent-notification"),
+            &[
+                ("_display_message", "Message to be displayed to agent"),
+                (
+                    "_application_message",
+                    "MESSAGE_FOR_AGENT_DESKTOP_INTERNAL_USE",
+                ),
+            ],
+        )
+        .ok_json(200);
+    let got = server
+        .post_form(&format!("/service/{id}/retrieve-agent-notifications"), &[])
+        .ok_json(200);
+    assert_eq!(got[0]["tag"], format!("agent.message.{id}"), "{got}");
+    let inner: Value =
+        serde_json::from_str(got[0]["message"].as_str().expect("a JSON string")).expect("json");
+    assert_eq!(
+        inner,
+        json!({"_id": id, "_internal_message": "MESSAGE_FOR_AGENT_DESKTOP_INTERNAL_USE",
+               "_display_message": "Message to be displayed to agent"})
+    );
+    // Nothing to send is refused; an unknown service is 404.
+    server
+        .post_form(&format!("/service/{id}/agent-notification"), &[])
+        .gms_error(400, common::BAD_REQUEST);
+    server
+        .post_form(
+            "/service/nope/internal-notification",
+            &[("_display_message", "x")],
+        )
+        .gms_error(404, NOT_FOUND_CB);
+}

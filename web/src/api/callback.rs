@@ -6,12 +6,13 @@
 use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
-use actix_web::web::{self, Path, Payload};
+use actix_web::web::{self, Data, Path, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use actors::callback::{
     cancelled_dialog, AvailabilityQuery, CallbackRequest, ChatOp, ChatView, CreateAnswer,
     QueuePosition,
 };
+use actors::push::notify::{Device, Notifier};
 use engine::callback::{reason, CallbackRecord, CallbackState};
 use serde_json::{json, Map, Value};
 
@@ -355,6 +356,163 @@ async fn dialog(
         .callback_request(&id, &action, &p.texts())
         .await?;
     Ok(chart_answer(status, &body))
+}
+
+// ---- notifications between the agent and the app ------------------------------------------
+
+/// The device a callback's app is reached on: `_device_notification_id` (else its `gms_user`,
+/// else the callback itself, for polling) and `_device_os` (comet by default).
+fn callback_device(r: &CallbackRecord) -> Result<Device, ApiError> {
+    let id = r
+        .data
+        .get("_device_notification_id")
+        .or_else(|| r.data.get("_gms_user"))
+        .filter(|d| !d.trim().is_empty())
+        .cloned()
+        .unwrap_or_else(|| r.id.clone());
+    let os = r
+        .data
+        .get("_device_os")
+        .map(|o| o.trim().to_ascii_lowercase())
+        .filter(|o| !o.is_empty())
+        .unwrap_or_else(|| "comet".into());
+    Device::of_service(&os, &id).map_err(ApiError::from)
+}
+
+fn callback_record(state: &State, id: &str) -> Result<CallbackRecord, ApiError> {
+    state.node.callbacks().get(id).ok_or_else(|| {
+        ApiError::Callback(engine::callback::CallbackError::NotFound(format!(
+            "Service {id} does not exist."
+        )))
+    })
+}
+
+/// The two messages of a notification: `_display_message` (shown to the person) and
+/// `_application_message` (for the app or desktop), at least one.
+fn notification_message(p: &params::Params, id: &str) -> Result<Value, ApiError> {
+    let display = p.text("_display_message").filter(|v| !v.is_empty());
+    let app = p.text("_application_message").filter(|v| !v.is_empty());
+    if display.is_none() && app.is_none() {
+        return Err(ApiError::BadRequest(
+            "a notification needs _display_message or _application_message".into(),
+        ));
+    }
+    Ok(
+        json!({"_id": id, "_internal_message": app.unwrap_or(""), "_display_message": display.unwrap_or("")}),
+    )
+}
+
+/// `POST /genesys/1/service/{id}/internal-notification` (the agent desktop to the app, once
+/// called `poke`): pushed to the callback's device, kept for `retrieve-notifications` when it
+/// cannot be pushed.
+async fn internal_notification(
+    req: HttpRequest,
+    state: State,
+    notifier: Data<Notifier>,
+    id: Path<String>,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let record = callback_record(&state, &id)?;
+    let p = params::read(&req, payload).await?;
+    let message = notification_message(&p, &id)?;
+    let device = callback_device(&record)?;
+    notifier
+        .publish(
+            &format!("service.internal-notification.{id}"),
+            message,
+            Some(device),
+            super::routes::now(),
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({"message": "Notification Sent"})))
+}
+
+/// `POST|GET /genesys/1/service/{id}/retrieve-notifications`: the notifications kept for the
+/// callback's device because they could not be pushed (`[]` when push delivered them).
+async fn retrieve_notifications(
+    state: State,
+    notifier: Data<Notifier>,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let record = callback_record(&state, &id)?;
+    let device = callback_device(&record)?;
+    let kept = notifier
+        .retrieve(&device.device_id, super::routes::now())
+        .await?;
+    // Everything kept for the device goes to it (retrieving takes all of them).
+    let messages: Vec<Value> = kept.into_iter().map(|m| m["message"].clone()).collect();
+    Ok(HttpResponse::Ok().json(messages))
+}
+
+/// Where a callback's messages to its agent are kept.
+fn agent_box(id: &str) -> String {
+    format!("agent-notifications:{id}")
+}
+
+/// `POST /genesys/1/service/{id}/agent-notification` (the app to the agent): kept, durably,
+/// for the desktop's `retrieve-agent-notifications`.
+async fn agent_notification(
+    req: HttpRequest,
+    state: State,
+    id: Path<String>,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let record = callback_record(&state, &id)?;
+    let p = params::read(&req, payload).await?;
+    let message = notification_message(&p, &id)?;
+    let entry = json!({"message": message.to_string(), "tag": format!("agent.message.{id}")});
+    let key = actors::node::new_session_id();
+    state
+        .platform
+        .store()
+        .write(vec![engine::store::WriteOp::PutStorage {
+            id: agent_box(&id),
+            owner: None,
+            expires_at: record.expires_at,
+            values: BTreeMap::from([(
+                key,
+                engine::store::StorageValue {
+                    bytes: entry.to_string().into_bytes(),
+                    content_type: Some("application/json".into()),
+                    filename: None,
+                },
+            )]),
+        }])
+        .await
+        .map_err(|e| ApiError::Internal(format!("the store failed: {e}")))?;
+    Ok(HttpResponse::Ok().json(json!({"message": "Notification Sent"})))
+}
+
+/// `POST|GET /genesys/1/service/{id}/retrieve-agent-notifications`: the app's messages for the
+/// agent, oldest first, each `{"message", "tag"}`; they are gone once read.
+async fn retrieve_agent_notifications(
+    state: State,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    callback_record(&state, &id)?;
+    let store = state.platform.store();
+    let now = super::routes::now();
+    let Some(kept) = store
+        .storage(&agent_box(&id), now)
+        .map_err(|e| ApiError::Internal(format!("the store failed: {e}")))?
+    else {
+        return Ok(HttpResponse::Ok().json(json!([])));
+    };
+    let messages: Vec<Value> = kept
+        .values
+        .values()
+        .filter_map(|v| serde_json::from_slice::<Value>(&v.bytes).ok())
+        .collect();
+    store
+        .write(vec![engine::store::WriteOp::DeleteStorage {
+            id: agent_box(&id),
+        }])
+        .await
+        .map_err(|e| ApiError::Internal(format!("the store failed: {e}")))?;
+    Ok(HttpResponse::Ok().json(messages))
 }
 
 // ---- availability --------------------------------------------------------------------------
@@ -704,6 +862,20 @@ pub(crate) fn service_routes(scope: actix_web::Scope) -> actix_web::Scope {
 pub(crate) fn session_routes(scope: actix_web::Scope) -> actix_web::Scope {
     scope
         .service(resource("/{id}/ixn/chat").route(web::post().to(chat_start)))
+        .service(
+            resource("/{id}/internal-notification").route(web::post().to(internal_notification)),
+        )
+        .service(
+            resource("/{id}/retrieve-notifications")
+                .route(web::post().to(retrieve_notifications))
+                .route(web::get().to(retrieve_notifications)),
+        )
+        .service(resource("/{id}/agent-notification").route(web::post().to(agent_notification)))
+        .service(
+            resource("/{id}/retrieve-agent-notifications")
+                .route(web::post().to(retrieve_agent_notifications))
+                .route(web::get().to(retrieve_agent_notifications)),
+        )
         .service(resource("/{id}/ixn/chat/{op}").route(web::post().to(chat_op)))
         .service(
             resource("/{id}/connect")
