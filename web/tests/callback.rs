@@ -933,3 +933,91 @@ fn notifications_between_the_agent_and_the_app_as_the_help_shows() {
         )
         .gms_error(404, NOT_FOUND_CB);
 }
+
+const RESTART_CONFIG: &str = r#"
+[telephony]
+dial_rules = {"rules": [{"match": "5559999", "outcome": "answer", "after_ms": 600000}], "default": {"outcome": "answer", "after_ms": 0}}
+
+[agent.ann]
+groups = Agents
+
+[service.ut]
+_type = ors
+_service = callback
+_call_direction = USERTERMINATED
+_wait_for_agent = false
+_urs_virtual_queue = Callbacks
+_target = Agents@StatServer.GA
+_dial_retry_timeout = 300
+_max_queued_callbacks_per_service = 100000
+_throttle_callbacks_per_service_1 = 100000
+"#;
+
+#[test]
+fn queued_scheduled_and_routing_callbacks_come_back_after_kill_9_once_each() {
+    let scratch = Scratch::new("callback-restart-load");
+    let ini = scratch.path().join("ringback.ini");
+    std::fs::write(&ini, RESTART_CONFIG).expect("config");
+    let data = scratch.path().join("data");
+    let mut server = Server::start_in(&data, Some(&ini));
+    // One callback reaches an agent, whose customer's phone rings for ten minutes: ROUTING.
+    let routing = id_of(
+        &server
+            .post_form("/service/callback/ut", &[("_customer_number", "5559999")])
+            .ok_json(200),
+    );
+    let since = ann_ready(&server);
+    accept_offer(&server, since);
+    wait_state(&server, &routing, "ROUTING");
+    // Then many queued and scheduled ones, created concurrently.
+    let soon = chrono_in(3600);
+    let ids: Vec<(String, &str)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4)
+            .map(|w| {
+                let (server, soon) = (&server, &soon);
+                s.spawn(move || {
+                    (0..75)
+                        .map(|n| {
+                            let number = format!("55{w}{n:04}");
+                            if n % 3 == 0 {
+                                let r = server.post_form(
+                                    "/service/callback/ut",
+                                    &[("_customer_number", &number), ("_desired_time", soon)],
+                                );
+                                (id_of(&r.ok_json(200)), "SCHEDULED")
+                            } else {
+                                let r = server.post_form(
+                                    "/service/callback/ut",
+                                    &[("_customer_number", &number)],
+                                );
+                                (id_of(&r.ok_json(200)), "QUEUED")
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("worker"))
+            .collect()
+    });
+    assert_eq!(ids.len(), 300);
+    server.kill();
+
+    let server = Server::start_in(&data, Some(&ini));
+    for (id, state) in &ids {
+        assert_eq!(record(&server, id)["_callback_state"], *state, "{id}");
+    }
+    // Each queued callback waits once in the queue (none lost, none twice).
+    assert_eq!(
+        rb(&server, "GET", "/queues/Callbacks").ok_json(200)["calls"],
+        200
+    );
+    let all = server.get("/service/callback/ut").ok_json(200);
+    assert_eq!(all.as_array().map(Vec::len), Some(301));
+    // The ringing call did not survive the restart: the callback waits to be dialled again
+    // (after _dial_retry_timeout), out of the queue meanwhile.
+    let r = wait_state(&server, &routing, "QUEUED");
+    assert_eq!(r["_dial_attempts"], "1");
+}
