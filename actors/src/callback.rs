@@ -545,10 +545,7 @@ impl Node {
                 ),
             ),
         ];
-        given.push((
-            "udata".into(),
-            attached_data(scenario, opts, &record.id, &record.data),
-        ));
+        given.push(("udata".into(), attached_data(scenario, opts, record)));
         // The immediate scenario hands out the number in its first answer; the delayed one
         // books it when the customer connects.
         if scenario == Scenario::UserOriginatedImmediate {
@@ -927,20 +924,25 @@ impl Node {
 }
 
 /// The user data a callback's interaction carries to the agent (`udata` of the charts):
-/// `GMS_ServiceID`, `GMS_Customer_Number`, and the request's keys without a leading underscore
-/// as `_attach_udata` says — `single_json` (default: one `GMS_UserData` key holding them as
-/// JSON), `separate_keys` (each key), `data_id` (`GMS_UserData_ID`, the id to fetch them by).
-/// An agent preview shows the keys `_agent_preview_data` lists (all when empty) and
-/// `GMS_Agent_Preview`.
-fn attached_data(
-    scenario: Scenario,
-    opts: &Resolved<'_>,
-    id: &str,
-    data: &BTreeMap<String, String>,
-) -> Value {
+/// `GMS_ServiceID`, `GMS_ServiceName`, `GMS_Call_Direction`, `GMS_Customer_Number`, and the
+/// request's keys without a leading underscore as `_attach_udata` says (help, Callback
+/// options) — `single_json` (default: all of them as one JSON object under `GMS_UserData`),
+/// `separate_keys` (each under its own name), `data_id` (only the id they are kept under, as
+/// `GMS_UserData`). An agent preview shows the keys `_agent_preview_data` lists (all when
+/// empty) and `GMS_Agent_Preview`. Charts add the match keys (`GMS_MatchResult`, ...) when a
+/// customer's call is matched.
+fn attached_data(scenario: Scenario, opts: &Resolved<'_>, record: &CallbackRecord) -> Value {
+    let (id, data) = (record.id.as_str(), &record.data);
+    let direction = match scenario {
+        Scenario::UserOriginatedImmediate | Scenario::UserOriginatedDelayed => "USERORIGINATED",
+        Scenario::ChatImmediate | Scenario::ChatDelayed => "CHAT",
+        _ => "USERTERMINATED",
+    };
     let user = data.iter().filter(|(k, _)| !k.starts_with('_'));
     let mut out: Vec<(String, Value)> = vec![
         ("GMS_ServiceID".into(), s(id)),
+        ("GMS_ServiceName".into(), s(record.service.clone())),
+        ("GMS_Call_Direction".into(), s(direction)),
         (
             "GMS_Customer_Number".into(),
             s(data.get("_customer_number").cloned().unwrap_or_default()),
@@ -970,7 +972,7 @@ fn attached_data(
         .to_ascii_lowercase();
     match mode.as_str() {
         "separate_keys" => out.extend(user.map(|(k, v)| (k.clone(), s(v.clone())))),
-        "data_id" => out.push(("GMS_UserData_ID".into(), s(id))),
+        "data_id" => out.push(("GMS_UserData".into(), s(id))),
         _ => {
             let json: serde_json::Map<String, serde_json::Value> = user
                 .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))

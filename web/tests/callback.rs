@@ -196,6 +196,8 @@ fn user_terminated_immediate_queues_dials_connects_and_completes() {
         offer["user_data"]["GMS_UserData"],
         "{\"first_name\":\"Ada\"}"
     );
+    assert_eq!(offer["user_data"]["GMS_ServiceName"], "ut-immediate");
+    assert_eq!(offer["user_data"]["GMS_Call_Direction"], "USERTERMINATED");
     let (connected, _) = wait_event(&server, "ann", since, "interaction_connected");
     let ixn = connected["interaction"].as_str().expect("call").to_owned();
     let r = wait_state(&server, &id, "PROCESSING");
@@ -268,6 +270,14 @@ fn user_originated_immediate_answers_the_access_number_and_routes_the_call_in() 
     let since = ann_ready(&server);
     let (offer, _) = accept_offer(&server, since);
     assert_eq!(offer["interaction"], ixn);
+    // The desktop shows the match (help, "GMS_MatchResult = SUCCESS").
+    assert_eq!(offer["user_data"]["GMS_MatchResult"], "SUCCESS", "{offer}");
+    assert_eq!(
+        offer["user_data"]["GMS_MatchMethod_AccessNumber"],
+        "6504663204"
+    );
+    assert_eq!(offer["user_data"]["GMS_MatchMethod_ANI"], "6504661232");
+    assert_eq!(offer["user_data"]["GMS_Call_Direction"], "USERORIGINATED");
     wait_state(&server, &id, "PROCESSING");
     rb(&server, "POST", &format!("/telephony/calls/{ixn}/hangup")).ok_json(200);
     let r = wait_state(&server, &id, "COMPLETED");

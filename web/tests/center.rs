@@ -384,6 +384,10 @@ fn treatments_start_and_stop_on_a_waiting_caller() {
 #[test]
 fn a_call_to_a_booked_access_number_reports_the_session_it_matched() {
     let server = Server::start_with_config(CONFIG);
+    agent_do(&server, "ann", "login");
+    let since = agent_do(&server, "ann", "ready")["last_event"]
+        .as_u64()
+        .expect("last_event");
     let booked = server
         .post_form(
             "/service/request-interaction",
@@ -394,6 +398,14 @@ fn a_call_to_a_booked_access_number_reports_the_session_it_matched() {
     let ticket = call(&server, "+16505550106", number);
     assert_eq!(ticket["matched"]["_id"], booked["_id"]);
     assert_eq!(ticket["matched"]["user_data"]["topic"], "loans");
+    // The agent sees the match as attached data (help: "GMS_MatchResult = SUCCESS").
+    let (offer, _) = wait_event(&server, "ann", since, "offer");
+    let data = &offer["user_data"];
+    assert_eq!(data["GMS_MatchResult"], "SUCCESS", "{offer}");
+    assert_eq!(data["GMS_ServiceID"], booked["_id"]);
+    assert_eq!(data["GMS_MatchMethod_AccessNumber"], number);
+    assert_eq!(data["GMS_MatchMethod_ANI"], "+16505550106");
+    assert_eq!(data["GMS_UserData"], "{\"topic\":\"loans\"}");
     // The booking was released by the match: a second call from the same number matches nothing.
     let again = call(&server, "+16505550106", number);
     assert!(again.get("matched").is_none(), "{again}");
