@@ -763,6 +763,22 @@ impl Node {
             ))
             .into());
         }
+        // The new time must be in office hours and in a slot with room (this callback's own
+        // place does not count against it), else 400 with the free slots.
+        if let Some(t) = new_time.filter(|t| *t > now) {
+            let availability = self.availability_of(&opts)?;
+            let own = current.desired_time;
+            let book = self.callbacks().book.lock();
+            let booked = |s: Millis, e: Millis| {
+                let n = book.booked(name, s, e);
+                if (s..e).contains(&own) {
+                    n.saturating_sub(1)
+                } else {
+                    n
+                }
+            };
+            availability.check(t, &booked, PROPOSAL_HORIZON_MS)?;
+        }
         let stop = new_time.and(current.session.clone());
         let record = self
             .callbacks()

@@ -203,6 +203,17 @@ fn user_terminated_immediate_queues_dials_connects_and_completes() {
     let r = wait_state(&server, &id, "PROCESSING");
     assert_eq!(r["_agent"], "ann");
     assert_eq!(r["_dial_attempts"], "1");
+    // With an agent, it can no longer be rescheduled.
+    let late = server.put_json(
+        &format!("/service/callback/ut-immediate/{id}"),
+        &json!({"_new_desired_time": chrono_in(3600)}),
+    );
+    assert_eq!(
+        late.gms_error(400, BAD_REQUEST_CB),
+        format!(
+            "Callback {id} is PROCESSING: only a SCHEDULED or QUEUED callback can be rescheduled."
+        )
+    );
     // The customer hangs up: COMPLETED with AGENT_CONNECTED.
     rb(&server, "POST", &format!("/telephony/calls/{ixn}/hangup")).ok_json(200);
     let r = wait_state(&server, &id, "COMPLETED");
@@ -781,6 +792,29 @@ fn availability_and_a_full_slot_refused_with_the_free_ones() {
             .is_none(),
         "{body}"
     );
+    // Rescheduling follows the same rules; a callback's own place does not count against it.
+    let b = id_of(
+        &server
+            .post_form(
+                "/service/callback/booked",
+                &[
+                    ("_customer_number", "5551237"),
+                    ("_desired_time", "2027-07-01T07:40:00.000Z"),
+                ],
+            )
+            .ok_json(200),
+    );
+    let full = server.put_json(
+        &format!("/service/callback/booked/{b}"),
+        &json!({"_new_desired_time": "2027-07-01T07:05:00.000Z"}),
+    );
+    assert_eq!(full.status, 400, "{}", full.text());
+    assert!(full.json()["availability"].is_object());
+    let same_slot = server.put_json(
+        &format!("/service/callback/booked/{b}"),
+        &json!({"_new_desired_time": "2027-07-01T07:50:00.000Z"}),
+    );
+    assert_eq!(same_slot.status, 200, "{}", same_slot.text());
     // Out of office hours.
     let night = server.post_form(
         "/service/callback/booked",
@@ -793,7 +827,7 @@ fn availability_and_a_full_slot_refused_with_the_free_ones() {
     assert!(night.json()["message"]
         .as_str()
         .is_some_and(|m| m.contains("outside office hours")));
-    // v2 reports the busy slot with report-busy, and local times in the zone asked for.
+    // v2 reports the busy slots with report-busy, and local times in the zone asked for.
     let url = format!(
         "{}/genesys/2/service/callback/booked/availability?start=2027-07-01T07:00:00.000Z&max-time-slots=2&report-busy=true&timezone=America/Toronto",
         server.root
@@ -803,7 +837,7 @@ fn availability_and_a_full_slot_refused_with_the_free_ones() {
         v2,
         json!({"durationMin": 30, "timezone": "America/Toronto", "slots": [
             {"utcTime": "2027-07-01T07:00:00.000Z", "localTime": "2027-07-01T03:00:00.000-04:00", "capacity": 0, "total": 1},
-            {"utcTime": "2027-07-01T07:30:00.000Z", "localTime": "2027-07-01T03:30:00.000-04:00", "capacity": 1, "total": 1}]})
+            {"utcTime": "2027-07-01T07:30:00.000Z", "localTime": "2027-07-01T03:30:00.000-04:00", "capacity": 0, "total": 1}]})
     );
     server
         .get("/service/callback/booked/availability?start=yesterday")
