@@ -28,6 +28,10 @@ use scxml::Value;
 
 use crate::center::now;
 
+/// A scenario chart as loaded: its name, the template it came from, the document and the ids
+/// of its `<data>` (the start parameters it takes).
+type Chart = (&'static str, Template, Arc<LoadedDoc>, Arc<Vec<String>>);
+
 /// A callback service's options and its template.
 type ServiceOf = (Vec<(String, String)>, Option<Template>);
 type Template = Arc<engine::templates::Template>;
@@ -41,7 +45,7 @@ pub struct Callbacks {
     book: Mutex<CallbackBook>,
     /// The scenario charts as loaded, with the template they came from (a template uploaded
     /// again is loaded again).
-    charts: Mutex<Vec<(&'static str, Template, Arc<LoadedDoc>)>>,
+    charts: Mutex<Vec<Chart>>,
     scheduler: Mutex<Scheduler>,
     wake: tokio::sync::Notify,
     settings: CallbackSettings,
@@ -515,7 +519,7 @@ impl Node {
         req: &CallbackRequest,
         now: Millis,
     ) -> Result<Value, NodeError> {
-        let doc = self.chart(scenario).await?;
+        let (doc, ids) = self.chart(scenario).await?;
         let mut given: Vec<(String, Value)> = vec![
             ("_id".into(), s(record.id.clone())),
             ("_service_name".into(), s(record.service.clone())),
@@ -557,18 +561,17 @@ impl Node {
         // template's defaults, in that order of precedence.
         // Typed as the template says (numbers, booleans), so charts use them as they are; an
         // empty value leaves the chart's own default.
-        let mut params = given.clone();
-        for id in data_ids(&doc.doc) {
-            if params.iter().any(|(k, _)| *k == id) {
+        let mut params = given;
+        for id in ids.iter() {
+            if params.iter().any(|(k, _)| k == id) {
                 continue;
             }
             let value = opts
-                .get(&id)
-                .map(str::to_owned)
-                .or_else(|| record.data.get(&id).cloned());
+                .get(id)
+                .or_else(|| record.data.get(id).map(String::as_str));
             if let Some(v) = value.filter(|v| !v.trim().is_empty()) {
-                let spec = opts.template().and_then(|t| t.option(&id));
-                params.push((id.clone(), typed(&id, spec, &v)?));
+                let spec = opts.template().and_then(|t| t.option(id));
+                params.push((id.clone(), typed(id, spec, v)?));
             }
         }
         let spec = StartSpec {
@@ -592,8 +595,12 @@ impl Node {
             .unwrap_or_else(|| object(vec![("_id", s(record.id.clone()))])))
     }
 
-    /// The chart of a scenario, loaded once per version of the callback template.
-    async fn chart(&self, scenario: Scenario) -> Result<Arc<LoadedDoc>, NodeError> {
+    /// The chart of a scenario and its `<data>` ids, loaded once per version of the callback
+    /// template.
+    async fn chart(
+        &self,
+        scenario: Scenario,
+    ) -> Result<(Arc<LoadedDoc>, Arc<Vec<String>>), NodeError> {
         let name = scenario.document();
         let current = self.platform().templates().get("callback");
         if let Some(t) = &current {
@@ -602,19 +609,22 @@ impl Node {
                 .charts
                 .lock()
                 .iter()
-                .find_map(|(n, ct, d)| (*n == name && Arc::ptr_eq(ct, t)).then(|| d.clone()));
-            if let Some(d) = cached {
-                return Ok(d);
+                .find_map(|(n, ct, d, ids)| {
+                    (*n == name && Arc::ptr_eq(ct, t)).then(|| (d.clone(), ids.clone()))
+                });
+            if let Some(c) = cached {
+                return Ok(c);
             }
         }
         let doc = self.document(name, false).await?;
+        let ids = Arc::new(data_ids(&doc.doc));
         if let Some(t) = current {
             let mut charts = self.callbacks().charts.lock();
             // Drop this chart's entry and every entry of an older template.
-            charts.retain(|(n, ct, _)| *n != name && Arc::ptr_eq(ct, &t));
-            charts.push((name, t, doc.clone()));
+            charts.retain(|(n, ct, _, _)| *n != name && Arc::ptr_eq(ct, &t));
+            charts.push((name, t, doc.clone(), ids.clone()));
         }
-        Ok(doc)
+        Ok((doc, ids))
     }
 
     /// Books an access number for a user-originated callback: `_access_number`,

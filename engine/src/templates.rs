@@ -210,20 +210,34 @@ pub struct Template {
     pub files: BTreeMap<String, Vec<u8>>,
     #[serde(skip)]
     pub origin: Origin,
+    /// Option positions by name (services read options by name on every request).
+    #[serde(skip)]
+    index: std::collections::HashMap<String, usize>,
 }
 
 impl Template {
     /// Parses a `template.json` and checks it (see [`Template::check`]).
     pub fn from_json(json: &[u8]) -> Result<Self, TemplateError> {
-        let template: Template = serde_json::from_slice(json)
+        let mut template: Template = serde_json::from_slice(json)
             .map_err(|e| TemplateError::InvalidTemplateJson(e.to_string()))?;
         template.check()?;
+        template.index = template
+            .options
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (o.name.clone(), i))
+            .collect();
         Ok(template)
     }
 
     /// The option called `name`, if the template declares it.
     pub fn option(&self, name: &str) -> Option<&OptionSpec> {
-        self.options.iter().find(|o| o.name == name)
+        match self.index.get(name) {
+            Some(&i) => self.options.get(i),
+            // A template built another way than `from_json` has no index.
+            None if self.index.is_empty() => self.options.iter().find(|o| o.name == name),
+            None => None,
+        }
     }
 
     /// The preset called `name`, if the template has one.
