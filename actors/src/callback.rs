@@ -537,17 +537,6 @@ impl Node {
                     .or_else(|| record.data.get("_gms_user").cloned())
                     .unwrap_or_default()),
             ),
-            (
-                "userdata".into(),
-                Value::Object(
-                    record
-                        .data
-                        .iter()
-                        .filter(|(k, _)| !k.starts_with('_'))
-                        .map(|(k, v)| (k.clone(), s(v.clone())))
-                        .collect(),
-                ),
-            ),
         ];
         given.push(("udata".into(), attached_data(scenario, opts, record)));
         // The immediate scenario hands out the number in its first answer; the delayed one
@@ -557,10 +546,12 @@ impl Node {
                 given.push((k, s(v)));
             }
         }
+        // Only what the chart declares: the rest would be kept with every checkpoint for nothing.
+        given.retain(|(k, _)| ids.contains(k));
         // Every other `<data>` of the chart from the service's options, the request and the
-        // template's defaults, in that order of precedence.
-        // Typed as the template says (numbers, booleans), so charts use them as they are; an
-        // empty value leaves the chart's own default.
+        // template's defaults, in that order of precedence, typed as the template says
+        // (numbers, booleans) so charts use them as they are; an empty value leaves the chart's
+        // own default.
         let mut params = given;
         for id in ids.iter() {
             if params.iter().any(|(k, _)| k == id) {
