@@ -164,6 +164,8 @@ fn user_terminated_immediate_queues_dials_connects_and_completes() {
     let r = record(&server, &id);
     assert_eq!(r["_callback_state"], "QUEUED");
     assert_eq!(r["_service_name"], "ut-immediate");
+    // The same record as a service instance.
+    assert_eq!(server.get(&format!("/service/{id}")).ok_json(200), r);
     assert_eq!(r["_customer_number"], "5551234");
     assert_eq!(r["first_name"], "Ada");
     assert_eq!(r["_ors_session_id"], id);

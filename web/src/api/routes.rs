@@ -485,8 +485,15 @@ async fn service_call(
     let name = name.into_inner();
     let configured = state.platform.service_options(&name).is_some();
     if !configured && req.method() == actix_web::http::Method::GET {
-        // GET /service/{id}: a service instance's record.
+        // GET /service/{id}: a service instance's record (a callback's included).
         authenticate(&req, &state)?;
+        if let Some(r) = state.node.callbacks().get(&name) {
+            let base = {
+                let info = req.connection_info();
+                format!("{}://{}", info.scheme(), info.host())
+            };
+            return Ok(HttpResponse::Ok().json(super::callback::record_json(&r, &base)));
+        }
         return service_record(&state, &name);
     }
     authenticate_service(&req, &state, &name)?;
