@@ -685,10 +685,12 @@ impl Node {
             ))
             .into());
         }
-        let session = current.session.clone();
+        // The session as of the change itself (the scheduler may be starting one).
+        let mut session = None;
         let record = self
             .callbacks()
             .update(id, |r| {
+                session.clone_from(&r.session);
                 r.set_state(CallbackState::Completed, Some(why));
             })
             .ok_or_else(|| CallbackError::NotFound(format!("Callback {id} does not exist.")))?;
@@ -909,14 +911,22 @@ impl Node {
         let section = substitute(&options, &params);
         let opts = Resolved::new(&section, &params, template.as_deref());
         let id = current.id.clone();
+        // Claimed in one step: a callback cancelled or rescheduled meanwhile is left alone.
+        let mut claimed = false;
         let record = self
             .callbacks()
             .update(&id, |r| {
-                r.session = Some(r.id.clone());
-                // When the scheduler took it (its lag after the due time shows here).
-                r.data.insert("_started_time".into(), iso(now()));
+                if r.state == CallbackState::Scheduled && r.session.is_none() {
+                    r.session = Some(r.id.clone());
+                    // When the scheduler took it (its lag after the due time shows here).
+                    r.data.insert("_started_time".into(), iso(now()));
+                    claimed = true;
+                }
             })
             .ok_or_else(|| CallbackError::NotFound(format!("Callback {id} does not exist.")))?;
+        if !claimed {
+            return Ok(());
+        }
         let req = CallbackRequest {
             params: params.clone(),
             headers: Vec::new(),
@@ -928,11 +938,25 @@ impl Node {
             .start_callback(&record, scenario, &opts, &req, now())
             .await
         {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                // Cancelled while its session started: the session stops too.
+                if self
+                    .callbacks()
+                    .get(&id)
+                    .is_some_and(|r| r.state.is_final())
+                {
+                    match self.sessions().terminate(&id).await {
+                        Ok(()) | Err(SessionError::NotFound(_) | SessionError::Finished(_)) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                Ok(())
+            }
             Err(e) => {
                 self.callbacks().update(&id, |r| {
-                    r.state = CallbackState::Scheduled;
-                    r.session = None;
+                    if r.session.as_deref() == Some(r.id.as_str()) && !r.state.is_final() {
+                        r.session = None;
+                    }
                 });
                 Err(e)
             }
