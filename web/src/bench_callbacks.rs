@@ -164,8 +164,15 @@ fn report(what: &str, t: &mut Tally, elapsed: f64) {
     }
 }
 
-fn number(i: u64) -> String {
-    format!("1650{:07}", i % 10_000_000)
+/// The i-th customer number of a phase: unique across phases (a number may have only two
+/// callbacks waiting, `_enable_in_queue_checking`).
+fn number(phase: u64, i: u64) -> String {
+    format!("1{phase}{:08}", i % 100_000_000)
+}
+
+/// Plain immediate requests of a phase.
+fn plain(phase: u64) -> Rc<dyn Fn(u64) -> String> {
+    Rc::new(move |i| json!({"_customer_number": number(phase, i), "first_name": "Ada"}).to_string())
 }
 
 fn iso(ms: i64) -> String {
@@ -187,8 +194,6 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     let local = tokio::task::LocalSet::new();
     let mut failures = Vec::new();
     local.block_on(&rt, async {
-        let plain: Rc<dyn Fn(u64) -> String> =
-            Rc::new(|i| json!({"_customer_number": number(i), "first_name": "Ada"}).to_string());
         // 1. Creates at a rate.
         if opts.rate > 0 && opts.seconds > 0 {
             println!(
@@ -203,7 +208,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                     opts.rate * opts.warmup,
                     Some(opts.rate),
                     opts.connections,
-                    plain.clone(),
+                    plain(1),
                 )
                 .await;
                 if t.errors > 0 {
@@ -216,7 +221,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                 opts.rate * opts.seconds,
                 Some(opts.rate),
                 opts.connections,
-                plain.clone(),
+                plain(2),
             )
             .await;
             report("creates", &mut t, elapsed);
@@ -233,7 +238,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                 opts.live as u64,
                 None,
                 opts.connections,
-                plain.clone(),
+                plain(3),
             )
             .await;
             report("live", &mut t, elapsed);
@@ -258,7 +263,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             let minute = now_ms() + 15_000 + (n as i64 / 5);
             let body: Rc<dyn Fn(u64) -> String> = Rc::new(move |i| {
                 let at = minute + (i as i64 * 60_000) / n as i64;
-                json!({"_customer_number": number(i), "_desired_time": iso(at)}).to_string()
+                json!({"_customer_number": number(4, i), "_desired_time": iso(at)}).to_string()
             });
             let (mut t, elapsed) =
                 creates(&host, "bench-scheduled", n, None, opts.connections, body).await;
