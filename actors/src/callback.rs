@@ -655,6 +655,14 @@ impl Node {
         ])
     }
 
+    /// Stops a callback's session; one that has already ended (or never started) is fine.
+    async fn stop_session(&self, id: &str) -> Result<(), NodeError> {
+        match self.sessions().terminate(id).await {
+            Ok(()) | Err(SessionError::NotFound(_) | SessionError::Finished(_)) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// `GET /genesys/1/service/callback[/{name}]?…`.
     pub fn query_callbacks(
         &self,
@@ -701,10 +709,7 @@ impl Node {
             .await
             .map_err(PlatformErrorFrom::from)?;
         if let Some(sid) = session {
-            match self.sessions().terminate(&sid).await {
-                Ok(()) | Err(SessionError::NotFound(_) | SessionError::Finished(_)) => {}
-                Err(e) => return Err(e.into()),
-            }
+            self.stop_session(&sid).await?;
         }
         Ok(record)
     }
@@ -821,10 +826,7 @@ impl Node {
             self.callbacks().wake.notify_one();
         }
         if let Some(sid) = stop {
-            match self.sessions().terminate(&sid).await {
-                Ok(()) | Err(SessionError::NotFound(_) | SessionError::Finished(_)) => {}
-                Err(e) => return Err(e.into()),
-            }
+            self.stop_session(&sid).await?;
         }
         Ok(record)
     }
@@ -945,10 +947,7 @@ impl Node {
                     .get(&id)
                     .is_some_and(|r| r.state.is_final())
                 {
-                    match self.sessions().terminate(&id).await {
-                        Ok(()) | Err(SessionError::NotFound(_) | SessionError::Finished(_)) => {}
-                        Err(e) => return Err(e.into()),
-                    }
+                    self.stop_session(&id).await?;
                 }
                 Ok(())
             }
@@ -1704,11 +1703,8 @@ impl Node {
             .await
             .map_err(PlatformErrorFrom::from)?;
         for id in &gone {
-            match self.sessions().terminate(id).await {
-                Ok(()) | Err(SessionError::NotFound(_) | SessionError::Finished(_)) => {}
-                Err(e) => {
-                    tracing::warn!(callback = %id, error = %e, "an expired callback's session did not stop")
-                }
+            if let Err(e) = self.stop_session(id).await {
+                tracing::warn!(callback = %id, error = %e, "an expired callback's session did not stop");
             }
         }
         Ok(gone.len())

@@ -14,14 +14,15 @@ use actors::callback::{
 };
 use actors::push::notify::{Device, Notifier};
 use engine::callback::{reason, CallbackRecord, CallbackState};
+use engine::platform::PlatformError;
 use serde_json::{json, Map, Value};
 
 use super::error::ApiError;
 use super::ors::value_json;
 use super::params;
-use super::routes::{authenticate, authenticate_service, resource, State};
+use super::routes::{authenticate, authenticate_service, gms_user, resource, State};
 
-fn base_url(req: &HttpRequest) -> String {
+pub(crate) fn base_url(req: &HttpRequest) -> String {
     let info = req.connection_info();
     format!("{}://{}", info.scheme(), info.host())
 }
@@ -31,15 +32,6 @@ fn header_pairs(req: &HttpRequest) -> Vec<(String, String)> {
         .iter()
         .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
         .collect()
-}
-
-fn gms_user(req: &HttpRequest) -> Option<String> {
-    req.headers()
-        .get("gms_user")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(String::from)
 }
 
 /// `ContactCenterId`: Ringback serves one contact center; another id is refused as GMS refuses
@@ -481,7 +473,7 @@ async fn agent_notification(
             )]),
         }])
         .await
-        .map_err(|e| ApiError::Internal(format!("the store failed: {e}")))?;
+        .map_err(PlatformError::from)?;
     Ok(HttpResponse::Ok().json(json!({"message": "Notification Sent"})))
 }
 
@@ -497,7 +489,7 @@ async fn retrieve_agent_notifications(
     let now = super::routes::now();
     let Some(kept) = store
         .storage(&agent_box(&id), now)
-        .map_err(|e| ApiError::Internal(format!("the store failed: {e}")))?
+        .map_err(PlatformError::from)?
     else {
         return Ok(HttpResponse::Ok().json(json!([])));
     };
@@ -511,7 +503,7 @@ async fn retrieve_agent_notifications(
             id: agent_box(&id),
         }])
         .await
-        .map_err(|e| ApiError::Internal(format!("the store failed: {e}")))?;
+        .map_err(PlatformError::from)?;
     Ok(HttpResponse::Ok().json(messages))
 }
 

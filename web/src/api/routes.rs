@@ -77,7 +77,7 @@ pub(crate) fn options_json(options: &[(String, String)]) -> Value {
     )
 }
 
-fn gms_user(req: &HttpRequest) -> Option<String> {
+pub(crate) fn gms_user(req: &HttpRequest) -> Option<String> {
     req.headers()
         .get("gms_user")
         .and_then(|v| v.to_str().ok())
@@ -488,10 +488,7 @@ async fn service_call(
         // GET /service/{id}: a service instance's record (a callback's included).
         authenticate(&req, &state)?;
         if let Some(r) = state.node.callbacks().get(&name) {
-            let base = {
-                let info = req.connection_info();
-                format!("{}://{}", info.scheme(), info.host())
-            };
+            let base = super::callback::base_url(&req);
             return Ok(HttpResponse::Ok().json(super::callback::record_json(&r, &base)));
         }
         return service_record(&state, &name);
