@@ -13,13 +13,14 @@
 //!    says when its session started (`_started_time`), and the lag after its due time is
 //!    reported.
 
-use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::bench_cometd::{memory_kib, percentile, start_server, target, ChildServer, Conn};
+use crate::bench_cometd::{
+    memory_kib, paced_posts, percentile, start_server, target, ChildServer, Conn, PostTally,
+};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -62,15 +63,7 @@ _throttle_callbacks_per_service_1 = 100000000
 _throttle_callbacks_per_service_2 = 100000000
 ";
 
-#[derive(Default)]
-struct Tally {
-    latencies_us: Vec<u64>,
-    errors: u64,
-    first_error: Option<String>,
-}
-
-/// Sends `total` creates to `service` over `connections`, paced at `rate` per second when
-/// given; `body(i)` is the i-th request's JSON.
+/// Sends `total` creates to `service` (see [`paced_posts`]).
 async fn creates(
     host: &str,
     service: &str,
@@ -78,74 +71,12 @@ async fn creates(
     rate: Option<u64>,
     connections: usize,
     body: Rc<dyn Fn(u64) -> String>,
-) -> (Tally, f64) {
-    let tally = Rc::new(RefCell::new(Tally::default()));
-    let next = Rc::new(Cell::new(0u64));
-    let path = Rc::new(format!("/genesys/1/service/callback/{service}"));
-    let began = tokio::time::Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..connections {
-        let (tally, next, host, path, body) = (
-            tally.clone(),
-            next.clone(),
-            host.to_owned(),
-            path.clone(),
-            body.clone(),
-        );
-        tasks.push(tokio::task::spawn_local(async move {
-            let mut conn = match Conn::open(&host).await {
-                Ok(c) => c,
-                Err(e) => {
-                    let mut t = tally.borrow_mut();
-                    t.errors += 1;
-                    t.first_error.get_or_insert(e.to_string());
-                    return;
-                }
-            };
-            loop {
-                let i = next.get();
-                if i >= total {
-                    return;
-                }
-                next.set(i + 1);
-                let scheduled = match rate {
-                    Some(r) => {
-                        let at = began + Duration::from_secs_f64(i as f64 / r as f64);
-                        tokio::time::sleep_until(at).await;
-                        at
-                    }
-                    None => tokio::time::Instant::now(),
-                };
-                match conn.post(&path, "bench", &body(i)).await {
-                    Ok((200, _)) => {
-                        let us = scheduled.elapsed().as_micros() as u64;
-                        tally.borrow_mut().latencies_us.push(us);
-                    }
-                    Ok((status, b)) => {
-                        let mut t = tally.borrow_mut();
-                        t.errors += 1;
-                        t.first_error
-                            .get_or_insert(format!("{status}: {}", String::from_utf8_lossy(&b)));
-                    }
-                    Err(e) => {
-                        let mut t = tally.borrow_mut();
-                        t.errors += 1;
-                        t.first_error.get_or_insert(e.to_string());
-                        return;
-                    }
-                }
-            }
-        }));
-    }
-    for t in tasks {
-        let _ = t.await;
-    }
-    let elapsed = began.elapsed().as_secs_f64();
-    let t = std::mem::take(&mut *tally.borrow_mut());
-    (t, elapsed)
+) -> (PostTally, f64) {
+    let path = format!("/genesys/1/service/callback/{service}");
+    paced_posts(host, &path, total, rate, connections, body).await
 }
 
-fn report(what: &str, t: &mut Tally, elapsed: f64) {
+fn report(what: &str, t: &mut PostTally, elapsed: f64) {
     t.latencies_us.sort_unstable();
     let n = t.latencies_us.len();
     println!(

@@ -9,7 +9,7 @@
 //! The client speaks just enough HTTP/1.1 (keep-alive, `content-length` bodies) to stay cheap:
 //! ten thousand sessions fit one thread beside the server.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
@@ -571,4 +571,90 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Latencies and errors of a run of requests.
+#[derive(Default)]
+pub(crate) struct PostTally {
+    pub(crate) latencies_us: Vec<u64>,
+    pub(crate) errors: u64,
+    pub(crate) first_error: Option<String>,
+}
+
+/// POSTs `total` JSON requests to `path` over `connections` keep-alive connections, open loop:
+/// paced at `rate` per second when given (each latency counted from its scheduled send time,
+/// so a slow server shows as latency, not as a lower offered rate), else as fast as they go;
+/// `body(i)` is the i-th request's body. A 200 counts; anything else is an error.
+pub(crate) async fn paced_posts(
+    host: &str,
+    path: &str,
+    total: u64,
+    rate: Option<u64>,
+    connections: usize,
+    body: Rc<dyn Fn(u64) -> String>,
+) -> (PostTally, f64) {
+    let tally = Rc::new(RefCell::new(PostTally::default()));
+    let next = Rc::new(Cell::new(0u64));
+    let path = Rc::new(path.to_owned());
+    let began = tokio::time::Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (tally, next, host, path, body) = (
+            tally.clone(),
+            next.clone(),
+            host.to_owned(),
+            path.clone(),
+            body.clone(),
+        );
+        tasks.push(tokio::task::spawn_local(async move {
+            let mut conn = match Conn::open(&host).await {
+                Ok(c) => c,
+                Err(e) => {
+                    let mut t = tally.borrow_mut();
+                    t.errors += 1;
+                    t.first_error.get_or_insert(e.to_string());
+                    return;
+                }
+            };
+            loop {
+                let i = next.get();
+                if i >= total {
+                    return;
+                }
+                next.set(i + 1);
+                let scheduled = match rate {
+                    Some(r) => {
+                        let at = began + Duration::from_secs_f64(i as f64 / r as f64);
+                        tokio::time::sleep_until(at).await;
+                        at
+                    }
+                    None => tokio::time::Instant::now(),
+                };
+                match conn.post(&path, "bench", &body(i)).await {
+                    Ok((200, _)) => {
+                        let us = scheduled.elapsed().as_micros() as u64;
+                        tally.borrow_mut().latencies_us.push(us);
+                    }
+                    Ok((status, b)) => {
+                        let mut t = tally.borrow_mut();
+                        t.errors += 1;
+                        t.first_error
+                            .get_or_insert(format!("{status}: {}", String::from_utf8_lossy(&b)));
+                    }
+                    Err(e) => {
+                        let mut t = tally.borrow_mut();
+                        t.errors += 1;
+                        t.first_error.get_or_insert(e.to_string());
+                        return;
+                    }
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let elapsed = began.elapsed().as_secs_f64();
+    let t = std::mem::take(&mut *tally.borrow_mut());
+    (t, elapsed)
 }

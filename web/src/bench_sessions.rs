@@ -15,14 +15,15 @@
 //!    the size of the callback-like chart's checkpoint at each step of its lifecycle, measured
 //!    in process.
 
-use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::bench_cometd::{memory_kib, percentile, start_server, target, ChildServer, Conn};
+use crate::bench_cometd::{
+    memory_kib, paced_posts, percentile, start_server, target, ChildServer, Conn, PostTally,
+};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -78,14 +79,6 @@ fn start_bench_server(agents: usize) -> anyhow::Result<(ChildServer, String)> {
     start_server("sessions", &ini, &["--demo"])
 }
 
-/// What one phase measured.
-#[derive(Default)]
-struct Tally {
-    latencies_us: Vec<u64>,
-    errors: u64,
-    first_error: Option<String>,
-}
-
 /// Live sessions on the server (a fresh connection: an idle one may have been closed).
 async fn live_sessions(host: &str) -> anyhow::Result<u64> {
     let mut conn = Conn::open(host).await?;
@@ -103,69 +96,13 @@ async fn starts(
     total: u64,
     rate: Option<u64>,
     connections: usize,
-) -> anyhow::Result<(Tally, f64)> {
-    let tally = Rc::new(RefCell::new(Tally::default()));
-    let next = Rc::new(Cell::new(0u64));
-    let body = Rc::new(json!({ "src": chart }).to_string());
-    let began = tokio::time::Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..connections {
-        let (tally, next, body, host) =
-            (tally.clone(), next.clone(), body.clone(), host.to_owned());
-        tasks.push(tokio::task::spawn_local(async move {
-            let mut conn = match Conn::open(&host).await {
-                Ok(c) => c,
-                Err(e) => {
-                    let mut t = tally.borrow_mut();
-                    t.errors += 1;
-                    t.first_error.get_or_insert(e.to_string());
-                    return;
-                }
-            };
-            loop {
-                let i = next.get();
-                if i >= total {
-                    return;
-                }
-                next.set(i + 1);
-                let scheduled = match rate {
-                    Some(r) => {
-                        let at = began + Duration::from_secs_f64(i as f64 / r as f64);
-                        tokio::time::sleep_until(at).await;
-                        at
-                    }
-                    None => tokio::time::Instant::now(),
-                };
-                match conn.post("/scxml/session/start", "bench", &body).await {
-                    Ok((200, _)) => {
-                        let us = scheduled.elapsed().as_micros() as u64;
-                        tally.borrow_mut().latencies_us.push(us);
-                    }
-                    Ok((status, b)) => {
-                        let mut t = tally.borrow_mut();
-                        t.errors += 1;
-                        t.first_error
-                            .get_or_insert(format!("{status}: {}", String::from_utf8_lossy(&b)));
-                    }
-                    Err(e) => {
-                        let mut t = tally.borrow_mut();
-                        t.errors += 1;
-                        t.first_error.get_or_insert(e.to_string());
-                        return;
-                    }
-                }
-            }
-        }));
-    }
-    for t in tasks {
-        let _ = t.await;
-    }
-    let elapsed = began.elapsed().as_secs_f64();
-    let t = std::mem::take(&mut *tally.borrow_mut());
-    Ok((t, elapsed))
+) -> anyhow::Result<(PostTally, f64)> {
+    let body = json!({ "src": chart }).to_string();
+    let body: Rc<dyn Fn(u64) -> String> = Rc::new(move |_| body.clone());
+    Ok(paced_posts(host, "/scxml/session/start", total, rate, connections, body).await)
 }
 
-fn report_latency(what: &str, t: &mut Tally, elapsed: f64) {
+fn report_latency(what: &str, t: &mut PostTally, elapsed: f64) {
     t.latencies_us.sort_unstable();
     let n = t.latencies_us.len();
     println!(
