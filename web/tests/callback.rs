@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{send, Resp, Scratch, Server};
+use common::{send, wait_event, Resp, Scratch, Server};
 use serde_json::{json, Value};
 
 const NOT_FOUND_CB: &str =
@@ -103,25 +103,6 @@ fn wait_state(server: &Server, id: &str, state: &str) -> Value {
             return r;
         }
     }
-}
-
-/// Long-polls an agent's events after `since` until one of `kind` arrives.
-fn wait_event(server: &Server, agent: &str, mut since: u64, kind: &str) -> (Value, u64) {
-    for _ in 0..20 {
-        let page = rb(
-            server,
-            "GET",
-            &format!("/agents/{agent}/events?since={since}&timeout=5"),
-        )
-        .ok_json(200);
-        for e in page["events"].as_array().expect("events array") {
-            since = e["seq"].as_u64().expect("seq");
-            if e["type"] == kind {
-                return (e.clone(), since);
-            }
-        }
-    }
-    panic!("agent {agent} never got a '{kind}' event");
 }
 
 /// Logs ann in and makes her ready; the event sequence to wait from.

@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{send, Resp, Scratch, Server, BAD_REQUEST, METHOD_NOT_ALLOWED, NOT_FOUND};
+use common::{send, wait_event, Resp, Scratch, Server, BAD_REQUEST, METHOD_NOT_ALLOWED, NOT_FOUND};
 use serde_json::{json, Value};
 
 /// The GMS exception class for a status.
@@ -97,27 +97,6 @@ fn call(server: &Server, ani: &str, dnis: &str) -> Value {
         Some(&json!({ "ani": ani, "dnis": dnis })),
     )
     .ok_json(CREATED)
-}
-
-/// Long-polls the agent's events after `since` until one of `kind` arrives; returns it and the
-/// last sequence number read.
-fn wait_event(server: &Server, agent: &str, mut since: u64, kind: &str) -> (Value, u64) {
-    for _ in 0..20 {
-        let page = rb(
-            server,
-            "GET",
-            &format!("/agents/{agent}/events?since={since}&timeout=5"),
-            None,
-        )
-        .ok_json(200);
-        for e in page["events"].as_array().expect("events array") {
-            since = e["seq"].as_u64().expect("seq");
-            if e["type"] == kind {
-                return (e.clone(), since);
-            }
-        }
-    }
-    panic!("agent {agent} never got a '{kind}' event");
 }
 
 #[test]

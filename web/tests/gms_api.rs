@@ -3,6 +3,7 @@
 //! after a crash, concurrency and bad input. Each test starts its own server on a fresh data
 //! folder (the embedded sample configuration unless it says otherwise).
 
+#[allow(dead_code)] // the harness serves several test binaries; each uses part of it
 mod common;
 
 use std::collections::BTreeSet;

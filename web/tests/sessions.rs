@@ -5,7 +5,7 @@
 #[allow(dead_code)] // the harness is shared with the GMS API tests
 mod common;
 
-use common::{send, Resp, Server, BAD_REQUEST, NOT_FOUND};
+use common::{send, wait_event, Resp, Server, BAD_REQUEST, NOT_FOUND};
 use serde_json::{json, Value};
 
 const ORS: &str = "com.genesyslab.gsg.services.ors.OrsServiceException";
@@ -60,25 +60,6 @@ fn rb(server: &Server, method: &str, path: &str) -> Resp {
 fn start(server: &Server, body: &Value) -> String {
     let r = post_json(server, "/scxml/session/start", body).ok_json(200);
     r["sessionid"].as_str().expect("sessionid").to_owned()
-}
-
-/// Long-polls an agent's events after `since` until one of `kind` arrives.
-fn wait_event(server: &Server, agent: &str, mut since: u64, kind: &str) -> (Value, u64) {
-    for _ in 0..20 {
-        let page = rb(
-            server,
-            "GET",
-            &format!("/agents/{agent}/events?since={since}&timeout=5"),
-        )
-        .ok_json(200);
-        for e in page["events"].as_array().expect("events array") {
-            since = e["seq"].as_u64().expect("seq");
-            if e["type"] == kind {
-                return (e.clone(), since);
-            }
-        }
-    }
-    panic!("agent {agent} never got a '{kind}' event");
 }
 
 fn session(server: &Server, id: &str) -> Value {

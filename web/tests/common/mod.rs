@@ -469,3 +469,22 @@ pub fn sample_ini() -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/ringback.ini");
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
+
+/// Long-polls an agent's desktop events (`/ringback/1/agents/{agent}/events`) after `since`
+/// until one of `kind` arrives; the event and the sequence to go on from.
+pub fn wait_event(server: &Server, agent: &str, mut since: u64, kind: &str) -> (Value, u64) {
+    for _ in 0..20 {
+        let url = format!(
+            "{}/ringback/1/agents/{agent}/events?since={since}&timeout=5",
+            server.root
+        );
+        let page = send(server.raw_req("GET", &url), None).ok_json(200);
+        for e in page["events"].as_array().expect("events array") {
+            since = e["seq"].as_u64().expect("seq");
+            if e["type"] == kind {
+                return (e.clone(), since);
+            }
+        }
+    }
+    panic!("agent {agent} never got a '{kind}' event");
+}
