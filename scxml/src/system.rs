@@ -60,6 +60,17 @@ struct Entry<S> {
     /// invokeid → invoke type, for invocations a registered [`InvokeHandler`] serves.
     host_children: Vec<(String, String)>,
     origin: DocOrigin,
+    /// When it last processed work (for [`System::park_idle`]).
+    active_at: u64,
+    /// Its last snapshot and the session revision it was taken at (kept only while parking
+    /// is on, so parking a session that has not changed since does not encode it again).
+    snap: Option<(u64, SessionTree)>,
+}
+
+/// A top-level session kept as its snapshot while it waits (see [`System::park_idle`]).
+struct Parked {
+    doc: Arc<Document>,
+    tree: SessionTree,
 }
 
 /// Delivers events to targets the system does not route itself (Basic HTTP, host types, and
@@ -161,6 +172,14 @@ pub struct System<D: DataModel> {
     counter: u64,
     timer_seq: u64,
     events_processed: u64,
+    /// Parked sessions: out of the data model, rebuilt from their snapshot by the next work
+    /// for them. Their timers stay in `timers`.
+    parked: HashMap<String, Parked>,
+    /// Idle time after which a session is parked; `None`: never.
+    park_after: Option<u64>,
+    /// `(active at, session)` in the order top-level sessions were last active; stale pairs
+    /// (the session was active again since) are skipped.
+    idle: VecDeque<(u64, String)>,
 }
 
 struct SystemHost<'a> {
@@ -225,7 +244,124 @@ impl<D: DataModel> System<D> {
             counter: 0,
             timer_seq: 0,
             events_processed: 0,
+            parked: HashMap::new(),
+            park_after: None,
+            idle: VecDeque::new(),
         }
+    }
+
+    /// Parks top-level sessions idle for `after` ms at [`System::park_idle`]; `None` (the
+    /// default) keeps every session in the data model.
+    ///
+    /// A parked session is kept as its snapshot: nothing of it stays in the data model, so a
+    /// host with many waiting sessions has a small script heap (short collections, less
+    /// memory). The next event, timer or cancel for it rebuilds it first, exactly as a
+    /// restore after a restart would (values a snapshot cannot hold, such as closures over a
+    /// function's locals, do not survive; see [`crate::ecma`]). Sessions with invoked
+    /// children are never parked.
+    pub fn set_park_after(&mut self, after: Option<u64>) {
+        self.park_after = after;
+        if after.is_none() {
+            for e in self.sessions.values_mut() {
+                e.snap = None;
+            }
+        }
+    }
+
+    /// Parks the sessions idle since `now - park_after` (see [`System::set_park_after`]);
+    /// answers how many were parked.
+    pub fn park_idle(&mut self, dm: &mut D, now: u64) -> usize {
+        let Some(after) = self.park_after else {
+            return 0;
+        };
+        if !self.work.is_empty() {
+            return 0;
+        }
+        let mut parked = 0;
+        while let Some((at, _)) = self.idle.front() {
+            if at.saturating_add(after) > now {
+                break;
+            }
+            let Some((at, sid)) = self.idle.pop_front() else {
+                break;
+            };
+            let parkable = self.sessions.get(&sid).is_some_and(|e| {
+                e.active_at == at
+                    && e.session.parent().is_none()
+                    && e.children.is_empty()
+                    && e.host_children.is_empty()
+                    && !e.session.is_finished()
+            });
+            if !parkable {
+                continue;
+            }
+            let cached = self.sessions.get_mut(&sid).and_then(|e| {
+                let rev = e.session.revision();
+                e.snap.take().filter(|(r, _)| *r == rev).map(|(_, t)| t)
+            });
+            let tree = match cached {
+                Some(t) => t,
+                None => match self.snapshot_tree(dm, &sid) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        tracing::warn!(session = %sid, error = %e, "session not parked");
+                        continue;
+                    }
+                },
+            };
+            if let Some(entry) = self.sessions.remove(&sid) {
+                let doc = entry.session.document().clone();
+                self.parked.insert(sid, Parked { doc, tree });
+                parked += 1;
+            }
+        }
+        parked
+    }
+
+    /// Rebuilds a parked session in the data model; true when `id` is alive now.
+    pub fn wake(&mut self, dm: &mut D, id: &str) -> bool {
+        if self.sessions.contains_key(id) {
+            return true;
+        }
+        let Some(p) = self.parked.remove(id) else {
+            return false;
+        };
+        let kept = p.tree.clone();
+        match Session::restore(dm, p.doc.clone(), p.tree.session, self.caps.limits) {
+            Ok(session) => {
+                let snap = Some((session.revision(), kept));
+                self.sessions.insert(
+                    id.to_string(),
+                    Entry {
+                        session,
+                        children: Vec::new(),
+                        host_children: p.tree.host_invocations,
+                        origin: p.tree.origin,
+                        active_at: 0,
+                        snap,
+                    },
+                );
+                // Parked again at the next sweep unless it does something first.
+                self.idle.push_back((0, id.to_string()));
+                true
+            }
+            Err(e) => {
+                // Its snapshot was taken here: this is a bug, not bad input. The session is
+                // lost; its host hears that it finished.
+                tracing::error!(session = %id, error = %e, "a parked session could not be rebuilt");
+                self.output.push(Output::Finished {
+                    session: id.to_string(),
+                    final_state: None,
+                    halted: Some(format!("could not be rebuilt from its snapshot: {e}")),
+                });
+                false
+            }
+        }
+    }
+
+    /// How many sessions are parked now.
+    pub fn parked_count(&self) -> usize {
+        self.parked.len()
     }
 
     /// Registers the handler for action elements in `namespace` (replacing any earlier one).
@@ -263,7 +399,7 @@ impl<D: DataModel> System<D> {
         loop {
             self.counter += 1;
             let id = format!("s{}", self.counter);
-            if !self.sessions.contains_key(&id) {
+            if !self.contains(&id) {
                 return id;
             }
         }
@@ -308,7 +444,7 @@ impl<D: DataModel> System<D> {
                 if id.is_empty() || id.len() > 256 || id.chars().any(char::is_control) {
                     return Err(SystemError::BadId(id));
                 }
-                if self.sessions.contains_key(&id) {
+                if self.contains(&id) {
                     return Err(SystemError::DuplicateId(id));
                 }
                 id
@@ -336,6 +472,8 @@ impl<D: DataModel> System<D> {
                 children: Vec::new(),
                 host_children: Vec::new(),
                 origin: DocOrigin::Host,
+                active_at: now,
+                snap: None,
             },
         );
         self.work.push_back((id, Work::Start));
@@ -369,11 +507,26 @@ impl<D: DataModel> System<D> {
 
     /// Whether a session with this id is alive here.
     pub fn contains(&self, id: &str) -> bool {
-        self.sessions.contains_key(id)
+        self.sessions.contains_key(id) || self.parked.contains_key(id)
     }
 
     /// A top-level session with the sessions it invoked, as data (between macrosteps).
-    pub fn snapshot(&self, dm: &mut D, id: &str) -> Result<SessionTree, String> {
+    pub fn snapshot(&mut self, dm: &mut D, id: &str) -> Result<SessionTree, String> {
+        if let Some(p) = self.parked.get(id) {
+            return Ok(p.tree.clone());
+        }
+        let tree = self.snapshot_tree(dm, id)?;
+        if self.park_after.is_some() {
+            if let Some(e) = self.sessions.get_mut(id) {
+                if e.session.parent().is_none() {
+                    e.snap = Some((e.session.revision(), tree.clone()));
+                }
+            }
+        }
+        Ok(tree)
+    }
+
+    fn snapshot_tree(&self, dm: &mut D, id: &str) -> Result<SessionTree, String> {
         let entry = self
             .sessions
             .get(id)
@@ -381,7 +534,7 @@ impl<D: DataModel> System<D> {
         let mut children = Vec::new();
         for (invokeid, child) in &entry.children {
             if self.sessions.contains_key(child) {
-                children.push((invokeid.clone(), self.snapshot(dm, child)?));
+                children.push((invokeid.clone(), self.snapshot_tree(dm, child)?));
             }
         }
         Ok(SessionTree {
@@ -402,17 +555,24 @@ impl<D: DataModel> System<D> {
         doc: Arc<Document>,
         tree: SessionTree,
     ) -> Result<(), SystemError> {
-        if self.sessions.contains_key(&tree.session.id) {
+        if self.contains(&tree.session.id) {
             return Err(SystemError::DuplicateId(tree.session.id));
         }
+        let top = tree.session.id.clone();
+        let kept = self.park_after.map(|_| tree.clone());
         let mut built = Vec::new();
         self.rebuild(dm, doc, tree, &mut built)
             .map_err(SystemError::Snapshot)?;
-        for (id, entry) in built {
+        for (id, mut entry) in built {
             for (key, _, at) in entry.session.pending_timers() {
                 self.timer_seq += 1;
                 self.timers
                     .push(Reverse((at, self.timer_seq, id.clone(), key)));
+            }
+            if id == top && self.park_after.is_some() {
+                // Restored sessions have been idle since they were saved.
+                entry.snap = kept.clone().map(|t| (entry.session.revision(), t));
+                self.idle.push_back((0, id.clone()));
             }
             self.sessions.insert(id, entry);
         }
@@ -427,7 +587,7 @@ impl<D: DataModel> System<D> {
         built: &mut Vec<(String, Entry<D::Scope>)>,
     ) -> Result<(), String> {
         let id = tree.session.id.clone();
-        if self.sessions.contains_key(&id) || built.iter().any(|(b, _)| *b == id) {
+        if self.contains(&id) || built.iter().any(|(b, _)| *b == id) {
             return Err(format!("session '{id}' exists already"));
         }
         let mut children = Vec::new();
@@ -444,6 +604,8 @@ impl<D: DataModel> System<D> {
                 children,
                 host_children: tree.host_invocations,
                 origin: tree.origin,
+                active_at: 0,
+                snap: None,
             },
         ));
         Ok(())
@@ -513,7 +675,7 @@ impl<D: DataModel> System<D> {
 
     /// Delivers an external event to a session. Returns false when there is no such session.
     pub fn deliver(&mut self, dm: &mut D, session: &str, event: Event, now: u64) -> bool {
-        if !self.sessions.contains_key(session) {
+        if !self.contains(session) {
             return false;
         }
         self.work
@@ -559,7 +721,7 @@ impl<D: DataModel> System<D> {
     pub fn next_deadline(&mut self) -> Option<u64> {
         // Drop timers of sessions that are gone.
         while let Some(Reverse((_, _, sid, _))) = self.timers.peek() {
-            if self.sessions.contains_key(sid) {
+            if self.contains(sid) {
                 break;
             }
             self.timers.pop();
@@ -571,17 +733,21 @@ impl<D: DataModel> System<D> {
         std::mem::take(&mut self.output)
     }
 
+    /// A session in the data model (a parked one is not: [`System::wake`] it first).
     pub fn session(&self, id: &str) -> Option<&Session<D::Scope>> {
         self.sessions.get(id).map(|e| &e.session)
     }
 
-    /// Ids of the sessions alive now.
+    /// Ids of the sessions alive now, parked ones included.
     pub fn session_ids(&self) -> impl Iterator<Item = &str> {
-        self.sessions.keys().map(String::as_str)
+        self.sessions
+            .keys()
+            .chain(self.parked.keys())
+            .map(String::as_str)
     }
 
     pub fn session_count(&self) -> usize {
-        self.sessions.len()
+        self.sessions.len() + self.parked.len()
     }
 
     /// Events and starts processed so far (for statistics).
@@ -592,6 +758,9 @@ impl<D: DataModel> System<D> {
     fn process(&mut self, dm: &mut D, now: u64) {
         let mut effects = Vec::new();
         while let Some((sid, work)) = self.work.pop_front() {
+            if self.parked.contains_key(&sid) && !self.wake(dm, &sid) {
+                continue;
+            }
             let Some(mut entry) = self.sessions.remove(&sid) else {
                 continue;
             };
@@ -605,9 +774,11 @@ impl<D: DataModel> System<D> {
             {
                 let _span = tracing::debug_span!("scxml_session", session = %sid).entered();
                 let sessions = &self.sessions;
+                let parked = &self.parked;
                 let transport = &self.transport;
                 let live = |id: &str| {
                     sessions.contains_key(id)
+                        || parked.contains_key(id)
                         || id == sid
                         || transport.as_ref().is_some_and(|t| t.session_exists(id))
                 };
@@ -648,6 +819,10 @@ impl<D: DataModel> System<D> {
             };
             let children = entry.children.clone();
             let host_children = entry.host_children.clone();
+            if self.park_after.is_some() && entry.session.parent().is_none() && !finished {
+                entry.active_at = now;
+                self.idle.push_back((now, sid.clone()));
+            }
             self.sessions.insert(sid.clone(), entry);
             if touched {
                 self.touch(&sid);
@@ -739,7 +914,7 @@ impl<D: DataModel> System<D> {
                     }
                 }
                 SendTarget::Session(target) => {
-                    if self.sessions.contains_key(&target) || target == sid {
+                    if self.contains(&target) || target == sid {
                         self.work.push_back((target, Work::Deliver(event)));
                     } else if let Some(t) = self
                         .transport
@@ -918,6 +1093,8 @@ impl<D: DataModel> System<D> {
                 children: Vec::new(),
                 host_children: Vec::new(),
                 origin,
+                active_at: now,
+                snap: None,
             },
         );
         if let Some(p) = self.sessions.get_mut(parent_id) {
@@ -930,12 +1107,12 @@ impl<D: DataModel> System<D> {
     /// sessions are restored into another system.
     fn child_id(&self, parent: &str, invokeid: &str) -> String {
         let base = format!("{parent}.{invokeid}");
-        if !self.sessions.contains_key(&base) {
+        if !self.contains(&base) {
             return base;
         }
         (2..)
             .map(|n| format!("{base}.{n}"))
-            .find(|id| !self.sessions.contains_key(id))
+            .find(|id| !self.contains(id))
             .unwrap_or(base)
     }
 }

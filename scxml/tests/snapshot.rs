@@ -65,6 +65,8 @@ impl Run {
     }
 
     fn probe(&mut self, id: &str, probe: &str) {
+        // A parked session is rebuilt to be looked at.
+        self.sys.wake(&mut self.dm, id);
         match self.sys.session(id) {
             Some(s) => {
                 let config = s.active_state_ids().join(" ");
@@ -91,6 +93,32 @@ impl Run {
             }
         }
         self.collect();
+    }
+
+    /// Parks every idle session (in [`Mode::Park`]), checking it left the data model.
+    fn park(&mut self, mode: Mode) {
+        if mode != Mode::Park {
+            return;
+        }
+        let live = self.sys.session_count();
+        self.sys.park_idle(&mut self.dm, self.now);
+        assert_eq!(
+            self.sys.parked_count(),
+            live,
+            "every live session is parked"
+        );
+        assert_eq!(
+            self.sys.session_count(),
+            live,
+            "a parked session is still live"
+        );
+        if let Some(id) = self.sys.session_ids().next().map(str::to_owned) {
+            assert!(
+                self.sys.session(&id).is_none(),
+                "a parked session is out of the data model"
+            );
+            assert!(self.sys.contains(&id));
+        }
     }
 
     /// Saves the session and rebuilds it in a fresh system, with the document parsed again.
@@ -120,8 +148,22 @@ enum Step {
     Wait(u64),
 }
 
-fn run(src: &str, steps: &[Step], probe: &str, reload: bool) -> Vec<String> {
+/// How a run is interrupted between its steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Straight,
+    /// Saved and rebuilt in a fresh system before every step.
+    Reload,
+    /// Parked (kept as its snapshot, out of the data model) after every step; the next step
+    /// rebuilds it.
+    Park,
+}
+
+fn run(src: &str, steps: &[Step], probe: &str, mode: Mode) -> Vec<String> {
     let mut r = Run::new();
+    if mode == Mode::Park {
+        r.sys.set_park_after(Some(0));
+    }
     let id = r
         .sys
         .start_with(
@@ -136,19 +178,21 @@ fn run(src: &str, steps: &[Step], probe: &str, reload: bool) -> Vec<String> {
         .expect("start");
     r.collect();
     r.probe(&id, probe);
+    r.park(mode);
     for s in steps {
-        if reload {
+        if mode == Mode::Reload {
             r.reload(&id, src);
         }
         r.step(&id, s);
         r.probe(&id, probe);
+        r.park(mode);
     }
     r.trace
 }
 
 fn same_with_and_without_reload(src: &str, steps: &[Step], probe: &str) -> Vec<String> {
-    let straight = run(src, steps, probe, false);
-    let reloaded = run(src, steps, probe, true);
+    let straight = run(src, steps, probe, Mode::Straight);
+    let reloaded = run(src, steps, probe, Mode::Reload);
     assert_eq!(
         straight, reloaded,
         "a restored session went another way\n{src}\nsteps: {steps:?}"
@@ -532,8 +576,22 @@ proptest! {
     ) {
         let chart = random_chart(seed);
         let probe = "JSON.stringify([start, n, o.k, o.f(1), tag('p')])";
-        let straight = run(&chart, &steps, probe, false);
-        let reloaded = run(&chart, &steps, probe, true);
+        let straight = run(&chart, &steps, probe, Mode::Straight);
+        let reloaded = run(&chart, &steps, probe, Mode::Reload);
         prop_assert_eq!(straight, reloaded, "chart:\n{}", chart);
+    }
+
+    /// Parked after every step (the next step rebuilds it from its snapshot in the same
+    /// system) → the same trace as the run that stayed in the data model.
+    #[test]
+    fn parking_after_every_step_changes_nothing(
+        seed in any::<u64>(),
+        steps in prop::collection::vec(step_strategy(), 1..24),
+    ) {
+        let chart = random_chart(seed);
+        let probe = "JSON.stringify([start, n, o.k, o.f(1), tag('p')])";
+        let straight = run(&chart, &steps, probe, Mode::Straight);
+        let parked = run(&chart, &steps, probe, Mode::Park);
+        prop_assert_eq!(straight, parked, "chart:\n{}", chart);
     }
 }
