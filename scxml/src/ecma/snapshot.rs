@@ -23,6 +23,7 @@
 use std::collections::HashMap;
 
 use boa_engine::object::builtins::{JsArray, JsDate, JsFunction};
+use boa_engine::property::PropertyKey;
 use boa_engine::{js_string, Context, JsObject, JsString, JsValue};
 
 use super::{compile_fn, dom_markup, js_err};
@@ -45,13 +46,10 @@ pub(super) fn encode(ctx: &mut Context, scope: &JsObject, skip: &[&str]) -> DmRe
     };
     enc.out.push('{');
     let mut first = true;
-    for key in own_keys(scope, ctx) {
+    for (key, v) in own_entries(scope, ctx)? {
         if skip.contains(&key.as_str()) {
             continue;
         }
-        let v = scope
-            .get(JsString::from(key.as_str()), ctx)
-            .map_err(js_err)?;
         if !first {
             enc.out.push(',');
         }
@@ -62,6 +60,42 @@ pub(super) fn encode(ctx: &mut Context, scope: &JsObject, skip: &[&str]) -> DmRe
     }
     enc.out.push('}');
     Ok(enc.out)
+}
+
+/// `Object.entries(obj)` without building its arrays: own enumerable string-keyed
+/// properties with their values, in property order. An ordinary object's data properties are
+/// read from its property map; getters are called, and exotic objects take the general path.
+fn own_entries(obj: &JsObject, ctx: &mut Context) -> DmResult<Vec<(String, JsValue)>> {
+    if !obj.is_ordinary() {
+        let mut out = Vec::new();
+        for key in own_keys(obj, ctx) {
+            let v = obj.get(JsString::from(key.as_str()), ctx).map_err(js_err)?;
+            out.push((key, v));
+        }
+        return Ok(out);
+    }
+    let keys = obj.own_property_keys(ctx).map_err(js_err)?;
+    let mut out = Vec::with_capacity(keys.len());
+    for key in keys {
+        let name = match &key {
+            PropertyKey::String(s) => s.to_std_string_escaped(),
+            PropertyKey::Index(i) => i.get().to_string(),
+            PropertyKey::Symbol(_) => continue,
+        };
+        let desc = obj.borrow().properties().get(&key);
+        let Some(desc) = desc else {
+            continue;
+        };
+        if desc.enumerable() != Some(true) {
+            continue;
+        }
+        let v = match desc.value() {
+            Some(v) if desc.is_data_descriptor() => v.clone(),
+            _ => obj.get(key, ctx).map_err(js_err)?,
+        };
+        out.push((name, v));
+    }
+    Ok(out)
 }
 
 /// `Object.keys(obj)`: own enumerable string keys in property order.
@@ -222,21 +256,20 @@ impl Encoder {
             self.out.push(']');
             return Ok(());
         }
-        let keys = own_keys(obj, ctx);
-        let wrapped = keys.iter().any(|k| k == MARK);
+        let entries = own_entries(obj, ctx)?;
+        let wrapped = entries.iter().any(|(k, _)| k == MARK);
         if wrapped {
             self.marker("o");
             self.out.push_str(",\"v\":");
         }
         self.out.push('{');
-        for (i, key) in keys.iter().enumerate() {
+        for (i, (key, v)) in entries.iter().enumerate() {
             if i > 0 {
                 self.out.push(',');
             }
             write_json_string(key, &mut self.out);
             self.out.push(':');
-            let v = obj.get(JsString::from(key.as_str()), ctx).map_err(js_err)?;
-            self.value(&v, ctx)?;
+            self.value(v, ctx)?;
         }
         self.out.push('}');
         if wrapped {
