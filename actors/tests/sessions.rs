@@ -96,6 +96,8 @@ fn submit_is_queued_offered_routed_and_completed() {
         &[],
     );
     h.run_to(1_000);
+    // Waiting for an agent, the session is kept as its snapshot; the offer rebuilds it.
+    assert_eq!((h.host.len(), h.host.parked()), (1, 1));
     ready(&mut h, "ann");
     h.run_to(3_000);
     let offer = h.center(|c, now| c.agent("ann", now).unwrap().offers[0].offer);

@@ -51,7 +51,16 @@ pub struct HostSettings {
     /// Boa's limits for one script: loop iterations and call depth.
     pub loop_limit: u64,
     pub recursion_limit: usize,
+    /// A session idle this long is parked: kept as its snapshot, out of the thread's script
+    /// heap, and rebuilt by its next event (see `scxml::System::set_park_after`). Waiting
+    /// sessions then cost neither heap nor garbage-collection time. `None`: never.
+    pub park_after_ms: Option<Millis>,
 }
+
+/// See [`HostSettings::park_after_ms`]: long enough that a session in a burst of events
+/// (started, then routed at once) is not rebuilt between them, short enough that the script
+/// heap holds only the sessions of the last moment.
+pub const DEFAULT_PARK_AFTER_MS: Millis = 250;
 
 impl Default for HostSettings {
     fn default() -> Self {
@@ -61,6 +70,7 @@ impl Default for HostSettings {
             limits: Limits::default(),
             loop_limit: scxml::ecma::DEFAULT_LOOP_LIMIT,
             recursion_limit: scxml::ecma::DEFAULT_RECURSION_LIMIT,
+            park_after_ms: Some(DEFAULT_PARK_AFTER_MS),
         }
     }
 }
@@ -408,6 +418,7 @@ impl HostCore {
             ..Capabilities::default()
         };
         let mut sys = System::new(Box::new(scxml::NoLoader), caps);
+        sys.set_park_after(settings.park_after_ms.map(|ms| ms.max(0) as u64));
         let st = Rc::new(RefCell::new(HostState {
             center,
             sessions: HashMap::new(),
@@ -749,6 +760,16 @@ impl HostCore {
         self.set_now(now);
         self.sys.advance(&mut self.dm, now.max(0) as u64);
         self.after_step();
+    }
+
+    /// Parks the sessions idle long enough (see [`HostSettings::park_after_ms`]).
+    pub fn park_idle(&mut self, now: Millis) -> usize {
+        self.sys.park_idle(&mut self.dm, now.max(0) as u64)
+    }
+
+    /// How many of the live sessions are parked.
+    pub fn parked(&self) -> usize {
+        self.sys.parked_count()
     }
 
     pub fn next_deadline(&mut self) -> Option<Millis> {
@@ -1198,6 +1219,7 @@ impl HostCore {
             let m = st.sessions.get(id)?;
             (m.doc.clone(), m.state.clone())
         };
+        self.sys.wake(&mut self.dm, id);
         let session = self.sys.session(id)?;
         let active = session
             .active_state_ids()

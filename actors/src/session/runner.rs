@@ -723,6 +723,7 @@ fn host_loop(
         if !effects.is_empty() {
             save(&inner, &mut written_docs, &docs_lost, effects, t);
         }
+        core.park_idle(t);
         if t - last_collect > 60_000 {
             core.collect();
             last_collect = t;

@@ -178,6 +178,8 @@ impl Harness {
         self.core.borrow_mut().advance(t);
         self.host.advance(t);
         self.settle();
+        // As the server's host loop does after each round.
+        self.host.park_idle(t);
     }
 
     /// Delivers notices (and starts strategies for new calls) until everything is quiet.
