@@ -738,7 +738,8 @@ impl Node {
         params: &[(String, String)],
     ) -> Result<CallbackRecord, NodeError> {
         let (options, template) = self.callback_service(name)?;
-        let current = self.callback_of(Some(name), id)?;
+        // It must be a callback of this service (404 otherwise).
+        self.callback_of(Some(name), id)?;
         let opts = Resolved::new(&options, params, template.as_deref());
         let now = now();
         let new_time = match params
@@ -752,67 +753,80 @@ impl Node {
                 ))
             })?),
         };
-        if current.state.is_final() {
-            return Err(CallbackError::BadRequest(format!(
-                "Callback {id} is {} and cannot be changed.",
-                current.state.as_str()
-            ))
-            .into());
-        }
-        if new_time.is_some()
-            && !matches!(
-                current.state,
-                CallbackState::Scheduled | CallbackState::Queued | CallbackState::Paused
-            )
-        {
-            return Err(CallbackError::BadRequest(format!(
-                "Callback {id} is {}: only a SCHEDULED or QUEUED callback can be rescheduled.",
-                current.state.as_str()
-            ))
-            .into());
-        }
-        // The new time must be in office hours and in a slot with room (this callback's own
-        // place does not count against it), else 400 with the free slots.
-        if let Some(t) = new_time.filter(|t| *t > now) {
-            let availability = self.availability_of(&opts)?;
-            let own = current.desired_time;
-            let book = self.callbacks().book.lock();
-            let booked = |s: Millis, e: Millis| {
-                let n = book.booked(name, s, e);
-                if (s..e).contains(&own) {
-                    n.saturating_sub(1)
-                } else {
-                    n
-                }
-            };
-            availability.check(t, &booked, PROPOSAL_HORIZON_MS)?;
-        }
-        let stop = new_time.and(current.session.clone());
-        let record = self
-            .callbacks()
-            .update(id, |r| {
-                for (k, v) in params {
-                    if OWN_KEYS.contains(&k.as_str())
-                        || k == "_new_desired_time"
-                        || k == "_callback_state"
-                    {
-                        continue;
-                    }
-                    if v.is_empty() {
-                        r.data.remove(k);
+        // The calendar is read before the book is locked; the state, the slot and the change
+        // are checked and made under one lock, so two reschedules cannot both take the last
+        // place of a slot, nor a chart move the callback on in between.
+        let availability = match new_time.filter(|t| *t > now) {
+            Some(_) => Some(self.availability_of(&opts)?),
+            None => None,
+        };
+        let (record, stop) = {
+            let mut book = self.callbacks().book.lock();
+            let current = book
+                .get(id)
+                .cloned()
+                .ok_or_else(|| CallbackError::NotFound(format!("Callback {id} does not exist.")))?;
+            if current.state.is_final() {
+                return Err(CallbackError::BadRequest(format!(
+                    "Callback {id} is {} and cannot be changed.",
+                    current.state.as_str()
+                ))
+                .into());
+            }
+            if new_time.is_some()
+                && !matches!(
+                    current.state,
+                    CallbackState::Scheduled | CallbackState::Queued | CallbackState::Paused
+                )
+            {
+                return Err(CallbackError::BadRequest(format!(
+                    "Callback {id} is {}: only a SCHEDULED or QUEUED callback can be rescheduled.",
+                    current.state.as_str()
+                ))
+                .into());
+            }
+            // The new time must be in office hours and in a slot with room (this callback's
+            // own place does not count against it), else 400 with the free slots.
+            if let (Some(t), Some(availability)) = (new_time.filter(|t| *t > now), &availability) {
+                let own = current.desired_time;
+                let booked = |s: Millis, e: Millis| {
+                    let n = book.booked(name, s, e);
+                    if (s..e).contains(&own) {
+                        n.saturating_sub(1)
                     } else {
-                        r.data.insert(k.clone(), v.clone());
+                        n
                     }
-                }
-                if let Some(t) = new_time {
-                    let t = t.max(now);
-                    r.expires_at = t.saturating_add(ttl_ms(&opts));
-                    r.desired_time = t;
-                    r.state = CallbackState::Scheduled;
-                    r.session = None;
-                }
-            })
-            .ok_or_else(|| CallbackError::NotFound(format!("Callback {id} does not exist.")))?;
+                };
+                availability.check(t, &booked, PROPOSAL_HORIZON_MS)?;
+            }
+            let stop = new_time.and(current.session.clone());
+            let record = book
+                .update(id, |r| {
+                    for (k, v) in params {
+                        if OWN_KEYS.contains(&k.as_str())
+                            || k == "_new_desired_time"
+                            || k == "_callback_state"
+                        {
+                            continue;
+                        }
+                        if v.is_empty() {
+                            r.data.remove(k);
+                        } else {
+                            r.data.insert(k.clone(), v.clone());
+                        }
+                    }
+                    if let Some(t) = new_time {
+                        let t = t.max(now);
+                        r.expires_at = t.saturating_add(ttl_ms(&opts));
+                        r.desired_time = t;
+                        r.state = CallbackState::Scheduled;
+                        r.session = None;
+                    }
+                })
+                .cloned()
+                .ok_or_else(|| CallbackError::NotFound(format!("Callback {id} does not exist.")))?;
+            (record, stop)
+        };
         self.platform()
             .store()
             .write(vec![WriteOp::PutCallback(record.clone())])
