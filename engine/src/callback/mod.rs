@@ -13,6 +13,7 @@ pub mod book;
 pub mod query;
 pub mod scheduler;
 pub mod settings;
+pub mod status;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
