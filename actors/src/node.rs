@@ -200,6 +200,7 @@ impl RouteCalls for Inbound {
             call: Some(CallStart::Claim { ixn }),
             reply: None,
             writes: Vec::new(),
+            notify: Vec::new(),
         })
     }
 }
@@ -478,6 +479,7 @@ impl Node {
             call,
             reply: None,
             writes: Vec::new(),
+            notify: Vec::new(),
         };
         match self.inner.sessions.start_session(spec).await? {
             HostReply::Started(r) => Ok(r),

@@ -500,6 +500,7 @@ fn a_strategy_per_number_and_a_claim_that_comes_too_late() {
                 call: Some(CallStart::Claim { ixn }),
                 reply: None,
                 writes: Vec::new(),
+                notify: Vec::new(),
             },
             0,
         )

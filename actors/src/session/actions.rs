@@ -729,10 +729,13 @@ impl Ors {
             .callbacks
             .clone()
             .ok_or_else(|| "this server keeps no callback records".to_owned())?;
-        if let Some(record) = callbacks.chart_update(&session, state, reason.as_deref(), &data)? {
+        if let Some((record, told)) =
+            callbacks.chart_update(&session, state, reason.as_deref(), &data)?
+        {
             st.effects.push(HostEffect::Write(vec![
                 engine::store::WriteOp::PutCallback(record),
             ]));
+            st.effects.extend(told.into_iter().map(HostEffect::Notify));
         }
         Ok(())
     }

@@ -38,6 +38,7 @@ pub fn checkpoint_sizes(chart: &str, events: &[&str]) -> Result<Vec<(String, usi
             call: None,
             reply: None,
             writes: Vec::new(),
+            notify: Vec::new(),
         },
         0,
     )

@@ -168,6 +168,9 @@ pub enum HostEffect {
         requestid: String,
         push: PushSpec,
     },
+    /// A message sent through the notification service once the step is durable, with no
+    /// answer for the session (a callback's status notifications).
+    Notify(PushSpec),
     /// The session's state to save (its document is stored under `doc.hash`).
     Save {
         id: String,
@@ -217,6 +220,9 @@ pub struct StartSpec {
     pub reply: Option<u64>,
     /// Written in the commit of the first step (a new callback's record).
     pub writes: Vec<engine::store::WriteOp>,
+    /// Sent once the first step is durable, before anything the step itself sends (a new
+    /// callback's status notifications).
+    pub notify: Vec<PushSpec>,
 }
 
 /// What a session is, for `GET /scxml/session/{id}`.
@@ -485,6 +491,7 @@ impl HostCore {
         }
         let id = spec.id.clone();
         let writes = spec.writes;
+        let notify = spec.notify;
         let mut params = spec.params;
         let mut calls = Vec::new();
         let mut interaction = None;
@@ -548,12 +555,16 @@ impl HostCore {
                 return Err(HostError::BadRequest(e.to_string()));
             }
         }
-        if !writes.is_empty() {
-            // Before the step's own effects: a record the chart changes is written after.
-            self.st
-                .borrow_mut()
-                .effects
-                .insert(0, HostEffect::Write(writes));
+        {
+            // Before the step's own effects: a record the chart changes is written after, and
+            // its creation is told before its changes.
+            let mut st = self.st.borrow_mut();
+            let first: Vec<HostEffect> = (!writes.is_empty())
+                .then_some(HostEffect::Write(writes))
+                .into_iter()
+                .chain(notify.into_iter().map(HostEffect::Notify))
+                .collect();
+            st.effects.splice(0..0, first);
         }
         self.after_step();
         Ok(())
@@ -1119,10 +1130,11 @@ impl HostCore {
                     })),
                 });
             }
-            if let Some(record) = st.callbacks.as_ref().and_then(|c| c.session_ended(id)) {
+            if let Some((record, told)) = st.callbacks.as_ref().and_then(|c| c.session_ended(id)) {
                 st.effects.push(HostEffect::Write(vec![
                     engine::store::WriteOp::PutCallback(record),
                 ]));
+                st.effects.extend(told.into_iter().map(HostEffect::Notify));
             }
             let at = st.now;
             st.effects.push(HostEffect::Finished {

@@ -198,6 +198,14 @@ impl Sessions {
         let _ = self.inner.fetch.set(fetch);
     }
 
+    /// Sends messages through the notification service now (what is told of a change already
+    /// durable; see [`HostEffect::Notify`]).
+    pub fn notify(&self, specs: Vec<PushSpec>) {
+        for spec in specs {
+            notify(&self.inner, spec);
+        }
+    }
+
     pub fn set_push(&self, push: PushSend) {
         let _ = self.inner.push.set(push);
     }
@@ -857,9 +865,10 @@ fn save(
                 inner.directory.insert(id.clone(), Place::Finished(*at));
                 inner.live.fetch_sub(1, Ordering::Relaxed);
             }
-            HostEffect::Reply { .. } | HostEffect::Fetch { .. } | HostEffect::Push { .. } => {
-                answers = true
-            }
+            HostEffect::Reply { .. }
+            | HostEffect::Fetch { .. }
+            | HostEffect::Push { .. }
+            | HostEffect::Notify(_) => answers = true,
             HostEffect::Write(writes) => ops.extend(writes.iter().cloned()),
             HostEffect::Log {
                 session,
@@ -923,9 +932,25 @@ fn release(
                 requestid,
                 push,
             } if durable.is_ok() => start_push(inner, session, requestid, push),
+            HostEffect::Notify(spec) if durable.is_ok() => notify(inner, spec),
             _ => {}
         }
     }
+}
+
+/// Sends a message through the notification service, with nobody to answer (a failure is
+/// logged; deliveries are retried by the notifier itself).
+fn notify(inner: &Arc<Inner>, spec: PushSpec) {
+    let Some(push) = inner.push.get().cloned() else {
+        tracing::debug!(tag = ?spec.tag, "no notification service: status notification dropped");
+        return;
+    };
+    inner.runtime.spawn(async move {
+        let tag = spec.tag.clone();
+        if let Err(e) = push(spec).await {
+            tracing::warn!(?tag, error = %e, "notification not sent");
+        }
+    });
 }
 
 fn complete(inner: &Arc<Inner>, id: &str, event: Event) {

@@ -131,6 +131,7 @@ impl Harness {
             call,
             reply: Some(token),
             writes: Vec::new(),
+            notify: Vec::new(),
         };
         let now = self.now();
         self.host.start(spec, now).unwrap();
@@ -221,6 +222,7 @@ impl Harness {
                             call: Some(CallStart::Claim { ixn }),
                             reply: None,
                             writes: Vec::new(),
+                            notify: Vec::new(),
                         };
                         if let Err(e) = self.host.start(spec, now) {
                             self.effects.push(format!("strategy not started: {e}"));
@@ -281,6 +283,10 @@ impl Harness {
                     push.tag,
                     push.message.to_json()
                 )),
+                HostEffect::Notify(push) => {
+                    self.effects
+                        .push(format!("notify {:?} {}", push.tag, push.message.to_json()))
+                }
             }
         }
     }
