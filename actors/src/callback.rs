@@ -10,7 +10,7 @@
 //! goes out with the checkpoint of the step that ran it; a scheduled callback leaves SCHEDULED
 //! in the commit that saves its new session, so none is started twice or lost.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +19,7 @@ use engine::callback::book::CallbackBook;
 use engine::callback::query::Query;
 use engine::callback::scheduler::{Retry, Scheduler};
 use engine::callback::settings::CallbackSettings;
+use engine::callback::status::StatusNotify;
 use engine::callback::{iso, reason, CallbackError, CallbackRecord, CallbackState, OWN_KEYS};
 use engine::config::option;
 use engine::service_options::Resolved;
@@ -36,7 +37,7 @@ type Chart = (&'static str, Template, Arc<LoadedDoc>, Arc<Vec<String>>);
 type ServiceOf = (Vec<(String, String)>, Option<Template>);
 type Template = Arc<engine::templates::Template>;
 use crate::node::{Node, NodeError, ServiceAnswer};
-use crate::session::core::StartSpec;
+use crate::session::core::{PushSpec, StartSpec};
 use crate::session::docs::LoadedDoc;
 use crate::session::SessionError;
 
@@ -49,6 +50,8 @@ pub struct Callbacks {
     scheduler: Mutex<Scheduler>,
     wake: tokio::sync::Notify,
     settings: CallbackSettings,
+    /// The status notifications of the callbacks whose service turns them on, until they end.
+    status: Mutex<HashMap<String, Arc<StatusNotify>>>,
 }
 
 impl std::fmt::Debug for Callbacks {
@@ -128,7 +131,50 @@ impl Callbacks {
             scheduler: Mutex::new(Scheduler::new()),
             wake: tokio::sync::Notify::new(),
             settings,
+            status: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Sends status notifications for callback `id` as `notify` says (`None`: none).
+    fn watch(&self, id: &str, notify: Option<StatusNotify>) {
+        if let Some(n) = notify {
+            self.status.lock().insert(id.to_owned(), Arc::new(n));
+        }
+    }
+
+    /// The status notifications of a record that went from `before` (`None`: just created) to
+    /// its state now; a callback that ended is no longer watched.
+    pub(crate) fn status_events(
+        &self,
+        before: Option<CallbackState>,
+        now: &CallbackRecord,
+    ) -> Vec<PushSpec> {
+        let notify = {
+            let mut status = self.status.lock();
+            if now.state.is_final() {
+                status.remove(&now.id)
+            } else {
+                status.get(&now.id).cloned()
+            }
+        };
+        let Some(notify) = notify else {
+            return Vec::new();
+        };
+        notify
+            .events(before, now)
+            .into_iter()
+            .map(|e| PushSpec {
+                tag: Some(e.tag),
+                device_os: Some(e.device_os),
+                device_id: Some(e.target),
+                message: Value::Object(
+                    e.message
+                        .into_iter()
+                        .map(|(k, v)| (k, Value::String(v)))
+                        .collect(),
+                ),
+            })
+            .collect()
     }
 
     pub fn settings(&self) -> &CallbackSettings {
@@ -216,6 +262,7 @@ impl Callbacks {
     fn remove(&self, id: &str) {
         self.book.lock().remove(id);
         self.scheduler.lock().cancel(id);
+        self.status.lock().remove(id);
     }
 
     /// Changes a record; `None` when there is none.
@@ -224,14 +271,15 @@ impl Callbacks {
     }
 
     /// A chart's `callback:update`: the record as changed, to be written with the step's
-    /// checkpoint. A final record is not changed any more (`Ok(None)`).
+    /// checkpoint, and its status notifications. A final record is not changed any more
+    /// (`Ok(None)`).
     pub(crate) fn chart_update(
         &self,
         id: &str,
         state: Option<CallbackState>,
         reason: Option<&str>,
         data: &[(String, String)],
-    ) -> Result<Option<CallbackRecord>, String> {
+    ) -> Result<Option<(CallbackRecord, Vec<PushSpec>)>, String> {
         let mut book = self.book.lock();
         let Some(current) = book.get(id) else {
             return Err(format!("session '{id}' runs no callback"));
@@ -239,7 +287,8 @@ impl Callbacks {
         if current.state.is_final() || current.session.as_deref() != Some(id) {
             return Ok(None);
         }
-        Ok(book
+        let before = current.state;
+        let record = book
             .update(id, |r| {
                 if let Some(s) = state {
                     r.set_state(s, reason);
@@ -257,28 +306,41 @@ impl Callbacks {
                     }
                 }
             })
-            .cloned())
+            .cloned();
+        drop(book);
+        Ok(record.map(|r| {
+            let told = self.status_events(Some(before), &r);
+            (r, told)
+        }))
     }
 
-    /// A session ended: a callback it ran that is not COMPLETED yet ends with `FAIL_ERROR`.
-    pub(crate) fn session_ended(&self, id: &str) -> Option<CallbackRecord> {
+    /// A session ended: a callback it ran that is not COMPLETED yet ends with `FAIL_ERROR`
+    /// (with its status notifications).
+    pub(crate) fn session_ended(&self, id: &str) -> Option<(CallbackRecord, Vec<PushSpec>)> {
         let mut book = self.book.lock();
         let r = book.get(id)?;
         if r.state.is_final() || r.session.as_deref() != Some(id) {
             return None;
         }
-        book.update(id, |r| {
-            r.set_state(CallbackState::Completed, Some(reason::FAIL_ERROR))
-        })
-        .cloned()
+        let before = r.state;
+        let record = book
+            .update(id, |r| {
+                r.set_state(CallbackState::Completed, Some(reason::FAIL_ERROR))
+            })
+            .cloned()?;
+        drop(book);
+        let told = self.status_events(Some(before), &record);
+        Some((record, told))
     }
 
     /// Drops the records past their expiry; the caller purges them from the store.
     pub fn expire(&self, now: Millis) -> Vec<String> {
         let gone = self.book.lock().expire(now);
         let mut sched = self.scheduler.lock();
+        let mut status = self.status.lock();
         for id in &gone {
             sched.cancel(id);
+            status.remove(id);
         }
         gone
     }
@@ -444,6 +506,14 @@ impl Node {
             name,
             &throttled,
         )?;
+        let platform = self.platform();
+        match StatusNotify::from_options(&opts, &|list| platform.section(list)) {
+            Ok(notify) => self.callbacks().watch(&id, notify),
+            Err(e) => {
+                tracing::warn!(service = %name, error = %e, "status notifications not sent")
+            }
+        }
+        let told = self.callbacks().status_events(None, &record);
         if record.session.is_none() {
             if let Err(e) = self
                 .platform()
@@ -454,6 +524,7 @@ impl Node {
                 self.callbacks().remove(&id);
                 return Err(PlatformErrorFrom::from(e).into());
             }
+            self.sessions().notify(told);
             let at = start_at(&opts, record.desired_time);
             self.callbacks().scheduler.lock().schedule(&id, at);
             self.callbacks().wake.notify_one();
@@ -470,7 +541,7 @@ impl Node {
         }
         let scenario = Scenario::of(&opts, scheduled_request);
         match self
-            .start_callback(&record, scenario, &opts, &req, now)
+            .start_callback(&record, scenario, &opts, &req, told, now)
             .await
         {
             Ok(body) => Ok(CreateAnswer::Created { id, body }),
@@ -511,12 +582,14 @@ impl Node {
     }
 
     /// Starts the session of `record` (durable with its record) and returns its first answer.
+    /// `told`: status notifications sent once the first step is durable, before the chart's.
     async fn start_callback(
         &self,
         record: &CallbackRecord,
         scenario: Scenario,
         opts: &Resolved<'_>,
         req: &CallbackRequest,
+        told: Vec<PushSpec>,
         now: Millis,
     ) -> Result<Value, NodeError> {
         let (doc, ids) = self.chart(scenario).await?;
@@ -572,6 +645,7 @@ impl Node {
             call: None,
             reply: None,
             writes: vec![WriteOp::PutCallback(record.clone())],
+            notify: told,
         };
         let reply = match self.sessions().start_session(spec).await? {
             crate::session::core::Reply::Started(r) => r,
@@ -695,10 +769,12 @@ impl Node {
         }
         // The session as of the change itself (the scheduler may be starting one).
         let mut session = None;
+        let mut before = current.state;
         let record = self
             .callbacks()
             .update(id, |r| {
                 session.clone_from(&r.session);
+                before = r.state;
                 r.set_state(CallbackState::Completed, Some(why));
             })
             .ok_or_else(|| CallbackError::NotFound(format!("Callback {id} does not exist.")))?;
@@ -708,6 +784,8 @@ impl Node {
             .write(vec![WriteOp::PutCallback(record.clone())])
             .await
             .map_err(PlatformErrorFrom::from)?;
+        self.sessions()
+            .notify(self.callbacks().status_events(Some(before), &record));
         if let Some(sid) = session {
             self.stop_session(&sid).await?;
         }
@@ -896,18 +974,24 @@ impl Node {
                     retry,
                 );
                 if let Retry::GiveUp { .. } = verdict {
+                    let mut before = CallbackState::Scheduled;
                     let failed = self.callbacks().update(id, |r| {
+                        before = r.state;
                         r.session = None;
                         r.set_state(CallbackState::Completed, Some(reason::SUBMIT_FAILED));
                     });
                     if let Some(r) = failed {
-                        if let Err(e) = self
+                        let told = self.callbacks().status_events(Some(before), &r);
+                        match self
                             .platform()
                             .store()
                             .write(vec![WriteOp::PutCallback(r)])
                             .await
                         {
-                            tracing::error!(callback = %id, error = %e, "SUBMIT_FAILED not saved");
+                            Ok(()) => self.sessions().notify(told),
+                            Err(e) => {
+                                tracing::error!(callback = %id, error = %e, "SUBMIT_FAILED not saved")
+                            }
                         }
                     }
                 } else {
@@ -951,7 +1035,7 @@ impl Node {
         };
         let scenario = Scenario::of(&opts, true);
         match self
-            .start_callback(&record, scenario, &opts, &req, now())
+            .start_callback(&record, scenario, &opts, &req, Vec::new(), now())
             .await
         {
             Ok(_) => {
@@ -1101,6 +1185,15 @@ impl Callbacks {
         let params = |r: &CallbackRecord| -> Vec<(String, String)> {
             r.data.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
         };
+        let section = |list: &str| platform.section(list);
+        for r in records.iter().filter(|r| !r.state.is_final()) {
+            let (o, p) = (options(r), params(r));
+            if let Ok(notify) =
+                StatusNotify::from_options(&Resolved::new(&o, &p, template.as_deref()), &section)
+            {
+                callbacks.watch(&r.id, notify);
+            }
+        }
         callbacks.load(
             records,
             |r| {
@@ -1581,15 +1674,36 @@ mod tests {
         };
         cb.admit(|_, _, _| Ok(record.clone()), None, "cb", &[])
             .unwrap();
+        cb.watch(
+            "s1",
+            Some(StatusNotify {
+                device_os: "httpcb".into(),
+                target: "http://127.0.0.1:9/status".into(),
+                events: None,
+                options: Vec::new(),
+            }),
+        );
         let data = pairs(&[("_id", "forged"), ("note", "x")]);
-        let r = cb
+        let (r, told) = cb
             .chart_update("s1", Some(CallbackState::Routing), None, &data)
             .unwrap()
             .unwrap();
+        let tags: Vec<_> = told.iter().filter_map(|p| p.tag.as_deref()).collect();
+        assert_eq!(
+            tags,
+            [
+                "service.callback._cbe_on_target_found.s1",
+                "service.callback._cbe_on_dial_init.s1"
+            ]
+        );
+        assert_eq!(
+            told[0].device_id.as_deref(),
+            Some("http://127.0.0.1:9/status")
+        );
         assert_eq!((r.state, r.id.as_str()), (CallbackState::Routing, "s1"));
         assert_eq!(r.data.get("note").map(String::as_str), Some("x"));
         assert!(!r.data.contains_key("_id"));
-        let done = cb
+        let (done, told) = cb
             .chart_update(
                 "s1",
                 Some(CallbackState::Completed),
@@ -1599,6 +1713,11 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(done.reason.as_deref(), Some("AGENT_CONNECTED"));
+        assert_eq!(told.len(), 1, "the exit");
+        assert!(
+            cb.status.lock().is_empty(),
+            "an ended callback is no longer watched"
+        );
         assert_eq!(
             cb.chart_update("s1", Some(CallbackState::Queued), None, &[])
                 .unwrap(),

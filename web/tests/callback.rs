@@ -1048,3 +1048,136 @@ fn queued_scheduled_and_routing_callbacks_come_back_after_kill_9_once_each() {
     let r = wait_state(&server, &routing, "QUEUED");
     assert_eq!(r["_dial_attempts"], "1");
 }
+
+/// The POSTs the receiver got within `secs` seconds, until `n` arrived: `(path, body)`.
+fn posts(
+    rx: &std::sync::mpsc::Receiver<(String, String)>,
+    n: usize,
+    secs: u64,
+) -> Vec<(String, Value)> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut got = Vec::new();
+    while got.len() < n {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok((path, body)) => got.push((path, serde_json::from_str(&body).expect("JSON"))),
+            Err(_) => break,
+        }
+    }
+    got
+}
+
+#[test]
+fn status_notifications_follow_a_callback_to_the_configured_target() {
+    let (url, bodies) = common::receiver(Vec::new());
+    let config = format!(
+        "{CONFIG}
+[push]
+pushEnabled = comet, httpcb
+
+[service.ut-notified]
+_type = ors
+_service = callback
+_call_direction = USERTERMINATED
+_wait_for_agent = false
+_urs_virtual_queue = Callbacks
+_target = Agents@StatServer.GA
+_enable_status_notification = subscribe_notify
+_status_notification_type = httpcb
+_status_notification_target = {url}/status
+_callback_events_list = CallbackEvents
+
+[CallbackEvents]
+_cbe_on_service_create = _service_id, _customer_number, _urs_virtual_queue
+_cbe_on_customer_queued =
+_cbe_on_target_found =
+_cbe_on_dial_init =
+_cbe_on_route_to_agent =
+
+[CallbackEvents._cbe_on_service_exit]
+notify_params = _customer_number, first_name
+"
+    );
+    let server = Server::start_with_config(&config);
+    let id = id_of(
+        &server
+            .post_form(
+                "/service/callback/ut-notified",
+                &[("_customer_number", "5551234"), ("first_name", "Ada")],
+            )
+            .ok_json(200),
+    );
+    // Created and queued: the two events of the list (not the virtual interaction's).
+    let mut got = posts(&bodies, 2, 10);
+    let since = ann_ready(&server);
+    let (_, since) = accept_offer(&server, since);
+    let (connected, _) = wait_event(&server, "ann", since, "interaction_connected");
+    let ixn = connected["interaction"].as_str().expect("call").to_owned();
+    wait_state(&server, &id, "PROCESSING");
+    rb(&server, "POST", &format!("/telephony/calls/{ixn}/hangup")).ok_json(200);
+    wait_state(&server, &id, "COMPLETED");
+    got.extend(posts(&bodies, 4, 10));
+    // Nothing else comes (dial done is not in the list).
+    got.extend(posts(&bodies, 1, 1));
+    let events: Vec<&str> = got
+        .iter()
+        .map(|(path, body)| {
+            assert_eq!(path, "/status");
+            let event = body["message"]["_event"].as_str().expect("_event");
+            assert_eq!(
+                body["tag"],
+                format!("service.callback.{event}.{id}"),
+                "{body}"
+            );
+            assert_eq!(body["message"]["_id"], id, "{body}");
+            assert_eq!(body["message"]["_service_name"], "ut-notified", "{body}");
+            event
+        })
+        .collect();
+    let mut sorted = events.clone();
+    sorted.sort_unstable();
+    assert_eq!(
+        sorted,
+        [
+            "_cbe_on_customer_queued",
+            "_cbe_on_dial_init",
+            "_cbe_on_route_to_agent",
+            "_cbe_on_service_create",
+            "_cbe_on_service_exit",
+            "_cbe_on_target_found",
+        ],
+        "{events:?}"
+    );
+    let message = |event: &str| {
+        got.iter()
+            .find(|(_, b)| b["message"]["_event"] == event)
+            .map(|(_, b)| b["message"].clone())
+            .expect("the event")
+    };
+    assert_eq!(
+        message("_cbe_on_service_create"),
+        json!({"_event": "_cbe_on_service_create", "_id": id, "_service_name": "ut-notified",
+               "_callback_state": "QUEUED", "_service_id": id, "_customer_number": "5551234",
+               "_urs_virtual_queue": "Callbacks"})
+    );
+    assert_eq!(
+        message("_cbe_on_service_exit"),
+        json!({"_event": "_cbe_on_service_exit", "_id": id, "_service_name": "ut-notified",
+               "_callback_state": "COMPLETED", "_callback_reason": "AGENT_CONNECTED",
+               "_customer_number": "5551234", "first_name": "Ada"})
+    );
+    // A list that names no section is the service's mistake: the callback is still taken.
+    let bad = format!(
+        "{CONFIG}\n[service.ut-bad-list]\n_type = ors\n_service = callback\n\
+         _urs_virtual_queue = Callbacks\n_target = Agents@StatServer.GA\n\
+         _enable_status_notification = true\n_status_notification_target = {url}/status\n\
+         _callback_events_list = Missing\n"
+    );
+    let server = Server::start_with_config(&bad);
+    server
+        .post_form(
+            "/service/callback/ut-bad-list",
+            &[("_customer_number", "5551234")],
+        )
+        .ok_json(200);
+}

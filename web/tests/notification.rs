@@ -6,12 +6,9 @@
 #[allow(dead_code)] // the harness serves several test binaries; each uses part of it
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{send, Resp, Scratch, Server, BAD_REQUEST, NOT_FOUND, UNSUPPORTED};
+use common::{receiver, send, Resp, Scratch, Server, BAD_REQUEST, NOT_FOUND, UNSUPPORTED};
 use serde_json::{json, Value};
 
 fn post_json(server: &Server, path: &str, body: &Value) -> Resp {
@@ -58,43 +55,6 @@ fn retrieve(server: &Server, device: &str) -> Vec<Value> {
         Value::Array(items) => items,
         other => panic!("notifications is an array, not {other}"),
     }
-}
-
-/// A one-connection-at-a-time HTTP receiver: answers each POST with the next status of
-/// `statuses` (then 200) and hands the bodies over.
-fn receiver(statuses: Vec<u16>) -> (String, mpsc::Receiver<(String, String)>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("a local port");
-    let addr = listener.local_addr().expect("its address");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut statuses = statuses.into_iter();
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { return };
-            let mut reader = BufReader::new(conn.try_clone().expect("a second handle"));
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
-            let mut length = 0usize;
-            loop {
-                let mut h = String::new();
-                if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
-                    break;
-                }
-                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
-            let status = statuses.next().unwrap_or(200);
-            let _ = write!(
-                conn,
-                "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-            );
-            let _ = tx.send((path, String::from_utf8_lossy(&body).into_owned()));
-        }
-    });
-    (format!("http://{addr}"), rx)
 }
 
 #[test]

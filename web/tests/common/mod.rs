@@ -1,7 +1,8 @@
 //! The harness of the GMS API tests: the real `ringback serve` binary on a free loopback port,
 //! a blocking HTTP client, multipart bodies and checks of the GMS error body.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -487,4 +488,41 @@ pub fn wait_event(server: &Server, agent: &str, mut since: u64, kind: &str) -> (
         }
     }
     panic!("agent {agent} never got a '{kind}' event");
+}
+
+/// A one-connection-at-a-time HTTP receiver: answers each POST with the next status of
+/// `statuses` (then 200) and hands the bodies over.
+pub fn receiver(statuses: Vec<u16>) -> (String, mpsc::Receiver<(String, String)>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a local port");
+    let addr = listener.local_addr().expect("its address");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut statuses = statuses.into_iter();
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let mut reader = BufReader::new(conn.try_clone().expect("a second handle"));
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+            let mut length = 0usize;
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                    break;
+                }
+                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let status = statuses.next().unwrap_or(200);
+            let _ = write!(
+                conn,
+                "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            );
+            let _ = tx.send((path, String::from_utf8_lossy(&body).into_owned()));
+        }
+    });
+    (format!("http://{addr}"), rx)
 }
