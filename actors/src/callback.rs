@@ -100,8 +100,9 @@ impl Scenario {
             _ if preview => Scenario::UserTerminatedDelayedAgentPreview,
             (false, true) if wait => Scenario::UserOriginatedDelayed,
             (false, true) => Scenario::UserOriginatedImmediate,
-            _ if scheduled => Scenario::UserTerminatedScheduled,
+            // Scheduled with a confirmation: the delayed chart, after waiting for the time.
             _ if wait && yes("_wait_for_user_confirm") => Scenario::UserTerminatedDelayed,
+            _ if scheduled => Scenario::UserTerminatedScheduled,
             _ => Scenario::UserTerminatedImmediate,
         }
     }
@@ -1542,7 +1543,7 @@ mod tests {
 
     #[test]
     fn each_scenario_follows_from_the_options() {
-        let cases: [Case<'_>; 9] = [
+        let cases: [Case<'_>; 10] = [
             (
                 &[
                     ("_call_direction", "USERTERMINATED"),
@@ -1566,6 +1567,16 @@ mod tests {
                     ("_wait_for_user_confirm", "true"),
                 ],
                 false,
+                Scenario::UserTerminatedDelayed,
+            ),
+            // Scheduled, with the customer's confirmation once an agent is found.
+            (
+                &[
+                    ("_call_direction", "USERTERMINATED"),
+                    ("_wait_for_agent", "true"),
+                    ("_wait_for_user_confirm", "true"),
+                ],
+                true,
                 Scenario::UserTerminatedDelayed,
             ),
             (

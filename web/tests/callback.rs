@@ -1181,3 +1181,45 @@ notify_params = _customer_number, first_name
         )
         .ok_json(200);
 }
+
+#[test]
+fn a_scheduled_callback_of_a_confirming_service_waits_for_its_time_then_asks() {
+    let server = Server::start_with_config(CONFIG);
+    let at = chrono_in(2);
+    let created = server
+        .post_form(
+            "/service/callback/ut-delayed",
+            &[("_customer_number", "5551234"), ("_desired_time", &at)],
+        )
+        .ok_json(200);
+    let id = id_of(&created);
+    // The scheduled scenario's answer; SCHEDULED until the time, and nothing to confirm yet.
+    assert_eq!(
+        created,
+        json!({"_id": id, "_action": "ConfirmationDialog",
+               "_text": format!("You will receive the call at {at}"), "_ok_title": "Ok",
+               "_dialog_id": "0", "_desired_time": at})
+    );
+    assert_eq!(record(&server, &id)["_callback_state"], "SCHEDULED");
+    let early = server.post_form(&format!("/service/{id}/connect"), &[]);
+    assert_eq!(early.status, 409, "{}", early.text());
+    // At its time it queues; an agent is found and the customer is asked.
+    wait_state(&server, &id, "QUEUED");
+    let since = ann_ready(&server);
+    accept_offer(&server, since);
+    let dialog = (0..200)
+        .map(|_| {
+            server
+                .get(&format!("/service/{id}/get-dialog-user-confirmation"))
+                .ok_json(200)
+        })
+        .find(|d| d["_action"] == "DisplayMenu")
+        .expect("the confirmation menu once the agent is held");
+    assert_eq!(dialog["_label"], "Agent is available", "{dialog}");
+    let confirmed = server
+        .post_form(&format!("/service/{id}/connect"), &[])
+        .ok_json(200);
+    assert_eq!(confirmed["_text"], "You will receive the call shortly");
+    let r = wait_state(&server, &id, "PROCESSING");
+    assert_eq!(r["_agent"], "ann");
+}
