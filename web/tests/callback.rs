@@ -1223,3 +1223,56 @@ fn a_scheduled_callback_of_a_confirming_service_waits_for_its_time_then_asks() {
     let r = wait_state(&server, &id, "PROCESSING");
     assert_eq!(r["_agent"], "ann");
 }
+
+#[test]
+fn past_max_queue_wait_the_customer_is_called_and_waits_on_the_line_for_an_agent() {
+    let config = format!(
+        "{CONFIG}
+[service.ut-max-wait]
+_type = ors
+_service = callback
+_call_direction = USERTERMINATED
+_wait_for_agent = true
+_wait_for_user_confirm = true
+_max_queue_wait = 1
+_urs_virtual_queue = Callbacks
+_target = Agents@StatServer.GA
+"
+    );
+    let server = Server::start_with_config(&config);
+    let id = id_of(
+        &server
+            .post_form(
+                "/service/callback/ut-max-wait",
+                &[("_customer_number", "5551234")],
+            )
+            .ok_json(200),
+    );
+    // No agent: after a second in the queue the customer is asked all the same.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let dialog = loop {
+        let d = server
+            .get(&format!("/service/{id}/get-dialog-user-confirmation"))
+            .ok_json(200);
+        if d["_action"] == "DisplayMenu" || Instant::now() > deadline {
+            break d;
+        }
+    };
+    assert_eq!(dialog["_action"], "DisplayMenu", "{dialog}");
+    assert_eq!(record(&server, &id)["_callback_state"], "QUEUED");
+    // They confirm: dialled (answers at once) and waiting on the line, still in the queue.
+    server
+        .post_form(&format!("/service/{id}/connect"), &[])
+        .ok_json(200);
+    let r = wait_state(&server, &id, "ROUTING");
+    assert!(r.get("_agent").is_none(), "{r}");
+    assert_eq!(
+        rb(&server, "GET", "/queues/Callbacks").ok_json(200)["calls"],
+        1
+    );
+    // An agent takes it: connected.
+    let since = ann_ready(&server);
+    accept_offer(&server, since);
+    let r = wait_state(&server, &id, "PROCESSING");
+    assert_eq!(r["_agent"], "ann");
+}
