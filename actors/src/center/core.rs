@@ -604,6 +604,14 @@ impl CenterCore {
         self.items.get(&item).and_then(|i| i.call)
     }
 
+    /// Whether `item` holds an agent with no call on it yet (a callback routed to its agent
+    /// before the customer is on the line): [`CenterCore::cancel`] then frees the agent.
+    pub fn holds_agent_without_call(&self, item: ItemId) -> bool {
+        self.items
+            .get(&item)
+            .is_some_and(|i| i.call.is_none() && i.agent.is_some())
+    }
+
     /// The agent hangs up the call (the interaction stays on the desktop until completed).
     pub fn hangup(
         &mut self,

@@ -1086,14 +1086,23 @@ impl HostCore {
         if let Some(reason) = &halted {
             tracing::warn!(session = %id, %reason, "session halted");
         }
-        // What the session still owns: waiting items leave, calls not yet with an agent end,
-        // calls with an agent stay up without an owner.
+        // What the session still owns: waiting items leave, an agent held with no call yet
+        // (a callback whose customer was not connected) is freed, calls not yet with an agent
+        // end, calls with an agent stay up without an owner.
         let items: Vec<ItemId> = meta
             .state
             .items
             .iter()
-            .filter(|i| i.routed.is_none())
-            .filter_map(|i| i.item.map(ItemId))
+            .filter_map(|i| i.item.map(|item| (ItemId(item), i.routed.is_some())))
+            .filter(|(item, routed)| {
+                !routed
+                    || self
+                        .st
+                        .borrow_mut()
+                        .center(|c, _| c.holds_agent_without_call(*item))
+                        .unwrap_or(false)
+            })
+            .map(|(item, _)| item)
             .collect();
         let calls: Vec<IxnId> = meta.state.calls.iter().map(|c| IxnId(c.ixn)).collect();
         {
