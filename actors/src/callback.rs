@@ -600,7 +600,8 @@ impl Node {
             ("_desired_time".into(), s(iso(record.desired_time))),
             (
                 "_start_delay".into(),
-                Value::Number(((record.desired_time - now).max(0) / 1000) as f64),
+                // Seconds, to the millisecond (a callback due in 0.9 s waits 0.9 s).
+                Value::Number((record.desired_time - now).max(0) as f64 / 1000.0),
             ),
             ("_gms_url".into(), s(req.base_url.clone())),
             (

@@ -1276,3 +1276,112 @@ _target = Agents@StatServer.GA
     let r = wait_state(&server, &id, "PROCESSING");
     assert_eq!(r["_agent"], "ann");
 }
+
+#[test]
+fn before_min_queue_wait_an_agent_found_early_is_held_and_the_customer_not_asked() {
+    let config = format!(
+        "{CONFIG}
+[service.ut-min-wait]
+_type = ors
+_service = callback
+_call_direction = USERTERMINATED
+_wait_for_agent = true
+_wait_for_user_confirm = true
+_min_queue_wait = 2
+_urs_virtual_queue = Callbacks
+_target = Agents@StatServer.GA
+"
+    );
+    let server = Server::start_with_config(&config);
+    let since = ann_ready(&server);
+    let t0 = Instant::now();
+    let id = id_of(
+        &server
+            .post_form(
+                "/service/callback/ut-min-wait",
+                &[("_customer_number", "5551234")],
+            )
+            .ok_json(200),
+    );
+    // The agent takes it at once, but the customer is not asked before two seconds.
+    accept_offer(&server, since);
+    let dialog = |server: &Server| {
+        server
+            .get(&format!("/service/{id}/get-dialog-user-confirmation"))
+            .ok_json(200)
+    };
+    assert_eq!(
+        dialog(&server)["_text"],
+        "We will notify you when agent is available"
+    );
+    assert_eq!(record(&server, &id)["_callback_state"], "QUEUED");
+    let early = server.post_form(&format!("/service/{id}/connect"), &[]);
+    assert_eq!(early.status, 409, "{}", early.text());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let menu = loop {
+        let d = dialog(&server);
+        if d["_action"] == "DisplayMenu" || Instant::now() > deadline {
+            break d;
+        }
+    };
+    assert_eq!(menu["_action"], "DisplayMenu", "{menu}");
+    assert!(
+        t0.elapsed() >= Duration::from_millis(1_900),
+        "asked after {:?}",
+        t0.elapsed()
+    );
+    server
+        .post_form(&format!("/service/{id}/connect"), &[])
+        .ok_json(200);
+    let r = wait_state(&server, &id, "PROCESSING");
+    assert_eq!(r["_agent"], "ann");
+}
+
+#[test]
+fn a_callback_cancelled_while_its_agent_is_held_frees_the_agent() {
+    let config = format!(
+        "{CONFIG}
+[service.ut-held]
+_type = ors
+_service = callback
+_call_direction = USERTERMINATED
+_wait_for_agent = true
+_wait_for_user_confirm = true
+_min_queue_wait = 600
+_urs_virtual_queue = Callbacks
+_target = Agents@StatServer.GA
+"
+    );
+    let server = Server::start_with_config(&config);
+    let since = ann_ready(&server);
+    let id = id_of(
+        &server
+            .post_form(
+                "/service/callback/ut-held",
+                &[("_customer_number", "5551234")],
+            )
+            .ok_json(200),
+    );
+    let (_, since) = accept_offer(&server, since);
+    let busy = rb(&server, "GET", "/agents/ann").ok_json(200);
+    assert_eq!(
+        busy["interactions"].as_array().map(Vec::len),
+        Some(1),
+        "{busy}"
+    );
+    // Cancelled while ann is held for it: she is free again and takes the next one.
+    server
+        .delete(&format!("/service/callback/ut-held/{id}"))
+        .ok_json(200);
+    server
+        .post_form(
+            "/service/callback/ut-immediate",
+            &[("_customer_number", "5551235")],
+        )
+        .ok_json(200);
+    let (offer, _) = wait_event(&server, "ann", since, "offer");
+    assert_eq!(
+        offer["user_data"]["GMS_ServiceName"], "ut-immediate",
+        "{offer}"
+    );
+}
