@@ -605,7 +605,7 @@ impl CenterCore {
     }
 
     /// Whether `item` holds an agent with no call on it yet (a callback routed to its agent
-    /// before the customer is on the line): [`CenterCore::cancel`] then frees the agent.
+    /// before the customer is on the line): [`CenterCore::cancel`] would free the agent.
     pub fn holds_agent_without_call(&self, item: ItemId) -> bool {
         self.items
             .get(&item)

@@ -1086,9 +1086,15 @@ impl HostCore {
         if let Some(reason) = &halted {
             tracing::warn!(session = %id, %reason, "session halted");
         }
-        // What the session still owns: waiting items leave, an agent held with no call yet
-        // (a callback whose customer was not connected) is freed, calls not yet with an agent
-        // end, calls with an agent stay up without an owner.
+        // What the session still owns: waiting items leave, calls not yet with an agent end,
+        // calls with an agent stay up without an owner. A callback's agent held with no call
+        // yet (its customer was never connected) is freed: that reservation was all the work.
+        let callback = self
+            .st
+            .borrow()
+            .callbacks
+            .as_ref()
+            .is_some_and(|c| c.get(id).is_some());
         let items: Vec<ItemId> = meta
             .state
             .items
@@ -1096,11 +1102,12 @@ impl HostCore {
             .filter_map(|i| i.item.map(|item| (ItemId(item), i.routed.is_some())))
             .filter(|(item, routed)| {
                 !routed
-                    || self
-                        .st
-                        .borrow_mut()
-                        .center(|c, _| c.holds_agent_without_call(*item))
-                        .unwrap_or(false)
+                    || callback
+                        && self
+                            .st
+                            .borrow_mut()
+                            .center(|c, _| c.holds_agent_without_call(*item))
+                            .unwrap_or(false)
             })
             .map(|(item, _)| item)
             .collect();
