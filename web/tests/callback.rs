@@ -1182,6 +1182,39 @@ notify_params = _customer_number, first_name
         .ok_json(200);
 }
 
+/// A server with [`CONFIG`] and `[service.<name>]`: a user-terminated callback that waits
+/// for an agent and the customer's confirmation, with one more option line.
+fn confirming_server(name: &str, option: &str) -> Server {
+    Server::start_with_config(&format!(
+        "{CONFIG}
+[service.{name}]
+_type = ors
+_service = callback
+_call_direction = USERTERMINATED
+_wait_for_agent = true
+_wait_for_user_confirm = true
+{option}
+_urs_virtual_queue = Callbacks
+_target = Agents@StatServer.GA
+"
+    ))
+}
+
+/// Reads the confirmation dialog of callback `id` until it is the DisplayMenu (the customer is
+/// being asked), at most ten seconds.
+fn wait_menu(server: &Server, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let d = server
+            .get(&format!("/service/{id}/get-dialog-user-confirmation"))
+            .ok_json(200);
+        if d["_action"] == "DisplayMenu" || Instant::now() > deadline {
+            assert_eq!(d["_action"], "DisplayMenu", "{d}");
+            return d;
+        }
+    }
+}
+
 #[test]
 fn a_scheduled_callback_of_a_confirming_service_waits_for_its_time_then_asks() {
     let server = Server::start_with_config(CONFIG);
@@ -1207,14 +1240,7 @@ fn a_scheduled_callback_of_a_confirming_service_waits_for_its_time_then_asks() {
     wait_state(&server, &id, "QUEUED");
     let since = ann_ready(&server);
     accept_offer(&server, since);
-    let dialog = (0..200)
-        .map(|_| {
-            server
-                .get(&format!("/service/{id}/get-dialog-user-confirmation"))
-                .ok_json(200)
-        })
-        .find(|d| d["_action"] == "DisplayMenu")
-        .expect("the confirmation menu once the agent is held");
+    let dialog = wait_menu(&server, &id);
     assert_eq!(dialog["_label"], "Agent is available", "{dialog}");
     let confirmed = server
         .post_form(&format!("/service/{id}/connect"), &[])
@@ -1226,20 +1252,7 @@ fn a_scheduled_callback_of_a_confirming_service_waits_for_its_time_then_asks() {
 
 #[test]
 fn past_max_queue_wait_the_customer_is_called_and_waits_on_the_line_for_an_agent() {
-    let config = format!(
-        "{CONFIG}
-[service.ut-max-wait]
-_type = ors
-_service = callback
-_call_direction = USERTERMINATED
-_wait_for_agent = true
-_wait_for_user_confirm = true
-_max_queue_wait = 1
-_urs_virtual_queue = Callbacks
-_target = Agents@StatServer.GA
-"
-    );
-    let server = Server::start_with_config(&config);
+    let server = confirming_server("ut-max-wait", "_max_queue_wait = 1");
     let id = id_of(
         &server
             .post_form(
@@ -1249,16 +1262,7 @@ _target = Agents@StatServer.GA
             .ok_json(200),
     );
     // No agent: after a second in the queue the customer is asked all the same.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let dialog = loop {
-        let d = server
-            .get(&format!("/service/{id}/get-dialog-user-confirmation"))
-            .ok_json(200);
-        if d["_action"] == "DisplayMenu" || Instant::now() > deadline {
-            break d;
-        }
-    };
-    assert_eq!(dialog["_action"], "DisplayMenu", "{dialog}");
+    wait_menu(&server, &id);
     assert_eq!(record(&server, &id)["_callback_state"], "QUEUED");
     // They confirm: dialled (answers at once) and waiting on the line, still in the queue.
     server
@@ -1279,20 +1283,7 @@ _target = Agents@StatServer.GA
 
 #[test]
 fn before_min_queue_wait_an_agent_found_early_is_held_and_the_customer_not_asked() {
-    let config = format!(
-        "{CONFIG}
-[service.ut-min-wait]
-_type = ors
-_service = callback
-_call_direction = USERTERMINATED
-_wait_for_agent = true
-_wait_for_user_confirm = true
-_min_queue_wait = 2
-_urs_virtual_queue = Callbacks
-_target = Agents@StatServer.GA
-"
-    );
-    let server = Server::start_with_config(&config);
+    let server = confirming_server("ut-min-wait", "_min_queue_wait = 2");
     let since = ann_ready(&server);
     let t0 = Instant::now();
     let id = id_of(
@@ -1305,26 +1296,17 @@ _target = Agents@StatServer.GA
     );
     // The agent takes it at once, but the customer is not asked before two seconds.
     accept_offer(&server, since);
-    let dialog = |server: &Server| {
-        server
-            .get(&format!("/service/{id}/get-dialog-user-confirmation"))
-            .ok_json(200)
-    };
+    let dialog = server
+        .get(&format!("/service/{id}/get-dialog-user-confirmation"))
+        .ok_json(200);
     assert_eq!(
-        dialog(&server)["_text"],
+        dialog["_text"],
         "We will notify you when agent is available"
     );
     assert_eq!(record(&server, &id)["_callback_state"], "QUEUED");
     let early = server.post_form(&format!("/service/{id}/connect"), &[]);
     assert_eq!(early.status, 409, "{}", early.text());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let menu = loop {
-        let d = dialog(&server);
-        if d["_action"] == "DisplayMenu" || Instant::now() > deadline {
-            break d;
-        }
-    };
-    assert_eq!(menu["_action"], "DisplayMenu", "{menu}");
+    wait_menu(&server, &id);
     assert!(
         t0.elapsed() >= Duration::from_millis(1_900),
         "asked after {:?}",
@@ -1339,20 +1321,7 @@ _target = Agents@StatServer.GA
 
 #[test]
 fn a_callback_cancelled_while_its_agent_is_held_frees_the_agent() {
-    let config = format!(
-        "{CONFIG}
-[service.ut-held]
-_type = ors
-_service = callback
-_call_direction = USERTERMINATED
-_wait_for_agent = true
-_wait_for_user_confirm = true
-_min_queue_wait = 600
-_urs_virtual_queue = Callbacks
-_target = Agents@StatServer.GA
-"
-    );
-    let server = Server::start_with_config(&config);
+    let server = confirming_server("ut-held", "_min_queue_wait = 600");
     let since = ann_ready(&server);
     let id = id_of(
         &server
