@@ -41,6 +41,34 @@ use crate::session::core::{PushSpec, StartSpec};
 use crate::session::docs::LoadedDoc;
 use crate::session::SessionError;
 
+/// What a chart's `callback:update` changes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ChartUpdate<'a> {
+    pub state: Option<CallbackState>,
+    pub reason: Option<&'a str>,
+    pub data: &'a [(String, String)],
+    /// A status notification to send besides those of the state change.
+    pub event: Option<&'a str>,
+}
+
+/// A status notification as the notification service sends it.
+fn push_spec(e: engine::callback::status::StatusEvent) -> PushSpec {
+    PushSpec {
+        tag: Some(e.tag),
+        device_os: Some(e.device_os),
+        device_id: Some(e.target),
+        message: Value::Object(
+            e.message
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// When a record's reminder was sent (`_cbe_on_callback_reminder`), so it goes once.
+const REMINDER_SENT: &str = "_notification_reminder_time";
+
 /// Records in memory and the scheduler of SCHEDULED ones.
 pub struct Callbacks {
     book: Mutex<CallbackBook>,
@@ -48,6 +76,8 @@ pub struct Callbacks {
     /// again is loaded again).
     charts: Mutex<Vec<Chart>>,
     scheduler: Mutex<Scheduler>,
+    /// When the reminders of SCHEDULED callbacks go (`_enable_notification_reminder`).
+    reminders: Mutex<Scheduler>,
     wake: tokio::sync::Notify,
     settings: CallbackSettings,
     /// The status notifications of the callbacks whose service turns them on, until they end.
@@ -130,6 +160,7 @@ impl Callbacks {
             book: Mutex::new(CallbackBook::new()),
             charts: Mutex::new(Vec::new()),
             scheduler: Mutex::new(Scheduler::new()),
+            reminders: Mutex::new(Scheduler::new()),
             wake: tokio::sync::Notify::new(),
             settings,
             status: Mutex::new(HashMap::new()),
@@ -164,17 +195,7 @@ impl Callbacks {
         notify
             .events(before, now)
             .into_iter()
-            .map(|e| PushSpec {
-                tag: Some(e.tag),
-                device_os: Some(e.device_os),
-                device_id: Some(e.target),
-                message: Value::Object(
-                    e.message
-                        .into_iter()
-                        .map(|(k, v)| (k, Value::String(v)))
-                        .collect(),
-                ),
-            })
+            .map(push_spec)
             .collect()
     }
 
@@ -263,7 +284,29 @@ impl Callbacks {
     fn remove(&self, id: &str) {
         self.book.lock().remove(id);
         self.scheduler.lock().cancel(id);
+        self.reminders.lock().cancel(id);
         self.status.lock().remove(id);
+    }
+
+    /// Plans the reminder of SCHEDULED record `r` (`_enable_notification_reminder`):
+    /// `_notification_reminder_buffer` seconds before its time, unless it was sent. A time
+    /// already past is due at once when `late` (a reminder the server was down for), else
+    /// skipped (a callback booked within the buffer needs none).
+    fn plan_reminder(&self, r: &CallbackRecord, now: Millis, late: bool) {
+        self.reminders.lock().cancel(&r.id);
+        if r.state != CallbackState::Scheduled
+            || r.desired_time <= now
+            || r.data.contains_key(REMINDER_SENT)
+        {
+            return;
+        }
+        let Some(lead) = self.status.lock().get(&r.id).and_then(|n| n.reminder_ms) else {
+            return;
+        };
+        let at = r.desired_time.saturating_sub(lead);
+        if at > now || late {
+            self.reminders.lock().schedule(&r.id, at);
+        }
     }
 
     /// Changes a record; `None` when there is none.
@@ -277,10 +320,22 @@ impl Callbacks {
     pub(crate) fn chart_update(
         &self,
         id: &str,
-        state: Option<CallbackState>,
-        reason: Option<&str>,
-        data: &[(String, String)],
+        change: ChartUpdate<'_>,
     ) -> Result<Option<(CallbackRecord, Vec<PushSpec>)>, String> {
+        let ChartUpdate {
+            state,
+            reason,
+            data,
+            event,
+        } = change;
+        if let Some(e) = event {
+            if !engine::callback::status::EVENTS.contains(&e) {
+                return Err(format!(
+                    "event: '{e}' is not a callback event (they are {})",
+                    engine::callback::status::EVENTS.join(", ")
+                ));
+            }
+        }
         let mut book = self.book.lock();
         let Some(current) = book.get(id) else {
             return Err(format!("session '{id}' runs no callback"));
@@ -310,9 +365,18 @@ impl Callbacks {
             .cloned();
         drop(book);
         Ok(record.map(|r| {
-            let told = self.status_events(Some(before), &r);
+            let mut told = self.status_events(Some(before), &r);
+            if let Some(e) = event {
+                told.extend(self.named_event(e, &r));
+            }
             (r, told)
         }))
+    }
+
+    /// The status notification `event` of record `r`, if its service sends it.
+    fn named_event(&self, event: &str, r: &CallbackRecord) -> Option<PushSpec> {
+        let notify = self.status.lock().get(&r.id).cloned()?;
+        notify.named(event, r).map(push_spec)
     }
 
     /// A session ended: a callback it ran that is not COMPLETED yet ends with `FAIL_ERROR`
@@ -515,6 +579,8 @@ impl Node {
             }
         }
         let told = self.callbacks().status_events(None, &record);
+        self.callbacks().plan_reminder(&record, now, false);
+        self.callbacks().wake.notify_one();
         if record.session.is_none() {
             if let Err(e) = self
                 .platform()
@@ -781,6 +847,7 @@ impl Node {
             })
             .ok_or_else(|| CallbackError::NotFound(format!("Callback {id} does not exist.")))?;
         self.callbacks().scheduler.lock().cancel(id);
+        self.callbacks().reminders.lock().cancel(id);
         self.platform()
             .store()
             .write(vec![WriteOp::PutCallback(record.clone())])
@@ -901,6 +968,8 @@ impl Node {
                         r.desired_time = t;
                         r.state = CallbackState::Scheduled;
                         r.session = None;
+                        // A new time, a new reminder.
+                        r.data.remove(REMINDER_SENT);
                     }
                 })
                 .cloned()
@@ -917,6 +986,7 @@ impl Node {
                 .scheduler
                 .lock()
                 .schedule(id, start_at(&opts, t.max(now)));
+            self.callbacks().plan_reminder(&record, now, false);
             self.callbacks().wake.notify_one();
         }
         if let Some(sid) = stop {
@@ -930,7 +1000,12 @@ impl Node {
         let node = self.clone();
         runtime.spawn(async move {
             loop {
-                let next = node.callbacks().scheduler.lock().next_deadline();
+                let starts = node.callbacks().scheduler.lock().next_deadline();
+                let reminders = node.callbacks().reminders.lock().next_deadline();
+                let next = match (starts, reminders) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
                 let wait = next.map_or(Duration::from_secs(60), |at| {
                     Duration::from_millis(u64::try_from(at - now()).unwrap_or(0))
                 });
@@ -942,8 +1017,49 @@ impl Node {
                     let node = node.clone();
                     tokio::spawn(async move { node.start_scheduled(&id).await });
                 }
+                let due = node.callbacks().reminders.lock().take_due(now(), 256);
+                for (id, _) in due {
+                    let node = node.clone();
+                    tokio::spawn(async move { node.remind(&id).await });
+                }
             }
         });
+    }
+
+    /// Sends the reminder of a callback still SCHEDULED (`_cbe_on_callback_reminder`), once its
+    /// record says durably that it was sent.
+    async fn remind(&self, id: &str) {
+        let t = now();
+        let mut due = false;
+        let Some(record) = self.callbacks().update(id, |r| {
+            if r.state == CallbackState::Scheduled
+                && r.desired_time > t
+                && !r.data.contains_key(REMINDER_SENT)
+            {
+                r.data.insert(REMINDER_SENT.into(), iso(t));
+                due = true;
+            }
+        }) else {
+            return;
+        };
+        if !due {
+            return;
+        }
+        let Some(spec) = self
+            .callbacks()
+            .named_event(engine::callback::status::CALLBACK_REMINDER, &record)
+        else {
+            return;
+        };
+        match self
+            .platform()
+            .store()
+            .write(vec![WriteOp::PutCallback(record)])
+            .await
+        {
+            Ok(()) => self.sessions().notify(vec![spec]),
+            Err(e) => tracing::error!(callback = %id, error = %e, "the reminder was not saved"),
+        }
     }
 
     /// Starts a due SCHEDULED callback: it leaves SCHEDULED in the commit of its session's
@@ -1194,6 +1310,7 @@ impl Callbacks {
                 StatusNotify::from_options(&Resolved::new(&o, &p, template.as_deref()), &section)
             {
                 callbacks.watch(&r.id, notify);
+                callbacks.plan_reminder(r, now, true);
             }
         }
         callbacks.load(
@@ -1693,11 +1810,20 @@ mod tests {
                 target: "http://127.0.0.1:9/status".into(),
                 events: None,
                 options: Vec::new(),
+                reminder_ms: None,
             }),
         );
         let data = pairs(&[("_id", "forged"), ("note", "x")]);
         let (r, told) = cb
-            .chart_update("s1", Some(CallbackState::Routing), None, &data)
+            .chart_update(
+                "s1",
+                ChartUpdate {
+                    state: Some(CallbackState::Routing),
+                    data: &data,
+                    event: Some("_cbe_on_connect_treatment_start"),
+                    ..ChartUpdate::default()
+                },
+            )
             .unwrap()
             .unwrap();
         let tags: Vec<_> = told.iter().filter_map(|p| p.tag.as_deref()).collect();
@@ -1705,7 +1831,8 @@ mod tests {
             tags,
             [
                 "service.callback._cbe_on_target_found.s1",
-                "service.callback._cbe_on_dial_init.s1"
+                "service.callback._cbe_on_dial_init.s1",
+                "service.callback._cbe_on_connect_treatment_start.s1"
             ]
         );
         assert_eq!(
@@ -1718,9 +1845,11 @@ mod tests {
         let (done, told) = cb
             .chart_update(
                 "s1",
-                Some(CallbackState::Completed),
-                Some("AGENT_CONNECTED"),
-                &[],
+                ChartUpdate {
+                    state: Some(CallbackState::Completed),
+                    reason: Some("AGENT_CONNECTED"),
+                    ..ChartUpdate::default()
+                },
             )
             .unwrap()
             .unwrap();
@@ -1731,12 +1860,26 @@ mod tests {
             "an ended callback is no longer watched"
         );
         assert_eq!(
-            cb.chart_update("s1", Some(CallbackState::Queued), None, &[])
-                .unwrap(),
+            cb.chart_update(
+                "s1",
+                ChartUpdate {
+                    state: Some(CallbackState::Queued),
+                    ..ChartUpdate::default()
+                }
+            )
+            .unwrap(),
             None
         );
         assert_eq!(cb.session_ended("s1"), None);
-        assert!(cb.chart_update("nope", None, None, &[]).is_err());
+        assert!(cb.chart_update("nope", ChartUpdate::default()).is_err());
+        let lunch = ChartUpdate {
+            event: Some("_cbe_on_lunch"),
+            ..ChartUpdate::default()
+        };
+        assert!(cb
+            .chart_update("s1", lunch)
+            .unwrap_err()
+            .contains("_cbe_on_lunch"));
     }
 }
 

@@ -1086,12 +1086,14 @@ _enable_status_notification = subscribe_notify
 _status_notification_type = httpcb
 _status_notification_target = {url}/status
 _callback_events_list = CallbackEvents
+_treatment_customer_connect = please-hold
 
 [CallbackEvents]
 _cbe_on_service_create = _service_id, _customer_number, _urs_virtual_queue
 _cbe_on_customer_queued =
 _cbe_on_target_found =
 _cbe_on_dial_init =
+_cbe_on_connect_treatment_start =
 _cbe_on_route_to_agent =
 
 [CallbackEvents._cbe_on_service_exit]
@@ -1116,7 +1118,7 @@ notify_params = _customer_number, first_name
     wait_state(&server, &id, "PROCESSING");
     rb(&server, "POST", &format!("/telephony/calls/{ixn}/hangup")).ok_json(200);
     wait_state(&server, &id, "COMPLETED");
-    got.extend(posts(&bodies, 4, 10));
+    got.extend(posts(&bodies, 5, 10));
     // Nothing else comes (dial done is not in the list).
     got.extend(posts(&bodies, 1, 1));
     let events: Vec<&str> = got
@@ -1139,6 +1141,7 @@ notify_params = _customer_number, first_name
     assert_eq!(
         sorted,
         [
+            "_cbe_on_connect_treatment_start",
             "_cbe_on_customer_queued",
             "_cbe_on_dial_init",
             "_cbe_on_route_to_agent",
@@ -1182,6 +1185,72 @@ notify_params = _customer_number, first_name
         .ok_json(200);
 }
 
+#[test]
+fn a_scheduled_callback_reminds_its_target_before_its_time_once() {
+    let (url, bodies) = common::receiver(Vec::new());
+    let config = format!(
+        "{CONFIG}
+[push]
+pushEnabled = comet, httpcb
+
+[service.ut-reminded]
+_type = ors
+_service = callback
+_call_direction = USERTERMINATED
+_wait_for_agent = false
+_urs_virtual_queue = Callbacks
+_target = Agents@StatServer.GA
+_desired_connect_time_threshold = 0
+_enable_status_notification = true
+_status_notification_target = {url}/status
+_enable_notification_reminder = true
+_notification_reminder_buffer = 2
+"
+    );
+    let server = Server::start_with_config(&config);
+    let at = chrono_in(5);
+    let desired = chrono::DateTime::parse_from_rfc3339(&at).expect("an ISO time");
+    let id = id_of(
+        &server
+            .post_form(
+                "/service/callback/ut-reminded",
+                &[("_customer_number", "5551234"), ("_desired_time", &at)],
+            )
+            .ok_json(200),
+    );
+    let got = posts(&bodies, 2, 10);
+    let events: Vec<&Value> = got.iter().map(|(_, b)| &b["message"]).collect();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[0]["_event"], "_cbe_on_service_create");
+    // Two seconds before the time, while it is still SCHEDULED.
+    assert!(chrono::Utc::now() < desired, "the reminder came after {at}");
+    assert_eq!(
+        *events[1],
+        json!({"_event": "_cbe_on_callback_reminder", "_id": id, "_service_name": "ut-reminded",
+               "_callback_state": "SCHEDULED", "_customer_number": "5551234",
+               "_desired_time": at})
+    );
+    assert_eq!(
+        got[1].1["tag"],
+        format!("service.callback._cbe_on_callback_reminder.{id}")
+    );
+    // The record says when it went, so a restart does not send it again.
+    assert!(record(&server, &id)["_notification_reminder_time"].is_string());
+    // At its time it queues (the events of queueing, no second reminder).
+    wait_state(&server, &id, "QUEUED");
+    let later: Vec<Value> = posts(&bodies, 3, 3)
+        .into_iter()
+        .map(|(_, b)| b["message"]["_event"].clone())
+        .collect();
+    assert_eq!(
+        later,
+        [
+            json!("_cbe_on_virtual_ixn_create"),
+            json!("_cbe_on_customer_queued")
+        ]
+    );
+}
+
 /// A server with [`CONFIG`] and `[service.<name>]`: a user-terminated callback that waits
 /// for an agent and the customer's confirmation, with one more option line.
 fn confirming_server(name: &str, option: &str) -> Server {
@@ -1217,11 +1286,13 @@ fn wait_menu(server: &Server, id: &str) -> Value {
 
 #[test]
 fn a_scheduled_callback_of_a_confirming_service_waits_for_its_time_then_asks() {
-    let server = Server::start_with_config(CONFIG);
-    let at = chrono_in(2);
+    // It may be called from _desired_connect_time_threshold seconds before its time.
+    let server = confirming_server("ut-sched", "_desired_connect_time_threshold = 2");
+    let at = chrono_in(4);
+    let desired = chrono::DateTime::parse_from_rfc3339(&at).expect("an ISO time");
     let created = server
         .post_form(
-            "/service/callback/ut-delayed",
+            "/service/callback/ut-sched",
             &[("_customer_number", "5551234"), ("_desired_time", &at)],
         )
         .ok_json(200);
@@ -1236,8 +1307,12 @@ fn a_scheduled_callback_of_a_confirming_service_waits_for_its_time_then_asks() {
     assert_eq!(record(&server, &id)["_callback_state"], "SCHEDULED");
     let early = server.post_form(&format!("/service/{id}/connect"), &[]);
     assert_eq!(early.status, 409, "{}", early.text());
-    // At its time it queues; an agent is found and the customer is asked.
+    // Two seconds before its time it queues; an agent is found and the customer is asked.
     wait_state(&server, &id, "QUEUED");
+    assert!(
+        chrono::Utc::now() < desired,
+        "queued only after its desired time {at}"
+    );
     let since = ann_ready(&server);
     accept_offer(&server, since);
     let dialog = wait_menu(&server, &id);

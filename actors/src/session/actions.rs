@@ -712,7 +712,9 @@ impl Ors {
 
     /// `callback:update`: the state (`QUEUED`, `ROUTING`, `PROCESSING`, `COMPLETED`, …),
     /// `_callback_reason` and properties (`""` removes one) of the callback this session runs,
-    /// written with the step's checkpoint. A COMPLETED record no longer changes.
+    /// written with the step's checkpoint. A COMPLETED record no longer changes. `event` names a
+    /// status notification to send besides those of the state change
+    /// (`_cbe_on_connect_treatment_start`).
     fn update_callback(&mut self, a: &mut Attrs) -> Result<(), String> {
         let session = a.session();
         let state = match a.string(&["state"])? {
@@ -724,14 +726,19 @@ impl Ors {
         };
         let reason = a.string(&["reason"])?;
         let data = a.pairs(&["data"])?;
+        let event = a.string(&["event"])?;
         let mut st = self.st.borrow_mut();
         let callbacks = st
             .callbacks
             .clone()
             .ok_or_else(|| "this server keeps no callback records".to_owned())?;
-        if let Some((record, told)) =
-            callbacks.chart_update(&session, state, reason.as_deref(), &data)?
-        {
+        let change = crate::callback::ChartUpdate {
+            state,
+            reason: reason.as_deref(),
+            data: &data,
+            event: event.as_deref(),
+        };
+        if let Some((record, told)) = callbacks.chart_update(&session, change)? {
             st.effects.push(HostEffect::Write(vec![
                 engine::store::WriteOp::PutCallback(record),
             ]));

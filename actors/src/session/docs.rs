@@ -280,7 +280,7 @@ const NOTIFICATION: &[Spec] = &[Spec {
 const CALLBACK: &[Spec] = &[Spec {
     name: "update",
     required: &[],
-    optional: &["state", "reason", "data"],
+    optional: &["state", "reason", "data", "event"],
 }];
 
 /// The action elements of each ORS module, for documentation and checks.

@@ -16,8 +16,10 @@
 //! retried, a service resumed) → `_cbe_on_customer_queued`; → ROUTING (an agent was found, the
 //! customer is dialled) → `_cbe_on_target_found`, `_cbe_on_dial_init`; → PROCESSING (connected) →
 //! `_cbe_on_dial_done`, `_cbe_on_route_to_agent`; → COMPLETED → `_cbe_on_service_exit`.
-//! `_cbe_on_connect_treatment_start` is accepted in a list but never sent (no connect treatment
-//! is played here).
+//! Two events do not follow a state: `_cbe_on_connect_treatment_start`, sent when a chart starts
+//! the connect treatment (`callback:update event=…`, with `_treatment_customer_connect`), and
+//! `_cbe_on_callback_reminder`, sent `_notification_reminder_buffer` seconds before a
+//! SCHEDULED callback's time when `_enable_notification_reminder` is on.
 
 use super::{CallbackRecord, CallbackState};
 use crate::service_options::Resolved;
@@ -31,10 +33,12 @@ pub const CONNECT_TREATMENT_START: &str = "_cbe_on_connect_treatment_start";
 pub const CUSTOMER_QUEUED: &str = "_cbe_on_customer_queued";
 pub const ROUTE_TO_AGENT: &str = "_cbe_on_route_to_agent";
 pub const SERVICE_EXIT: &str = "_cbe_on_service_exit";
+pub const CALLBACK_REMINDER: &str = "_cbe_on_callback_reminder";
 
 /// Every event, in the order a callback meets them.
-pub const EVENTS: [&str; 9] = [
+pub const EVENTS: [&str; 10] = [
     SERVICE_CREATE,
+    CALLBACK_REMINDER,
     VIRTUAL_IXN_CREATE,
     CUSTOMER_QUEUED,
     TARGET_FOUND,
@@ -60,6 +64,9 @@ pub struct StatusNotify {
     pub events: Option<Vec<(String, Vec<String>)>>,
     /// Service options the parameters may name (`_urs_virtual_queue`, ...), by name.
     pub options: Vec<(String, String)>,
+    /// With `_enable_notification_reminder`: `_notification_reminder_buffer` (300 s by
+    /// default) in milliseconds, how long before a SCHEDULED callback's time the reminder goes.
+    pub reminder_ms: Option<i64>,
 }
 
 /// Reads a configuration section by name (`None` when there is none).
@@ -130,11 +137,27 @@ impl StatusNotify {
             .into_iter()
             .filter_map(|k| opts.get(k).map(|v| (k.to_owned(), v.to_owned())))
             .collect();
+        let reminder = opts
+            .get("_enable_notification_reminder")
+            .map(|v| v.trim().to_ascii_lowercase())
+            .is_some_and(|v| matches!(v.as_str(), "true" | "yes" | "1"));
+        let reminder_ms = if reminder {
+            let buffer = match opts.get("_notification_reminder_buffer").map(str::trim) {
+                None | Some("") => 300,
+                Some(v) => v.parse::<i64>().ok().filter(|s| *s >= 0).ok_or_else(|| {
+                    format!("_notification_reminder_buffer: '{v}' is not a number of seconds")
+                })?,
+            };
+            Some(buffer.saturating_mul(1000))
+        } else {
+            None
+        };
         Ok(Some(StatusNotify {
             device_os,
             target,
             events,
             options,
+            reminder_ms,
         }))
     }
 
@@ -143,17 +166,22 @@ impl StatusNotify {
     pub fn events(&self, before: Option<CallbackState>, now: &CallbackRecord) -> Vec<StatusEvent> {
         transition(before, now.state)
             .iter()
-            .filter_map(|&event| {
-                let params: Vec<&str> = match &self.events {
-                    None => DEFAULT_PARAMS.to_vec(),
-                    Some(list) => list
-                        .iter()
-                        .find(|(e, _)| e == event)
-                        .map(|(_, p)| p.iter().map(String::as_str).collect())?,
-                };
-                Some(self.event(event, &params, now))
-            })
+            .filter_map(|&event| self.named(event, now))
             .collect()
+    }
+
+    /// The notification of `event` (one of [`EVENTS`]) for `r`, unless the service's list
+    /// leaves it out.
+    pub fn named(&self, event: &str, r: &CallbackRecord) -> Option<StatusEvent> {
+        let event = EVENTS.iter().copied().find(|e| *e == event)?;
+        let params: Vec<&str> = match &self.events {
+            None => DEFAULT_PARAMS.to_vec(),
+            Some(list) => list
+                .iter()
+                .find(|(e, _)| e == event)
+                .map(|(_, p)| p.iter().map(String::as_str).collect())?,
+        };
+        Some(self.event(event, &params, r))
     }
 
     fn event(&self, event: &'static str, params: &[&str], r: &CallbackRecord) -> StatusEvent {
@@ -307,6 +335,65 @@ mod tests {
         assert!(StatusNotify::from_options(&opts, &no_sections)
             .unwrap_err()
             .contains("_status_notification_target"));
+    }
+
+    #[test]
+    fn the_reminder_and_named_events_follow_the_options_and_the_list() {
+        let base = [
+            ("_enable_status_notification", "subscribe_notify"),
+            ("_status_notification_target", "http://x/cb"),
+        ];
+        let with = |extra: &[(&str, &str)]| {
+            let mut v = base.to_vec();
+            v.extend_from_slice(extra);
+            pairs(&v)
+        };
+        let s = with(&[]);
+        let n = StatusNotify::from_options(&Resolved::new(&s, &[], None), &no_sections)
+            .unwrap()
+            .unwrap();
+        assert_eq!(n.reminder_ms, None);
+        let s = with(&[("_enable_notification_reminder", "true")]);
+        let n = StatusNotify::from_options(&Resolved::new(&s, &[], None), &no_sections)
+            .unwrap()
+            .unwrap();
+        assert_eq!(n.reminder_ms, Some(300_000));
+        let s = with(&[
+            ("_enable_notification_reminder", "true"),
+            ("_notification_reminder_buffer", "60"),
+        ]);
+        let n = StatusNotify::from_options(&Resolved::new(&s, &[], None), &no_sections)
+            .unwrap()
+            .unwrap();
+        assert_eq!(n.reminder_ms, Some(60_000));
+        let s = with(&[
+            ("_enable_notification_reminder", "true"),
+            ("_notification_reminder_buffer", "soon"),
+        ]);
+        assert!(
+            StatusNotify::from_options(&Resolved::new(&s, &[], None), &no_sections)
+                .unwrap_err()
+                .contains("_notification_reminder_buffer")
+        );
+        // Every event by default; a list sends only what it names; no other names.
+        let r = record(CallbackState::Scheduled);
+        let e = n.named(CALLBACK_REMINDER, &r).unwrap();
+        assert_eq!(e.tag, "service.callback._cbe_on_callback_reminder.CB1");
+        assert_eq!(e.message[0], ("_event".into(), CALLBACK_REMINDER.into()));
+        assert!(n.named("_cbe_on_lunch", &r).is_none());
+        let s = with(&[("_callback_events_list", "L")]);
+        let sections = |name: &str| {
+            (name == "L").then(|| pairs(&[("_cbe_on_connect_treatment_start", "_service_id")]))
+        };
+        let n = StatusNotify::from_options(&Resolved::new(&s, &[], None), &sections)
+            .unwrap()
+            .unwrap();
+        assert!(n.named(CALLBACK_REMINDER, &r).is_none());
+        let e = n.named(CONNECT_TREATMENT_START, &r).unwrap();
+        assert_eq!(
+            e.message.last(),
+            Some(&("_service_id".to_owned(), "CB1".to_owned()))
+        );
     }
 
     #[test]
