@@ -771,7 +771,7 @@ fn unknown_actions_and_attributes_are_refused_at_load_with_positions() {
             [
                 "7:7: unknown action <submitt> in module 'queue' (it has submit, cancel, priority)",
                 "8:7: <queue:submit> needs the attribute 'target' or 'targets'",
-                "9:7: <interaction:dial> has no attribute 'colour' (it takes number, destination, timeout, ixnid, requestid, userdata)",
+                "9:7: <interaction:dial> has no attribute 'colour' (it takes number, destination, timeout, ixnid, requestid, userdata, agent)",
                 "10:7: <thing> is in namespace 'urn:other', which this server does not implement (ORS modules are www.genesyslab.com/modules/queue, interaction, dialog, session, notification, callback)",
             ]
         ),

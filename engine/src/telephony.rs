@@ -679,12 +679,32 @@ impl Switch {
     /// Dials `number` (voice, outbound). The rules choose the outcome now; it happens at
     /// `now + after_ms`. An undialable number still gets an interaction (and `InvalidNumber`).
     pub fn dial(&mut self, number: &str, now: Millis) -> IxnId {
+        self.place_call(None, number, now)
+    }
+
+    /// An outbound call placed from `agent`'s phone: the agent is on it from the start and
+    /// hears it ring; answered (by a person or a machine), the call is established between the
+    /// two at once. Busy, no answer or an invalid number release it, the agent with it.
+    pub fn dial_from(
+        &mut self,
+        agent: &str,
+        number: &str,
+        now: Millis,
+    ) -> Result<IxnId, SwitchError> {
+        nonempty(agent, "agent")?;
+        Ok(self.place_call(Some(agent), number, now))
+    }
+
+    fn place_call(&mut self, agent: Option<&str>, number: &str, now: Millis) -> IxnId {
         self.fire_due(now);
         let (outcome, after_ms) = self.rules.outcome(number);
+        let mut parties = Vec::with_capacity(2);
+        parties.extend(agent.map(|a| Party::Agent(a.to_owned())));
+        parties.push(Party::Customer(number.to_owned()));
         let id = self.create(
             Media::Voice,
             Direction::Outbound,
-            vec![Party::Customer(number.to_owned())],
+            parties,
             CallState::Dialing,
             now,
         );
@@ -1018,13 +1038,23 @@ impl Switch {
                 continue;
             };
             match outcome {
-                Outcome::Answer => {
+                Outcome::Answer | Outcome::Machine => {
                     self.set_state(id, CallState::Connected);
-                    self.emit(id, due, EventKind::Answered);
-                }
-                Outcome::Machine => {
-                    self.set_state(id, CallState::Connected);
-                    self.emit(id, due, EventKind::AnsweringMachine);
+                    let answered = if outcome == Outcome::Answer {
+                        EventKind::Answered
+                    } else {
+                        EventKind::AnsweringMachine
+                    };
+                    self.emit(id, due, answered);
+                    // Placed from an agent's phone: the two are talking.
+                    if self
+                        .interactions
+                        .get(&id)
+                        .is_some_and(|i| i.agent().is_some())
+                    {
+                        self.set_state(id, CallState::Established);
+                        self.emit(id, due, EventKind::Established);
+                    }
                 }
                 Outcome::Busy => {
                     self.emit(id, due, EventKind::Busy);

@@ -215,6 +215,44 @@ fn each_outcome_fires_at_exactly_after_ms() {
 }
 
 #[test]
+fn a_call_placed_from_an_agent_is_established_when_answered_and_takes_the_agent_when_not() {
+    let mut sw = Switch::new(rules(
+        r#"{"rules":[{"match":"5550100","outcome":"answer","after_ms":500},
+                     {"match":"5550200","outcome":"busy","after_ms":100}]}"#,
+    ));
+    assert!(sw.dial_from("", "5550100", 0).is_err());
+    let id = sw.dial_from("ann", "5550100", 0).unwrap();
+    let i = sw.interaction(id).unwrap();
+    assert_eq!((i.agent(), i.customer()), (Some("ann"), Some("5550100")));
+    assert_eq!(i.state, CallState::Ringing);
+    let ev = sw.advance(500);
+    assert_eq!(
+        kinds(&ev)[1..],
+        [
+            EventKind::Ringing,
+            EventKind::Answered,
+            EventKind::Established
+        ]
+    );
+    assert_eq!(sw.interaction(id).unwrap().state, CallState::Established);
+    // An established call cannot take an agent again.
+    assert!(sw.connect_agent(id, "bob", 600).is_err());
+
+    let busy = sw.dial_from("bob", "5550200", 1000).unwrap();
+    let ev = sw.advance(1100);
+    assert_eq!(
+        kinds(&ev)[1..],
+        [
+            EventKind::Busy,
+            EventKind::Released {
+                by: Releaser::Network
+            }
+        ]
+    );
+    assert_eq!(sw.interaction(busy).unwrap().state, CallState::Released);
+}
+
+#[test]
 fn undialable_number_is_released_as_invalid_at_once() {
     let mut sw = Switch::new(DialRules::default());
     let id = sw.dial("abc", 50);

@@ -1251,6 +1251,97 @@ _notification_reminder_buffer = 2
     );
 }
 
+#[test]
+fn agent_first_dials_the_customer_from_the_agents_phone() {
+    // The customer answers two seconds after the dial.
+    let config = CONFIG.replace(
+        r#""default": {"outcome": "answer", "after_ms": 0}"#,
+        r#""default": {"outcome": "answer", "after_ms": 2000}"#,
+    ) + "
+[service.ut-agent-first]
+_type = ors
+_service = callback
+_call_direction = USERTERMINATED
+_wait_for_agent = false
+_urs_virtual_queue = Callbacks
+_target = Agents@StatServer.GA
+_userterminated_first_connect_party = AGENT
+_treatment_customer_connect = please-hold
+_max_dial_attempts = 1
+";
+    assert!(
+        config.contains("\"after_ms\": 2000"),
+        "CONFIG's dial rules changed"
+    );
+    let server = Server::start_with_config(&config);
+    let id = id_of(
+        &server
+            .post_form(
+                "/service/callback/ut-agent-first",
+                &[("_customer_number", "5551234")],
+            )
+            .ok_json(200),
+    );
+    let since = ann_ready(&server);
+    let (_, since) = accept_offer(&server, since);
+    // The agent is on the call while it still rings at the customer's.
+    let (connected, _) = wait_event(&server, "ann", since, "interaction_connected");
+    let ixn = connected["interaction"].as_str().expect("call").to_owned();
+    let call = rb(&server, "GET", &format!("/telephony/calls/{ixn}")).ok_json(200);
+    assert_eq!(call["state"]["state"], "ringing", "{call}");
+    assert_eq!(
+        call["parties"],
+        json!([{"type": "agent", "id": "ann"}, {"type": "customer", "id": "5551234"}])
+    );
+    assert_eq!(record(&server, &id)["_callback_state"], "ROUTING");
+    // The customer answers: the two talk at once, with no connect treatment.
+    let r = wait_state(&server, &id, "PROCESSING");
+    assert_eq!(r["_agent"], "ann");
+    let call = rb(&server, "GET", &format!("/telephony/calls/{ixn}")).ok_json(200);
+    assert_eq!(call["state"], json!({"state": "established"}), "{call}");
+    rb(&server, "POST", &format!("/telephony/calls/{ixn}/hangup")).ok_json(200);
+    let r = wait_state(&server, &id, "COMPLETED");
+    assert_eq!(r["_callback_reason"], "AGENT_CONNECTED");
+    // A busy customer: the call ends with the agent on it and the callback fails.
+    rb(
+        &server,
+        "POST",
+        &format!("/agents/ann/interactions/{ixn}/complete"),
+    )
+    .ok_json(200);
+    // Ready again: the next callback is offered as soon as it queues.
+    let since = rb(&server, "GET", "/agents/ann").ok_json(200)["last_event"]
+        .as_u64()
+        .expect("last_event");
+    let id = id_of(
+        &server
+            .post_form(
+                "/service/callback/ut-agent-first",
+                &[("_customer_number", "5550000")],
+            )
+            .ok_json(200),
+    );
+    accept_offer(&server, since);
+    let r = wait_state(&server, &id, "COMPLETED");
+    assert_eq!(r["_callback_reason"], "FAIL_CALL_TO_CUSTOMER", "{r}");
+    // The agent placed the call: it stays on the desktop, released, until they complete it.
+    let ann = rb(&server, "GET", "/agents/ann").ok_json(200);
+    let desk = &ann["interactions"][0];
+    assert_eq!(
+        (&desk["call_state"], &desk["customer"]),
+        (&json!("released"), &json!("5550000")),
+        "{ann}"
+    );
+    let ixn = desk["id"].as_str().expect("id");
+    let ann = rb(
+        &server,
+        "POST",
+        &format!("/agents/ann/interactions/{ixn}/complete"),
+    )
+    .ok_json(200);
+    assert_eq!(ann["interactions"], json!([]), "{ann}");
+}
+
 /// A server with [`CONFIG`] and `[service.<name>]`: a user-terminated callback that waits
 /// for an agent and the customer's confirmation, with one more option line.
 fn confirming_server(name: &str, option: &str) -> Server {

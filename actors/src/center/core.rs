@@ -1154,6 +1154,67 @@ impl CenterCore {
         ixn
     }
 
+    /// Dials `number` from `agent`'s phone (a callback that calls the agent first): the agent
+    /// is on the call while it rings and talks to the customer as soon as they answer. With
+    /// `item` (the agent's routed item), the call is that interaction on the agent's desktop
+    /// from the start. The outcome goes to `owner` as for [`dial`](Self::dial).
+    #[allow(clippy::too_many_arguments)]
+    pub fn dial_from_agent(
+        &mut self,
+        number: &str,
+        agent: &str,
+        item: Option<ItemId>,
+        owner: Owner,
+        tag: String,
+        timeout_ms: Option<Millis>,
+        now: Millis,
+    ) -> Result<IxnId, CenterError> {
+        self.known(agent)?;
+        if let Some(item) = item {
+            if !self.router.work(agent).iter().any(|w| w.item == item) {
+                return Err(CenterError::NoInteraction {
+                    agent: agent.to_owned(),
+                    ixn: item.to_string(),
+                });
+            }
+        }
+        let ixn = self.switch.dial_from(agent, number, now)?;
+        self.calls.insert(
+            ixn,
+            CallInfo {
+                owner,
+                tag,
+                customer: number.to_owned(),
+                item,
+                agent: Some(agent.to_owned()),
+                treatment_end: None,
+                treatment_finishing: false,
+                user_data: Vec::new(),
+            },
+        );
+        if let Some(t) = timeout_ms {
+            self.timers
+                .insert((now.saturating_add(t.max(0)), Timer::DialTimeout(ixn)));
+        }
+        if let Some(item) = item {
+            if let Some(info) = self.items.get_mut(&item) {
+                info.call = Some(ixn);
+            }
+            let _ = self.router.attach(agent, item, &ixn.to_string());
+            self.log(
+                agent,
+                now,
+                AgentEventKind::InteractionConnected {
+                    item,
+                    interaction: ixn,
+                    customer: Some(number.to_owned()),
+                },
+            );
+        }
+        self.pump(now);
+        Ok(ixn)
+    }
+
     /// Starts (`Some(name)`) or stops (`None`) a treatment on a waiting customer; a treatment
     /// with a duration ends by itself ([`Notice::TreatmentDone`]).
     pub fn treatment(

@@ -398,21 +398,54 @@ impl Ors {
         let number = a.string(&["number", "destination"])?.unwrap_or_default();
         let timeout = a.seconds(&["timeout"])?;
         let data = a.pairs(&["userdata"])?;
+        // `agent`: the call is placed from that agent's phone (the agent first).
+        let agent = a.string(&["agent"])?.filter(|a| !a.is_empty());
         let (requestid, ixn) = {
             let mut st = self.st.borrow_mut();
             let requestid = st.next_request_id(&session, "d");
             let owner = Owner::Session(Arc::from(session.as_str()));
             let tag = requestid.clone();
             let number2 = number.clone();
-            let ixn = st
+            let item = agent.as_deref().and_then(|agent| {
+                st.sessions.get(&session).and_then(|m| {
+                    m.state
+                        .items
+                        .iter()
+                        .find(|i| i.routed.as_deref() == Some(agent))
+                        .and_then(|i| i.item.map(ItemId))
+                })
+            });
+            let placed = st
                 .center(|c, now| {
-                    let ixn = c.dial(&number2, owner, tag, timeout, now);
+                    let ixn = match &agent {
+                        Some(agent) => c
+                            .dial_from_agent(&number2, agent, item, owner, tag, timeout, now)
+                            .map_err(|e| e.to_string())?,
+                        None => c.dial(&number2, owner, tag, timeout, now),
+                    };
                     if !data.is_empty() {
                         let _ = c.attach_call_data(ixn, data);
                     }
-                    ixn
+                    Ok::<_, String>(ixn)
                 })
                 .ok_or("the contact center is unavailable")?;
+            let ixn = match placed {
+                Ok(ixn) => ixn,
+                Err(m) => {
+                    drop(st);
+                    a.store(&["requestid"], &requestid)?;
+                    a.reply(
+                        "error.interaction.dial",
+                        vec![
+                            ("requestid", s(&requestid)),
+                            ("reason", s("failed")),
+                            ("agent", s(agent.as_deref().unwrap_or_default())),
+                            ("message", s(&m)),
+                        ],
+                    );
+                    return Ok(());
+                }
+            };
             if let Some(m) = st.sessions.get_mut(&session) {
                 m.state.calls.push(CallMeta {
                     ixn: ixn.0,

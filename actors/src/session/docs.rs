@@ -202,12 +202,12 @@ const INTERACTION: &[Spec] = &[
     Spec {
         name: "dial",
         required: &[&["number", "destination"]],
-        optional: &["timeout", "ixnid", "requestid", "userdata"],
+        optional: &["timeout", "ixnid", "requestid", "userdata", "agent"],
     },
     Spec {
         name: "create",
         required: &[&["number", "destination"]],
-        optional: &["timeout", "ixnid", "requestid", "userdata"],
+        optional: &["timeout", "ixnid", "requestid", "userdata", "agent"],
     },
     Spec {
         name: "connect",
