@@ -166,7 +166,7 @@ pub enum Notice {
         media: Media,
     },
     /// An agent's desktop event (to [`Owner::Agent`]).
-    Agent(AgentEvent),
+    Agent(Arc<AgentEvent>),
 }
 
 /// Something an agent's desktop hears about.
@@ -227,11 +227,23 @@ pub struct AgentEvent {
     pub kind: AgentEventKind,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct AgentLog {
     next_seq: u64,
-    events: VecDeque<AgentEvent>,
+    /// Shared with the notices that carry them; the whole ring is allocated at once, so the
+    /// logs of many agents never grow (and copy) all together under the center's lock.
+    events: VecDeque<Arc<AgentEvent>>,
     waiters: Vec<oneshot::Sender<()>>,
+}
+
+impl Default for AgentLog {
+    fn default() -> AgentLog {
+        AgentLog {
+            next_seq: 0,
+            events: VecDeque::with_capacity(AGENT_LOG_CAP),
+            waiters: Vec::new(),
+        }
+    }
 }
 
 /// What `events?since=N` gets: events now, or a receiver that fires when there are some.
@@ -797,7 +809,7 @@ impl CenterCore {
             .events
             .iter()
             .filter(|e| e.seq > since)
-            .cloned()
+            .map(|e| AgentEvent::clone(e))
             .collect();
         if !events.is_empty() {
             return Ok(Poll::Events(events));
@@ -813,13 +825,13 @@ impl CenterCore {
         log.next_seq = log.next_seq.max(1);
         let seq = log.next_seq;
         log.next_seq += 1;
-        let event = AgentEvent { seq, at: now, kind };
+        let event = Arc::new(AgentEvent { seq, at: now, kind });
         self.outbox
             .push((Owner::Agent(agent.to_owned()), Notice::Agent(event.clone())));
-        log.events.push_back(event);
-        while log.events.len() > AGENT_LOG_CAP {
+        while log.events.len() >= AGENT_LOG_CAP {
             log.events.pop_front();
         }
+        log.events.push_back(event);
         for w in log.waiters.drain(..) {
             let _ = w.send(());
         }
