@@ -292,21 +292,24 @@ impl Callbacks {
     /// `_notification_reminder_buffer` seconds before its time, unless it was sent. A time
     /// already past is due at once when `late` (a reminder the server was down for), else
     /// skipped (a callback booked within the buffer needs none).
-    fn plan_reminder(&self, r: &CallbackRecord, now: Millis, late: bool) {
+    /// True when one was planned (the scheduler loop must look again).
+    fn plan_reminder(&self, r: &CallbackRecord, now: Millis, late: bool) -> bool {
+        if r.state != CallbackState::Scheduled {
+            return false;
+        }
         self.reminders.lock().cancel(&r.id);
-        if r.state != CallbackState::Scheduled
-            || r.desired_time <= now
-            || r.data.contains_key(REMINDER_SENT)
-        {
-            return;
+        if r.desired_time <= now || r.data.contains_key(REMINDER_SENT) {
+            return false;
         }
         let Some(lead) = self.status.lock().get(&r.id).and_then(|n| n.reminder_ms) else {
-            return;
+            return false;
         };
         let at = r.desired_time.saturating_sub(lead);
         if at > now || late {
             self.reminders.lock().schedule(&r.id, at);
+            return true;
         }
+        false
     }
 
     /// Changes a record; `None` when there is none.
@@ -579,8 +582,9 @@ impl Node {
             }
         }
         let told = self.callbacks().status_events(None, &record);
-        self.callbacks().plan_reminder(&record, now, false);
-        self.callbacks().wake.notify_one();
+        if self.callbacks().plan_reminder(&record, now, false) {
+            self.callbacks().wake.notify_one();
+        }
         if record.session.is_none() {
             if let Err(e) = self
                 .platform()
@@ -1310,7 +1314,7 @@ impl Callbacks {
                 StatusNotify::from_options(&Resolved::new(&o, &p, template.as_deref()), &section)
             {
                 callbacks.watch(&r.id, notify);
-                callbacks.plan_reminder(r, now, true);
+                let _ = callbacks.plan_reminder(r, now, true);
             }
         }
         callbacks.load(
