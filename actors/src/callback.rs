@@ -291,8 +291,8 @@ impl Callbacks {
     /// Plans the reminder of SCHEDULED record `r` (`_enable_notification_reminder`):
     /// `_notification_reminder_buffer` seconds before its time, unless it was sent. A time
     /// already past is due at once when `late` (a reminder the server was down for), else
-    /// skipped (a callback booked within the buffer needs none).
-    /// True when one was planned (the scheduler loop must look again).
+    /// skipped (a callback booked within the buffer needs none). True when one was planned
+    /// (the scheduler loop must look again).
     fn plan_reminder(&self, r: &CallbackRecord, now: Millis, late: bool) -> bool {
         if r.state != CallbackState::Scheduled {
             return false;
