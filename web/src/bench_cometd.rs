@@ -579,6 +579,38 @@ pub(crate) struct PostTally {
     pub(crate) latencies_us: Vec<u64>,
     pub(crate) errors: u64,
     pub(crate) first_error: Option<String>,
+    /// The longest latency of each 100 ms of the schedule (by scheduled send time): where the
+    /// tail comes from, a steady spread or a few stalls.
+    pub(crate) windows: std::collections::BTreeMap<u64, u64>,
+}
+
+impl PostTally {
+    /// The 100 ms windows of the schedule whose longest latency passed `over_ms`, the worst
+    /// `n` of them in time order: "`at 2.1 s: 78 ms, at 4.3 s: 41 ms`", or "none".
+    pub(crate) fn slow_windows(&self, over_ms: u64, n: usize) -> String {
+        let mut slow: Vec<(u64, u64)> = self
+            .windows
+            .iter()
+            .filter(|(_, us)| **us > over_ms * 1000)
+            .map(|(w, us)| (*w, *us))
+            .collect();
+        if slow.is_empty() {
+            return "none".into();
+        }
+        let total = slow.len();
+        slow.sort_by_key(|&(_, us)| std::cmp::Reverse(us));
+        slow.truncate(n);
+        slow.sort_unstable();
+        let listed: Vec<String> = slow
+            .iter()
+            .map(|(w, us)| format!("at {:.1} s: {} ms", *w as f64 / 10.0, us / 1000))
+            .collect();
+        format!(
+            "{total} of {}; worst: {}",
+            self.windows.len(),
+            listed.join(", ")
+        )
+    }
 }
 
 /// POSTs `total` JSON requests to `path` over `connections` keep-alive connections, open loop:
@@ -633,7 +665,11 @@ pub(crate) async fn paced_posts(
                 match conn.post(&path, "bench", &body(i)).await {
                     Ok((200, _)) => {
                         let us = scheduled.elapsed().as_micros() as u64;
-                        tally.borrow_mut().latencies_us.push(us);
+                        let window = (scheduled - began).as_millis() as u64 / 100;
+                        let mut t = tally.borrow_mut();
+                        t.latencies_us.push(us);
+                        let worst = t.windows.entry(window).or_insert(0);
+                        *worst = (*worst).max(us);
                     }
                     Ok((status, b)) => {
                         let mut t = tally.borrow_mut();

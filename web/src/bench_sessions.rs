@@ -116,6 +116,10 @@ fn report_latency(what: &str, t: &mut PostTally, elapsed: f64) {
         percentile(&t.latencies_us, 0.99),
         percentile(&t.latencies_us, 1.0)
     );
+    println!(
+        "  100 ms windows of the schedule with a latency over 20 ms: {}",
+        t.slow_windows(20, 6)
+    );
     if let Some(e) = &t.first_error {
         println!("  first error: {e}");
     }
