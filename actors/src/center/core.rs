@@ -1145,6 +1145,21 @@ impl CenterCore {
         now: Millis,
     ) -> IxnId {
         let ixn = self.switch.dial(number, now);
+        self.track_dial(ixn, number, owner, tag, timeout_ms, now);
+        self.pump(now);
+        ixn
+    }
+
+    /// Keeps a dialled call for its owner, given up after `timeout_ms` if not answered.
+    fn track_dial(
+        &mut self,
+        ixn: IxnId,
+        number: &str,
+        owner: Owner,
+        tag: String,
+        timeout_ms: Option<Millis>,
+        now: Millis,
+    ) {
         self.calls.insert(
             ixn,
             CallInfo {
@@ -1162,8 +1177,47 @@ impl CenterCore {
             self.timers
                 .insert((now.saturating_add(t.max(0)), Timer::DialTimeout(ixn)));
         }
-        self.pump(now);
-        ixn
+    }
+
+    /// `item`, if given, is work `agent` holds (routed to them).
+    fn check_routed(&self, agent: &str, item: Option<ItemId>) -> Result<(), CenterError> {
+        match item {
+            Some(item) if !self.router.work(agent).iter().any(|w| w.item == item) => {
+                Err(CenterError::NoInteraction {
+                    agent: agent.to_owned(),
+                    ixn: item.to_string(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Call `ixn` now has `agent` on it: with `item` (the agent's routed item), the call is that
+    /// interaction on the agent's desktop.
+    fn agent_on_call(&mut self, ixn: IxnId, agent: &str, item: Option<ItemId>, now: Millis) {
+        if let Some(c) = self.calls.get_mut(&ixn) {
+            c.agent = Some(agent.to_owned());
+            if item.is_some() {
+                c.item = item;
+            }
+        }
+        let Some(item) = item else {
+            return;
+        };
+        if let Some(info) = self.items.get_mut(&item) {
+            info.call = Some(ixn);
+        }
+        let _ = self.router.attach(agent, item, &ixn.to_string());
+        let customer = self.calls.get(&ixn).map(|c| c.customer.clone());
+        self.log(
+            agent,
+            now,
+            AgentEventKind::InteractionConnected {
+                item,
+                interaction: ixn,
+                customer,
+            },
+        );
     }
 
     /// Dials `number` from `agent`'s phone (a callback that calls the agent first): the agent
@@ -1182,47 +1236,10 @@ impl CenterCore {
         now: Millis,
     ) -> Result<IxnId, CenterError> {
         self.known(agent)?;
-        if let Some(item) = item {
-            if !self.router.work(agent).iter().any(|w| w.item == item) {
-                return Err(CenterError::NoInteraction {
-                    agent: agent.to_owned(),
-                    ixn: item.to_string(),
-                });
-            }
-        }
+        self.check_routed(agent, item)?;
         let ixn = self.switch.dial_from(agent, number, now)?;
-        self.calls.insert(
-            ixn,
-            CallInfo {
-                owner,
-                tag,
-                customer: number.to_owned(),
-                item,
-                agent: Some(agent.to_owned()),
-                treatment_end: None,
-                treatment_finishing: false,
-                user_data: Vec::new(),
-            },
-        );
-        if let Some(t) = timeout_ms {
-            self.timers
-                .insert((now.saturating_add(t.max(0)), Timer::DialTimeout(ixn)));
-        }
-        if let Some(item) = item {
-            if let Some(info) = self.items.get_mut(&item) {
-                info.call = Some(ixn);
-            }
-            let _ = self.router.attach(agent, item, &ixn.to_string());
-            self.log(
-                agent,
-                now,
-                AgentEventKind::InteractionConnected {
-                    item,
-                    interaction: ixn,
-                    customer: Some(number.to_owned()),
-                },
-            );
-        }
+        self.track_dial(ixn, number, owner, tag, timeout_ms, now);
+        self.agent_on_call(ixn, agent, item, now);
         self.pump(now);
         Ok(ixn)
     }
@@ -1275,37 +1292,9 @@ impl CenterCore {
         if !self.calls.contains_key(&ixn) {
             return Err(SwitchError::UnknownInteraction(ixn).into());
         }
-        if let Some(item) = item {
-            if !self.router.work(agent).iter().any(|w| w.item == item) {
-                return Err(CenterError::NoInteraction {
-                    agent: agent.to_owned(),
-                    ixn: item.to_string(),
-                });
-            }
-        }
+        self.check_routed(agent, item)?;
         self.switch.connect_agent(ixn, agent, now)?;
-        if let Some(c) = self.calls.get_mut(&ixn) {
-            c.agent = Some(agent.to_owned());
-            if item.is_some() {
-                c.item = item;
-            }
-        }
-        if let Some(item) = item {
-            if let Some(info) = self.items.get_mut(&item) {
-                info.call = Some(ixn);
-            }
-            let _ = self.router.attach(agent, item, &ixn.to_string());
-            let customer = self.calls.get(&ixn).map(|c| c.customer.clone());
-            self.log(
-                agent,
-                now,
-                AgentEventKind::InteractionConnected {
-                    item,
-                    interaction: ixn,
-                    customer,
-                },
-            );
-        }
+        self.agent_on_call(ixn, agent, item, now);
         self.pump(now);
         Ok(())
     }

@@ -406,15 +406,9 @@ impl Ors {
             let owner = Owner::Session(Arc::from(session.as_str()));
             let tag = requestid.clone();
             let number2 = number.clone();
-            let item = agent.as_deref().and_then(|agent| {
-                st.sessions.get(&session).and_then(|m| {
-                    m.state
-                        .items
-                        .iter()
-                        .find(|i| i.routed.as_deref() == Some(agent))
-                        .and_then(|i| i.item.map(ItemId))
-                })
-            });
+            let item = agent
+                .as_deref()
+                .and_then(|agent| st.routed_item(&session, agent));
             let placed = st
                 .center(|c, now| {
                     let ixn = match &agent {
@@ -474,13 +468,7 @@ impl Ors {
         };
         let r = {
             let mut st = self.st.borrow_mut();
-            let item = st.sessions.get(&session).and_then(|m| {
-                m.state
-                    .items
-                    .iter()
-                    .find(|i| i.routed.as_deref() == Some(agent.as_str()))
-                    .and_then(|i| i.item.map(ItemId))
-            });
+            let item = st.routed_item(&session, &agent);
             let agent2 = agent.clone();
             st.center(|c, now| {
                 c.connect(ixn, &agent2, item, now)

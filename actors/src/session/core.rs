@@ -371,6 +371,17 @@ impl HostState {
         Value::Object(out)
     }
 
+    /// The item of `session` that was routed to `agent`, if any.
+    pub fn routed_item(&self, session: &str, agent: &str) -> Option<ItemId> {
+        self.sessions.get(session).and_then(|m| {
+            m.state
+                .items
+                .iter()
+                .find(|i| i.routed.as_deref() == Some(agent))
+                .and_then(|i| i.item.map(ItemId))
+        })
+    }
+
     /// A fresh request id for a session (`q1`, `d2`, ...).
     pub fn next_request_id(&mut self, session: &str, prefix: &str) -> String {
         match self.sessions.get_mut(session) {

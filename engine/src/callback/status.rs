@@ -348,33 +348,19 @@ mod tests {
             v.extend_from_slice(extra);
             pairs(&v)
         };
-        let s = with(&[]);
-        let n = StatusNotify::from_options(&Resolved::new(&s, &[], None), &no_sections)
-            .unwrap()
-            .unwrap();
-        assert_eq!(n.reminder_ms, None);
-        let s = with(&[("_enable_notification_reminder", "true")]);
-        let n = StatusNotify::from_options(&Resolved::new(&s, &[], None), &no_sections)
-            .unwrap()
-            .unwrap();
-        assert_eq!(n.reminder_ms, Some(300_000));
-        let s = with(&[
-            ("_enable_notification_reminder", "true"),
-            ("_notification_reminder_buffer", "60"),
-        ]);
-        let n = StatusNotify::from_options(&Resolved::new(&s, &[], None), &no_sections)
+        let notify = |extra: &[(&str, &str)]| {
+            StatusNotify::from_options(&Resolved::new(&with(extra), &[], None), &no_sections)
+        };
+        assert_eq!(notify(&[]).unwrap().unwrap().reminder_ms, None);
+        let on = ("_enable_notification_reminder", "true");
+        assert_eq!(notify(&[on]).unwrap().unwrap().reminder_ms, Some(300_000));
+        let n = notify(&[on, ("_notification_reminder_buffer", "60")])
             .unwrap()
             .unwrap();
         assert_eq!(n.reminder_ms, Some(60_000));
-        let s = with(&[
-            ("_enable_notification_reminder", "true"),
-            ("_notification_reminder_buffer", "soon"),
-        ]);
-        assert!(
-            StatusNotify::from_options(&Resolved::new(&s, &[], None), &no_sections)
-                .unwrap_err()
-                .contains("_notification_reminder_buffer")
-        );
+        assert!(notify(&[on, ("_notification_reminder_buffer", "soon")])
+            .unwrap_err()
+            .contains("_notification_reminder_buffer"));
         // Every event by default; a list sends only what it names; no other names.
         let r = record(CallbackState::Scheduled);
         let e = n.named(CALLBACK_REMINDER, &r).unwrap();
