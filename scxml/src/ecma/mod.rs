@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use boa_engine::object::builtins::{JsArray, JsFunction};
 use boa_engine::property::PropertyDescriptor;
+use boa_engine::string::JsStrVariant;
 use boa_engine::{
     js_string, Context, JsError, JsObject, JsString, JsValue, NativeFunction, Source,
 };
@@ -201,6 +202,9 @@ pub struct EcmaDataModel {
     dom: dom::DomBuilder,
     /// Snapshot restore: function factories by source text.
     factories: HashMap<String, JsFunction>,
+    /// Declared variable names as ECMAScript strings (every session of a document declares
+    /// the same ones).
+    names: HashMap<Box<str>, JsString>,
 }
 
 impl std::fmt::Debug for EcmaDataModel {
@@ -208,6 +212,28 @@ impl std::fmt::Debug for EcmaDataModel {
         f.debug_struct("EcmaDataModel")
             .field("documents", &self.docs.len())
             .finish()
+    }
+}
+
+/// At most this many declared variable names are kept as ECMAScript strings.
+const MAX_NAMES: usize = 16_384;
+
+/// A JavaScript string as Rust text: latin-1 and well-formed UTF-16 are copied directly; a
+/// lone surrogate is written as `\uXXXX` (as [`JsString::to_std_string_escaped`] does).
+pub(crate) fn std_string(s: &JsString) -> String {
+    match s.variant() {
+        JsStrVariant::Latin1(bytes) => {
+            if bytes.is_ascii() {
+                // ASCII is UTF-8 as it is.
+                String::from_utf8(bytes.to_vec()).unwrap_or_default()
+            } else {
+                bytes.iter().map(|&b| char::from(b)).collect()
+            }
+        }
+        JsStrVariant::Utf16(units) => match String::from_utf16(units) {
+            Ok(text) => text,
+            Err(_) => s.to_std_string_escaped(),
+        },
     }
 }
 
@@ -264,6 +290,7 @@ impl EcmaDataModel {
             json_parse,
             dom,
             factories: HashMap::new(),
+            names: HashMap::new(),
         }
     }
 
@@ -273,6 +300,14 @@ impl EcmaDataModel {
     }
 
     /// Drops compiled code of documents no session uses any more.
+    /// Collects this thread's ECMAScript garbage now. boa collects when its heap passes a
+    /// threshold that only grows, so under load each collection sweeps a large heap of dead
+    /// session objects at once (a pause of several milliseconds on the host); collecting
+    /// often keeps each pause short for the same total work.
+    pub fn collect_garbage(&mut self) {
+        boa_engine::gc::force_collect();
+    }
+
     pub fn collect_unused_documents(&mut self) {
         self.docs.retain(|_, c| Arc::strong_count(&c.doc) > 1);
     }
@@ -711,10 +746,15 @@ impl DataModel for EcmaDataModel {
     }
 
     fn create_scope(&mut self, env: &Env) -> EcmaScope {
-        let obj = JsObject::from_proto_and_data(
-            Some(self.proto.clone()),
+        // A shared shape: sessions of one document declare the same variables in the same
+        // order, so they all walk one chain of shapes (boa's hidden classes) and a session
+        // stores only its values, not a property table of its own.
+        let obj = boa_engine::object::ObjectInitializer::with_native_data_and_proto(
             boa_engine::builtins::object::OrdinaryObject,
-        );
+            self.proto.clone(),
+            &mut self.ctx,
+        )
+        .build();
         for (k, v) in [("_sessionid", env.session_id), ("_name", env.name)] {
             let _ = obj.define_property_or_throw(
                 JsString::from(k),
@@ -734,10 +774,21 @@ impl DataModel for EcmaDataModel {
 
     fn declare(&mut self, scope: &EcmaScope, env: &Env, id: &str, init: Init) -> DmResult<()> {
         let v = self.init_js(scope, env, init)?;
+        let name = match self.names.get(id) {
+            Some(name) => name.clone(),
+            None => {
+                if self.names.len() >= MAX_NAMES {
+                    self.names.clear();
+                }
+                let name = JsString::from(id);
+                self.names.insert(id.into(), name.clone());
+                name
+            }
+        };
         scope
             .obj
             .define_property_or_throw(
-                JsString::from(id),
+                name,
                 PropertyDescriptor::builder()
                     .value(v)
                     .writable(true)
@@ -757,7 +808,7 @@ impl DataModel for EcmaDataModel {
     fn eval_string(&mut self, scope: &EcmaScope, env: &Env, expr: ExprId) -> DmResult<String> {
         let v = self.value_js(scope, env, expr)?;
         v.to_string(&mut self.ctx)
-            .map(|s| s.to_std_string_escaped())
+            .map(|s| std_string(&s))
             .map_err(js_err)
     }
 
@@ -1044,12 +1095,12 @@ impl Conversion {
             return Ok(Value::Number(n));
         }
         if let Some(s) = v.as_string() {
-            return Ok(Value::String(s.to_std_string_escaped()));
+            return Ok(Value::String(std_string(&s)));
         }
         let Some(obj) = v.as_object() else {
             return Ok(v
                 .to_string(ctx)
-                .map(|s| Value::String(s.to_std_string_escaped()))
+                .map(|s| Value::String(std_string(&s)))
                 .unwrap_or_default());
         };
         if obj.is_callable() {
@@ -1088,28 +1139,11 @@ impl Conversion {
             }
             return Ok(Value::Array(items));
         }
-        // Object.keys: own enumerable string-keyed properties, in property order.
-        let keys = boa_engine::builtins::object::OrdinaryObject::keys(
-            &JsValue::undefined(),
-            &[obj.clone().into()],
-            ctx,
-        )
-        .ok()
-        .and_then(|k| k.as_object())
-        .and_then(|k| JsArray::from_object(k).ok());
-        let mut props = Vec::new();
-        if let Some(keys) = keys {
-            let n = keys.length(ctx).unwrap_or(0);
-            for i in 0..n {
-                let Ok(k) = keys.get(i, ctx) else { continue };
-                let Some(name) = k.as_string().map(|s| s.to_std_string_escaped()) else {
-                    continue;
-                };
-                let pv = obj
-                    .get(JsString::from(name.as_str()), ctx)
-                    .unwrap_or_default();
-                props.push((name, self.value(&pv, ctx)?));
-            }
+        // Object.entries: own enumerable string-keyed properties, in property order.
+        let entries = snapshot::own_entries(obj, ctx)?;
+        let mut props = Vec::with_capacity(entries.len());
+        for (name, pv) in entries {
+            props.push((name, self.value(&pv, ctx)?));
         }
         Ok(Value::Object(props))
     }
@@ -1122,10 +1156,36 @@ fn parse_is_xml(text: &str) -> bool {
 
 /// The markup of a DOM node built by [`dom`] (it has `nodeType` and a `toXML` method).
 fn dom_markup(obj: &JsObject, ctx: &mut Context) -> Option<String> {
+    // Nodes carry `nodeType` themselves; most objects are not nodes, so look there first.
+    if obj.is_ordinary()
+        && !obj
+            .borrow()
+            .properties()
+            .contains_key(&js_string!("nodeType").into())
+    {
+        return None;
+    }
     let node_type = obj.get(js_string!("nodeType"), ctx).ok()?;
     node_type.as_number()?;
     let to_xml = obj.get(js_string!("toXML"), ctx).ok()?;
     let f = to_xml.as_object().and_then(JsFunction::from_object)?;
     let s = f.call(&obj.clone().into(), &[], ctx).ok()?;
-    s.as_string().map(|s| s.to_std_string_escaped())
+    s.as_string().map(|s| std_string(&s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_leave_the_data_model_as_they_were_written() {
+        // ASCII and latin-1 (boa keeps both one byte a character), UTF-16 beyond latin-1.
+        for text in ["plain ascii", "café crème", "日本語 and ascii", "emoji 🎉", ""] {
+            assert_eq!(std_string(&JsString::from(text)), text);
+        }
+        // A lone surrogate has no UTF-8 form: written as boa writes it.
+        let lone = JsString::from(&[0x61u16, 0xD800, 0x62][..]);
+        assert_eq!(std_string(&lone), lone.to_std_string_escaped());
+        assert!(std_string(&lone).starts_with('a'));
+    }
 }

@@ -26,7 +26,7 @@ use boa_engine::object::builtins::{JsArray, JsDate, JsFunction};
 use boa_engine::property::PropertyKey;
 use boa_engine::{js_string, Context, JsObject, JsString, JsValue};
 
-use super::{compile_fn, dom_markup, js_err};
+use super::{compile_fn, dom_markup, js_err, std_string};
 use crate::datamodel::DmResult;
 use crate::event::{format_number, write_json_string};
 
@@ -65,7 +65,7 @@ pub(super) fn encode(ctx: &mut Context, scope: &JsObject, skip: &[&str]) -> DmRe
 /// `Object.entries(obj)` without building its arrays: own enumerable string-keyed
 /// properties with their values, in property order. An ordinary object's data properties are
 /// read from its property map; getters are called, and exotic objects take the general path.
-fn own_entries(obj: &JsObject, ctx: &mut Context) -> DmResult<Vec<(String, JsValue)>> {
+pub(super) fn own_entries(obj: &JsObject, ctx: &mut Context) -> DmResult<Vec<(String, JsValue)>> {
     if !obj.is_ordinary() {
         let mut out = Vec::new();
         for key in own_keys(obj, ctx) {
@@ -78,7 +78,7 @@ fn own_entries(obj: &JsObject, ctx: &mut Context) -> DmResult<Vec<(String, JsVal
     let mut out = Vec::with_capacity(keys.len());
     for key in keys {
         let name = match &key {
-            PropertyKey::String(s) => s.to_std_string_escaped(),
+            PropertyKey::String(s) => std_string(s),
             PropertyKey::Index(i) => i.get().to_string(),
             PropertyKey::Symbol(_) => continue,
         };
@@ -114,7 +114,7 @@ fn own_keys(obj: &JsObject, ctx: &mut Context) -> Vec<String> {
     let n = keys.length(ctx).unwrap_or(0);
     (0..n)
         .filter_map(|i| keys.get(i, ctx).ok())
-        .filter_map(|k| k.as_string().map(|s| s.to_std_string_escaped()))
+        .filter_map(|k| k.as_string().map(|s| std_string(&s)))
         .collect()
 }
 
@@ -149,7 +149,7 @@ impl Encoder {
         } else if let Some(n) = v.as_number() {
             self.number(n);
         } else if let Some(s) = v.as_string() {
-            write_json_string(&s.to_std_string_escaped(), &mut self.out);
+            write_json_string(&std_string(&s), &mut self.out);
         } else if let Some(obj) = v.as_object() {
             self.object(&obj, ctx)?;
         } else {
@@ -191,7 +191,7 @@ impl Encoder {
         if obj.is_callable() {
             let src = JsValue::from(obj.clone())
                 .to_string(ctx)
-                .map(|s| s.to_std_string_escaped())
+                .map(|s| std_string(&s))
                 .unwrap_or_default();
             if src.is_empty() || src.contains("[native code]") {
                 self.marker("u");
@@ -339,7 +339,7 @@ impl Decoder<'_> {
         } else {
             None
         };
-        let Some(mark) = mark.map(|s| s.to_std_string_escaped()) else {
+        let Some(mark) = mark.map(|s| std_string(&s)) else {
             self.revive_members(&obj, ctx)?;
             return Ok(v);
         };
@@ -350,7 +350,7 @@ impl Decoder<'_> {
             "n" => {
                 let text = field("v", ctx)
                     .as_string()
-                    .map(|s| s.to_std_string_escaped())
+                    .map(|s| std_string(&s))
                     .unwrap_or_default();
                 Ok(JsValue::from(match text.as_str() {
                     "Infinity" => f64::INFINITY,
@@ -361,14 +361,14 @@ impl Decoder<'_> {
             "f" => {
                 let src = field("s", ctx)
                     .as_string()
-                    .map(|s| s.to_std_string_escaped())
+                    .map(|s| std_string(&s))
                     .unwrap_or_default();
                 Ok(self.function(&src, ctx))
             }
             "x" => {
                 let markup = field("s", ctx)
                     .as_string()
-                    .map(|s| s.to_std_string_escaped())
+                    .map(|s| std_string(&s))
                     .unwrap_or_default();
                 Ok(self
                     .dom
