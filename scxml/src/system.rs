@@ -174,7 +174,8 @@ pub struct System<D: DataModel> {
     events_processed: u64,
     /// Parked sessions: out of the data model, rebuilt from their snapshot by the next work
     /// for them. Their timers stay in `timers`.
-    parked: HashMap<String, Parked>,
+    /// Boxed: the map holds tens of thousands, and growing it moves every slot.
+    parked: HashMap<String, Box<Parked>>,
     /// Idle time after which a session is parked; `None`: never.
     park_after: Option<u64>,
     /// `(active at, session)` in the order top-level sessions were last active; stale pairs
@@ -311,7 +312,7 @@ impl<D: DataModel> System<D> {
             };
             if let Some(entry) = self.sessions.remove(&sid) {
                 let doc = entry.session.document().clone();
-                self.parked.insert(sid, Parked { doc, tree });
+                self.parked.insert(sid, Box::new(Parked { doc, tree }));
                 parked += 1;
             }
         }

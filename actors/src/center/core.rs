@@ -9,7 +9,7 @@
 //! while waiting, which queue, what to do when the caller hangs up) lives in the owners' charts,
 //! not here: the core only routes, connects, plays and reports.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use engine::agents::{AgentConfig, AgentState};
@@ -395,7 +395,8 @@ pub struct CenterCore {
     switch: Switch,
     settings: CenterSettings,
     calls: HashMap<IxnId, CallInfo>,
-    items: HashMap<ItemId, ItemInfo>,
+    /// Ordered by id (ids only grow): no table to rebuild, under the lock, as it grows.
+    items: BTreeMap<ItemId, ItemInfo>,
     timers: BTreeSet<(Millis, Timer)>,
     /// Why items being cancelled leave (read when the router reports them gone).
     leaving: HashMap<ItemId, LeftReason>,
@@ -429,7 +430,7 @@ impl CenterCore {
             router,
             switch: Switch::new(settings.dial_rules.clone()),
             calls: HashMap::new(),
-            items: HashMap::new(),
+            items: BTreeMap::new(),
             timers: BTreeSet::new(),
             leaving: HashMap::new(),
             logs: HashMap::new(),

@@ -257,7 +257,8 @@ pub(crate) struct SessionMeta {
 /// The state the sessions' actions and `_genesys` share on this thread.
 pub(crate) struct HostState {
     pub center: Box<dyn CenterPort>,
-    pub sessions: HashMap<String, SessionMeta>,
+    /// Boxed: a host holds tens of thousands, and growing the map moves every slot.
+    pub sessions: HashMap<String, Box<SessionMeta>>,
     pub effects: Vec<HostEffect>,
     pub settings: HostSettings,
     pub now: Millis,
@@ -529,7 +530,7 @@ impl HostCore {
         }
         self.st.borrow_mut().sessions.insert(
             id.clone(),
-            SessionMeta {
+            Box::new(SessionMeta {
                 doc: spec.doc.clone(),
                 state: MetaState {
                     created_at: now,
@@ -543,7 +544,7 @@ impl HostCore {
                 start: spec.reply,
                 start_response: None,
                 interaction,
-            },
+            }),
         );
         self.touch(&id);
         let started = self.sys.start_with(
@@ -1341,14 +1342,14 @@ impl HostCore {
         // Items already routed went with the agents' state; the session keeps its record.
         self.st.borrow_mut().sessions.insert(
             id.to_owned(),
-            SessionMeta {
+            Box::new(SessionMeta {
                 doc,
                 state,
                 requests: Vec::new(),
                 start: None,
                 start_response: None,
                 interaction: None,
-            },
+            }),
         );
         for c in lost {
             let ev = Event::external(
@@ -1412,6 +1413,11 @@ impl HostCore {
             i.item = Some(item);
         }
         self.touch(id);
+    }
+
+    /// Collects the data model's garbage (see `EcmaDataModel::collect_garbage`).
+    pub fn collect_garbage(&mut self) {
+        self.dm.collect_garbage();
     }
 
     /// Drops compiled code of documents no session runs any more.
