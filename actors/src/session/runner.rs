@@ -35,6 +35,9 @@ use crate::center::{now, Center, NoticeSink};
 
 /// Most messages one host takes in before it saves and answers.
 const MAX_BATCH: usize = 512;
+
+/// How often a busy host collects its ECMAScript garbage.
+const GC_EVERY_MS: Millis = 100;
 /// Finished sessions are remembered (410) this long in memory; after that the store's
 /// tombstone answers, until it is purged too.
 const TOMBSTONE_MS: Millis = 60 * 1000;
@@ -699,6 +702,8 @@ fn host_loop(
     let mut written_docs: HashSet<String> = HashSet::new();
     let docs_lost = Arc::new(AtomicBool::new(false));
     let mut last_collect = now();
+    let mut last_gc = now();
+    let mut busy_since_gc = false;
     loop {
         let wait = match core.next_deadline() {
             Some(at) => Duration::from_millis(u64::try_from(at - now()).unwrap_or(0)),
@@ -712,6 +717,7 @@ fn host_loop(
         let _span = tracing::debug_span!("session_host", host = me).entered();
         let mut stop = false;
         let mut batch = 0;
+        busy_since_gc |= first.is_some();
         let mut next = first;
         while let Some(msg) = next {
             let t = now();
@@ -732,6 +738,13 @@ fn host_loop(
             save(&inner, &mut written_docs, &docs_lost, effects, t);
         }
         core.park_idle(t);
+        // Short, frequent collections rather than boa's rare long ones (a busy host collects
+        // ten times a second, about a millisecond each; an idle one does not).
+        if busy_since_gc && t - last_gc >= GC_EVERY_MS {
+            core.collect_garbage();
+            last_gc = t;
+            busy_since_gc = false;
+        }
         if t - last_collect > 60_000 {
             core.collect();
             last_collect = t;
@@ -817,7 +830,7 @@ fn save(
     inner: &Arc<Inner>,
     written_docs: &mut HashSet<String>,
     docs_lost: &Arc<AtomicBool>,
-    effects: Vec<HostEffect>,
+    mut effects: Vec<HostEffect>,
     now: Millis,
 ) {
     if docs_lost.swap(false, Ordering::Relaxed) {
@@ -826,7 +839,8 @@ fn save(
     }
     let mut ops = Vec::new();
     let mut answers = false;
-    for e in &effects {
+    // The writes move into the batch (`release` needs only the answers).
+    for e in &mut effects {
         match e {
             HostEffect::Save {
                 id,
@@ -846,7 +860,7 @@ fn save(
                     doc_hash: doc.hash.clone(),
                     created_at: *created_at,
                     updated_at: now,
-                    checkpoint: checkpoint.clone(),
+                    checkpoint: std::mem::take(checkpoint),
                 });
             }
             HostEffect::Finished {
@@ -869,7 +883,7 @@ fn save(
             | HostEffect::Fetch { .. }
             | HostEffect::Push { .. }
             | HostEffect::Notify(_) => answers = true,
-            HostEffect::Write(writes) => ops.extend(writes.iter().cloned()),
+            HostEffect::Write(writes) => ops.append(writes),
             HostEffect::Log {
                 session,
                 label,
@@ -882,6 +896,7 @@ fn save(
     if !answers && ops.is_empty() {
         return;
     }
+    superseded_dropped(&mut ops);
     let effects = if answers { effects } else { Vec::new() };
     // Even with nothing to write, the answers go through the store: it releases in commit
     // order, after the earlier batches they may depend on.
@@ -897,6 +912,30 @@ fn save(
             )
         }),
     );
+}
+
+/// Drops every checkpoint or callback record that a later one of the same session or callback
+/// in the same batch replaces: the batch commits atomically, so only the last is ever seen
+/// (a callback's create and its first state change, a start and the event that followed it).
+fn superseded_dropped(ops: &mut Vec<WriteOp>) {
+    fn key(op: &WriteOp) -> Option<(bool, &str)> {
+        match op {
+            WriteOp::PutSession { id, .. } => Some((false, id)),
+            WriteOp::PutCallback(record) => Some((true, &record.id)),
+            _ => None,
+        }
+    }
+    let mut seen: HashSet<(bool, &str)> = HashSet::new();
+    let keep: Vec<bool> = ops
+        .iter()
+        .rev()
+        .map(|op| key(op).is_none_or(|k| seen.insert(k)))
+        .collect();
+    if keep.iter().all(|k| *k) {
+        return;
+    }
+    let mut keep = keep.into_iter().rev();
+    ops.retain(|_| keep.next().unwrap_or(true));
 }
 
 /// Once a batch is durable (on the store's writer thread): answers its replies and starts its
@@ -1054,5 +1093,73 @@ pub fn json_value(v: &serde_json::Value) -> Value {
         serde_json::Value::Object(o) => {
             Value::Object(o.iter().map(|(k, v)| (k.clone(), json_value(v))).collect())
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests on data they built themselves
+mod tests {
+    use super::*;
+    use engine::callback::{CallbackRecord, CallbackState};
+
+    fn callback(id: &str, state: CallbackState) -> WriteOp {
+        WriteOp::PutCallback(CallbackRecord {
+            id: id.into(),
+            service: "s".into(),
+            state,
+            reason: None,
+            desired_time: 0,
+            created_at: 0,
+            expires_at: 1,
+            session: Some(id.into()),
+            data: Default::default(),
+        })
+    }
+
+    fn checkpoint(id: &str, byte: u8) -> WriteOp {
+        WriteOp::PutSession {
+            id: id.into(),
+            doc_hash: "h".into(),
+            created_at: 0,
+            updated_at: 0,
+            checkpoint: vec![byte],
+        }
+    }
+
+    #[test]
+    fn a_batch_keeps_only_the_last_record_and_checkpoint_of_each() {
+        let mut ops = vec![
+            callback("a", CallbackState::Scheduled),
+            checkpoint("a", 1),
+            callback("b", CallbackState::Queued),
+            callback("a", CallbackState::Queued),
+            WriteOp::FinishSession {
+                id: "c".into(),
+                at: 5,
+            },
+            checkpoint("a", 2),
+            WriteOp::DeleteCallback { id: "b".into() },
+        ];
+        superseded_dropped(&mut ops);
+        assert_eq!(
+            ops,
+            vec![
+                callback("b", CallbackState::Queued),
+                callback("a", CallbackState::Queued),
+                WriteOp::FinishSession {
+                    id: "c".into(),
+                    at: 5,
+                },
+                checkpoint("a", 2),
+                WriteOp::DeleteCallback { id: "b".into() },
+            ]
+        );
+        // Nothing superseded: nothing moves.
+        let mut alone = vec![checkpoint("x", 1), callback("x", CallbackState::Queued)];
+        superseded_dropped(&mut alone);
+        assert_eq!(
+            alone,
+            vec![checkpoint("x", 1), callback("x", CallbackState::Queued)]
+        );
     }
 }
