@@ -1180,7 +1180,13 @@ mod tests {
     #[test]
     fn strings_leave_the_data_model_as_they_were_written() {
         // ASCII and latin-1 (boa keeps both one byte a character), UTF-16 beyond latin-1.
-        for text in ["plain ascii", "café crème", "日本語 and ascii", "emoji 🎉", ""] {
+        for text in [
+            "plain ascii",
+            "café crème",
+            "日本語 and ascii",
+            "emoji 🎉",
+            "",
+        ] {
             assert_eq!(std_string(&JsString::from(text)), text);
         }
         // A lone surrogate has no UTF-8 form: written as boa writes it.
