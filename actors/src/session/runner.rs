@@ -38,6 +38,7 @@ const MAX_BATCH: usize = 512;
 
 /// How often a busy host collects its ECMAScript garbage.
 const GC_EVERY_MS: Millis = 100;
+
 /// Finished sessions are remembered (410) this long in memory; after that the store's
 /// tombstone answers, until it is purged too.
 const TOMBSTONE_MS: Millis = 60 * 1000;

