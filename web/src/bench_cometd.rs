@@ -585,6 +585,32 @@ pub(crate) struct PostTally {
 }
 
 impl PostTally {
+    /// Prints the run: `{what}: {n} {done} ({errors} failed) in … s: …/s`, then the latency
+    /// (`{latency}` names it) with its median, p99 and maximum, the slow windows and the first
+    /// error. Sorts the latencies.
+    pub(crate) fn report(&mut self, what: &str, done: &str, latency: &str, elapsed: f64) {
+        self.latencies_us.sort_unstable();
+        let n = self.latencies_us.len();
+        println!(
+            "{what}: {n} {done} ({} failed) in {elapsed:.2} s: {:.0}/s",
+            self.errors,
+            n as f64 / elapsed
+        );
+        println!(
+            "  {latency} from the scheduled send: median {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            percentile(&self.latencies_us, 0.5),
+            percentile(&self.latencies_us, 0.99),
+            percentile(&self.latencies_us, 1.0)
+        );
+        println!(
+            "  100 ms windows of the schedule with a latency over 20 ms: {}",
+            self.slow_windows(20, 6)
+        );
+        if let Some(e) = &self.first_error {
+            println!("  first error: {e}");
+        }
+    }
+
     /// The 100 ms windows of the schedule whose longest latency passed `over_ms`, the worst
     /// `n` of them in time order: "`at 2.1 s: 78 ms, at 4.3 s: 41 ms`", or "none".
     pub(crate) fn slow_windows(&self, over_ms: u64, n: usize) -> String {

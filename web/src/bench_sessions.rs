@@ -103,26 +103,7 @@ async fn starts(
 }
 
 fn report_latency(what: &str, t: &mut PostTally, elapsed: f64) {
-    t.latencies_us.sort_unstable();
-    let n = t.latencies_us.len();
-    println!(
-        "{what}: {n} started ({} failed) in {elapsed:.2} s: {:.0}/s",
-        t.errors,
-        n as f64 / elapsed
-    );
-    println!(
-        "  start latency from the scheduled send: median {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        percentile(&t.latencies_us, 0.5),
-        percentile(&t.latencies_us, 0.99),
-        percentile(&t.latencies_us, 1.0)
-    );
-    println!(
-        "  100 ms windows of the schedule with a latency over 20 ms: {}",
-        t.slow_windows(20, 6)
-    );
-    if let Some(e) = &t.first_error {
-        println!("  first error: {e}");
-    }
+    t.report(what, "started", "start latency", elapsed);
 }
 
 /// CPU seconds (user + system) a process has used (Linux `/proc`, 100 ticks a second).
