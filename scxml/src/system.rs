@@ -174,8 +174,9 @@ pub struct System<D: DataModel> {
     events_processed: u64,
     /// Parked sessions: out of the data model, rebuilt from their snapshot by the next work
     /// for them. Their timers stay in `timers`.
-    /// Boxed: the map holds tens of thousands, and growing it moves every slot.
-    parked: HashMap<String, Box<Parked>>,
+    /// Boxed, and hashed with foldhash (seeded per map): the map holds tens of thousands, and
+    /// growing it moves and rehashes every slot.
+    parked: HashMap<String, Box<Parked>, foldhash::fast::RandomState>,
     /// Idle time after which a session is parked; `None`: never.
     park_after: Option<u64>,
     /// `(active at, session)` in the order top-level sessions were last active; stale pairs
@@ -245,7 +246,7 @@ impl<D: DataModel> System<D> {
             counter: 0,
             timer_seq: 0,
             events_processed: 0,
-            parked: HashMap::new(),
+            parked: HashMap::default(),
             park_after: None,
             idle: VecDeque::new(),
         }

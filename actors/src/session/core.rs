@@ -257,8 +257,9 @@ pub(crate) struct SessionMeta {
 /// The state the sessions' actions and `_genesys` share on this thread.
 pub(crate) struct HostState {
     pub center: Box<dyn CenterPort>,
-    /// Boxed: a host holds tens of thousands, and growing the map moves every slot.
-    pub sessions: HashMap<String, Box<SessionMeta>>,
+    /// Boxed, and hashed with foldhash (seeded per map): a host holds tens of thousands, and
+    /// growing the map moves and rehashes every slot.
+    pub sessions: HashMap<String, Box<SessionMeta>, foldhash::fast::RandomState>,
     pub effects: Vec<HostEffect>,
     pub settings: HostSettings,
     pub now: Millis,
@@ -439,7 +440,7 @@ impl HostCore {
         sys.set_park_after(settings.park_after_ms.map(|ms| ms.max(0) as u64));
         let st = Rc::new(RefCell::new(HostState {
             center,
-            sessions: HashMap::new(),
+            sessions: HashMap::default(),
             effects: Vec::new(),
             settings,
             now: 0,

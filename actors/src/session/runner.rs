@@ -120,7 +120,8 @@ const HOST_STACK_BYTES: usize = 32 << 20;
 /// What the hosts share.
 struct Inner {
     hosts: Vec<Sender<HostMsg>>,
-    directory: DashMap<String, Place>,
+    /// Every session's place; foldhash (seeded per map) keeps lookups and shard growth quick.
+    directory: DashMap<String, Place, foldhash::fast::RandomState>,
     round_robin: AtomicUsize,
     tokens: AtomicU64,
     waiters: DashMap<u64, oneshot::Sender<Result<Reply, HostError>>>,
@@ -169,7 +170,7 @@ impl Sessions {
         }
         let inner = Arc::new(Inner {
             hosts: senders,
-            directory: DashMap::new(),
+            directory: DashMap::default(),
             round_robin: AtomicUsize::new(0),
             tokens: AtomicU64::new(0),
             waiters: DashMap::new(),

@@ -15,7 +15,7 @@
 //! [`Throttles`] remembers accepted requests; it is rebuilt from the stored records at start
 //! ([`Throttles::note`] for each), so a restart does not reopen a throttle.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use super::{parse_iso, CallbackError};
 use crate::service_options::Resolved;
@@ -279,13 +279,18 @@ fn truthy(v: Option<&str>) -> bool {
     v.is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
 }
 
+/// Per throttled value: the UTC day and how many requests were accepted with it that day.
+type DayCounts = BTreeMap<String, (i64, u64)>;
+
 /// Accepted requests, for the throttles.
 #[derive(Debug, Default)]
 pub struct Throttles {
     /// Per service: when requests were accepted, oldest first (a day at most).
     accepted: HashMap<String, VecDeque<Millis>>,
-    /// Per (service, parameter, value): the UTC day and how many were accepted on it.
-    per_value: HashMap<(String, String, String), (i64, u64)>,
+    /// Per service, parameter and value: the UTC day and how many were accepted on it. The
+    /// values (one per customer number) are a B-tree: it never rehashes as it grows, and a
+    /// lookup borrows the strings.
+    per_value: HashMap<String, HashMap<String, DayCounts>>,
 }
 
 impl Throttles {
@@ -303,11 +308,22 @@ impl Throttles {
             q.pop_front();
         }
         let day = at.div_euclid(DAY_MS);
+        if values.is_empty() {
+            return;
+        }
+        let params = match self.per_value.get_mut(service) {
+            Some(p) => p,
+            None => self.per_value.entry(service.to_owned()).or_default(),
+        };
         for (param, value) in values {
-            let slot = self
-                .per_value
-                .entry((service.to_owned(), param.clone(), value.clone()))
-                .or_insert((day, 0));
+            let by_value = match params.get_mut(param.as_str()) {
+                Some(v) => v,
+                None => params.entry(param.clone()).or_default(),
+            };
+            let slot = match by_value.get_mut(value.as_str()) {
+                Some(slot) => slot,
+                None => by_value.entry(value.clone()).or_insert((day, 0)),
+            };
             if slot.0 < day {
                 *slot = (day, 0);
             }
@@ -325,8 +341,12 @@ impl Throttles {
     }
 
     fn today(&self, service: &str, param: &str, value: &str, now: Millis) -> u64 {
-        let key = (service.to_owned(), param.to_owned(), value.to_owned());
-        match self.per_value.get(&key) {
+        let slot = self
+            .per_value
+            .get(service)
+            .and_then(|p| p.get(param))
+            .and_then(|v| v.get(value));
+        match slot {
             Some((day, n)) if *day == now.div_euclid(DAY_MS) => *n,
             _ => 0,
         }
@@ -341,6 +361,12 @@ impl Throttles {
             !q.is_empty()
         });
         let today = now.div_euclid(DAY_MS);
-        self.per_value.retain(|_, (day, _)| *day == today);
+        self.per_value.retain(|_, params| {
+            params.retain(|_, by_value| {
+                by_value.retain(|_, (day, _)| *day == today);
+                !by_value.is_empty()
+            });
+            !params.is_empty()
+        });
     }
 }

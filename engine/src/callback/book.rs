@@ -13,7 +13,9 @@ use crate::store::Millis;
 /// The records, indexed.
 #[derive(Debug, Default)]
 pub struct CallbackBook {
-    records: HashMap<String, CallbackRecord>,
+    /// Boxed, and hashed with foldhash (seeded per map): growing the map under load moves
+    /// pointers, not records, and rehashes ids quickly.
+    records: HashMap<String, Box<CallbackRecord>, foldhash::fast::RandomState>,
     /// Per service, records in each state.
     by_state: HashMap<String, BTreeMap<CallbackState, u64>>,
     /// Per service, records waiting for an agent per customer number.
@@ -51,7 +53,7 @@ impl CallbackBook {
     }
 
     pub fn get(&self, id: &str) -> Option<&CallbackRecord> {
-        self.records.get(id)
+        self.records.get(id).map(|r| &**r)
     }
 
     pub fn throttles(&self) -> &Throttles {
@@ -84,7 +86,7 @@ impl CallbackBook {
             self.count(&old, false);
         }
         self.count(&record, true);
-        self.records.insert(record.id.clone(), record);
+        self.records.insert(record.id.clone(), Box::new(record));
     }
 
     /// Changes a record in place; returns it as changed.
@@ -99,20 +101,20 @@ impl CallbackBook {
         self.count(&record, true);
         let id = record.id.clone();
         self.records.insert(id.clone(), record);
-        self.records.get(&id)
+        self.records.get(&id).map(|r| &**r)
     }
 
     pub fn remove(&mut self, id: &str) -> Option<CallbackRecord> {
         let r = self.records.remove(id)?;
         self.count(&r, false);
-        Some(r)
+        Some(*r)
     }
 
     /// Records of `service` (all services when `None`) matching `query`, by desired time then id.
     pub fn query(&self, service: Option<&str>, query: &Query) -> Vec<&CallbackRecord> {
         let mut found: Vec<&CallbackRecord> = match query.ids() {
-            Some(ids) => ids.iter().filter_map(|id| self.records.get(id)).collect(),
-            None => self.records.values().collect(),
+            Some(ids) => ids.iter().filter_map(|id| self.get(id)).collect(),
+            None => self.records.values().map(|r| &**r).collect(),
         };
         found.retain(|r| service.is_none_or(|s| r.service == s) && query.matches(r));
         found.sort_by(|a, b| (a.desired_time, &a.id).cmp(&(b.desired_time, &b.id)));

@@ -378,7 +378,8 @@ pub struct Router {
     pool: AgentPool,
     default_ewt: EwtConfig,
     queue_ewt: HashMap<String, EwtConfig, foldhash::fast::RandomState>,
-    items: IdMap<Item>,
+    /// Boxed: growing the map under load moves pointers, not items.
+    items: IdMap<Box<Item>>,
     next_item: u64,
     keys: Vec<Key>,
     /// Keys by the hash of their targets.
@@ -1019,7 +1020,7 @@ impl Router {
         if let Some(g) = self.groups.get_mut(group as usize) {
             g.items.insert(item.order(id));
         }
-        self.items.insert(id, item);
+        self.items.insert(id, Box::new(item));
         self.events.push(RouterEvent::Queued {
             item: id,
             queue: req.queue,
