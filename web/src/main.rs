@@ -191,6 +191,19 @@ enum ScxmlCommand {
     Validate { file: PathBuf },
 }
 
+/// Turns transparent huge pages off for this process. mimalloc asks the kernel for huge pages
+/// (`MADV_HUGEPAGE`), and as sessions and records grow the heap, each first touch of a new 2 MiB
+/// page zeroes it inside the faulting thread: measured on a 2-core VM, ~5 ms per page, stalling a
+/// session host or an HTTP worker in the middle of a request. Without them, `ringback bench
+/// callbacks --rate 5000` went from a p99 of 20–33 ms to 5–8 ms, and `bench sessions --rate
+/// 10000` from 11–13 ms to 5–6 ms (the same advice databases give for latency-bound servers).
+fn no_transparent_huge_pages() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::thread::disable_transparent_huge_pages(true) {
+        tracing::debug!(error = %e, "transparent huge pages stay on");
+    }
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -199,6 +212,7 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    no_transparent_huge_pages();
     let cli = Cli::parse();
     match cli.command {
         Command::Serve {
