@@ -20,3 +20,4 @@ pub mod service_options;
 pub mod store;
 pub mod telephony;
 pub mod templates;
+pub mod users;

@@ -170,6 +170,11 @@ pub enum WriteOp {
     PurgeCallbacks {
         before: Millis,
     },
+    /// Creates or replaces a user.
+    PutUser(crate::users::User),
+    DeleteUser {
+        name: String,
+    },
 }
 
 /// Resolves when the batch that holds the write is durable. Await it, or [`Commit::wait`].
@@ -238,4 +243,6 @@ pub trait Store: Send + Sync {
     fn session(&self, id: &str) -> Result<Option<SessionRow>, StoreError>;
     /// Every callback record not expired at `now`, oldest first.
     fn callbacks(&self, now: Millis) -> Result<Vec<crate::callback::CallbackRecord>, StoreError>;
+    /// Every user, by name.
+    fn users(&self) -> Result<Vec<crate::users::User>, StoreError>;
 }

@@ -906,3 +906,45 @@ fn callback_records_round_trip_replace_and_expire() {
     write(&store, vec![WriteOp::PurgeCallbacks { before: 20_000 }]);
     assert_eq!(ids(0), ["a"], "the purge removed b");
 }
+
+#[test]
+fn users_are_kept_by_name_with_their_role_services_and_password_hash() {
+    use engine::users::{Role, User};
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    assert!(
+        store.users().unwrap().is_empty(),
+        "a fresh store has no users"
+    );
+    let bea = User::new(
+        "bea",
+        Role::Supervisor,
+        &["callback-support".into(), "support".into()],
+        "pw-bea",
+        1_000,
+    )
+    .unwrap();
+    let al = User::new("al", Role::Administrator, &[], "pw-al", 2_000).unwrap();
+    write(
+        &store,
+        vec![WriteOp::PutUser(bea.clone()), WriteOp::PutUser(al.clone())],
+    );
+    assert_eq!(store.users().unwrap(), [al.clone(), bea.clone()]);
+
+    // Replacing keeps one row per name; the hash read back still verifies.
+    let bea2 = User {
+        role: Role::CallbackReadOnly,
+        updated_at: 3_000,
+        ..bea
+    };
+    write(&store, vec![WriteOp::PutUser(bea2.clone())]);
+    drop(store);
+    let store = open(dir.path());
+    let users = store.users().unwrap();
+    assert_eq!(users, [al.clone(), bea2]);
+    assert!(users[1].verify("pw-bea"));
+    assert!(!users[1].verify("pw-al"));
+
+    write(&store, vec![WriteOp::DeleteUser { name: "bea".into() }]);
+    assert_eq!(store.users().unwrap(), [al]);
+}

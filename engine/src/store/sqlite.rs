@@ -24,6 +24,7 @@ use super::{
     StoreError, StoredDocument, Then, WriteOp,
 };
 use crate::callback::{CallbackRecord, CallbackState};
+use crate::users::{Role, User};
 use writer::Request;
 
 /// The database file created in the store's folder.
@@ -416,6 +417,51 @@ impl Store for SqliteStore {
                 })?;
                 Ok(record)
             })
+            .collect()
+    }
+
+    fn users(&self) -> Result<Vec<User>, StoreError> {
+        let what = "reading users";
+        let rows = self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT name, role, services, password_hash, created_at, updated_at
+                     FROM users ORDER BY name",
+                )
+                .map_err(backend(what))?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, i64>(4)?,
+                        r.get::<_, i64>(5)?,
+                    ))
+                })
+                .map_err(backend(what))?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(backend(what))
+        })?;
+        rows.into_iter()
+            .map(
+                |(name, role, services, password_hash, created_at, updated_at)| {
+                    let bad = |why: String| {
+                        StoreError::Backend(format!("user {name:?} is unreadable: {why}"))
+                    };
+                    let role = Role::parse(&role).ok_or_else(|| bad(format!("role {role:?}")))?;
+                    let services: Vec<String> =
+                        serde_json::from_str(&services).map_err(|e| bad(e.to_string()))?;
+                    Ok(User {
+                        name,
+                        role,
+                        services,
+                        password_hash,
+                        created_at,
+                        updated_at,
+                    })
+                },
+            )
             .collect()
     }
 

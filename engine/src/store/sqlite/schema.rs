@@ -101,6 +101,17 @@ const MIGRATIONS: &[&str] = &[
 
     CREATE INDEX sessions_finished_at ON sessions (finished_at) WHERE finished_at IS NOT NULL;
     ",
+    // 4: users of the UI and the API (passwords as Argon2id PHC strings).
+    "
+    CREATE TABLE users (
+        name          TEXT PRIMARY KEY NOT NULL,
+        role          TEXT NOT NULL,
+        services      TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// Brings the database up to [`SCHEMA_VERSION`], one transaction per migration.

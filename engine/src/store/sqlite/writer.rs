@@ -452,6 +452,31 @@ fn apply(conn: &Connection, op: &WriteOp) -> Result<(), StoreError> {
                 .and_then(|mut s| s.execute([before]))
                 .map_err(backend("purging expired callback records"))?;
         }
+        WriteOp::PutUser(u) => {
+            let services = serde_json::to_string(&u.services)
+                .map_err(|e| StoreError::Backend(format!("encoding a user's services: {e}")))?;
+            conn.prepare_cached(
+                "INSERT OR REPLACE INTO users
+                 (name, role, services, password_hash, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    u.name,
+                    u.role.as_str(),
+                    services,
+                    u.password_hash,
+                    u.created_at,
+                    u.updated_at
+                ])
+            })
+            .map_err(backend("writing a user"))?;
+        }
+        WriteOp::DeleteUser { name } => {
+            conn.prepare_cached("DELETE FROM users WHERE name = ?1")
+                .and_then(|mut s| s.execute([name]))
+                .map_err(backend("deleting a user"))?;
+        }
     }
     Ok(())
 }

@@ -1,0 +1,512 @@
+//! The people who use the Service Management UI and the API (the help's "Login, Roles, and
+//! Permissions"): each has one role and, optionally, the services it may see.
+//!
+//! GMS reads them from Configuration Server persons (`gms/roles`, `gms/services`); Ringback keeps
+//! them in its store. A password is kept only as an Argon2id hash in PHC form (`$argon2id$...`,
+//! salt and parameters inside), never in clear.
+//!
+//! - **Administrator**: every panel, and the only role that changes services, templates,
+//!   resources, patterns and users (it includes what a Supervisor does).
+//! - **Supervisor**: monitors and configures callbacks.
+//! - **CallbackReadOnly**: sees the Callback panel, without creating, changing or cancelling.
+//!
+//! A user's service list holds service names or virtual service group names: a service is
+//! visible when its name is listed, or one of its `_service_groups` is. An empty list allows
+//! every service.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+
+use crate::store::Millis;
+
+/// The longest user name accepted.
+pub const MAX_NAME_LEN: usize = 64;
+
+/// The longest password accepted (Argon2 takes any length; this bounds the work a login costs).
+pub const MAX_PASSWORD_LEN: usize = 1024;
+
+/// A user's role, spelled as GMS spells it (`gms/roles`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    Administrator,
+    Supervisor,
+    CallbackReadOnly,
+}
+
+impl Role {
+    /// Every role, most powerful first.
+    pub const ALL: [Role; 3] = [
+        Role::Administrator,
+        Role::Supervisor,
+        Role::CallbackReadOnly,
+    ];
+
+    /// Reads a role in any letter case (`supervisor`, `Supervisor`, `SUPERVISOR`).
+    pub fn parse(s: &str) -> Option<Role> {
+        let s = s.trim();
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(s))
+    }
+
+    /// The GMS spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Administrator => "Administrator",
+            Role::Supervisor => "Supervisor",
+            Role::CallbackReadOnly => "CallbackReadOnly",
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum UserError {
+    #[error("invalid user name {0:?}: {1}")]
+    InvalidName(String, &'static str),
+    #[error("unknown role {0:?} (one of Administrator, Supervisor, CallbackReadOnly)")]
+    UnknownRole(String),
+    #[error("the password is empty")]
+    EmptyPassword,
+    #[error("the password is longer than {MAX_PASSWORD_LEN} bytes")]
+    PasswordTooLong,
+    #[error("invalid service or group name {0:?}")]
+    InvalidService(String),
+    #[error("hashing the password failed: {0}")]
+    Hash(String),
+}
+
+/// One user as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub name: String,
+    pub role: Role,
+    /// Service names or virtual service group names; empty: every service.
+    pub services: Vec<String>,
+    /// Argon2id, PHC string form.
+    pub password_hash: String,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+impl User {
+    /// A new user with `password` hashed (a fresh random salt each time).
+    pub fn new(
+        name: &str,
+        role: Role,
+        services: &[String],
+        password: &str,
+        now: Millis,
+    ) -> Result<User, UserError> {
+        check_name(name)?;
+        Ok(User {
+            name: name.to_owned(),
+            role,
+            services: check_services(services)?,
+            password_hash: hash_password(password)?,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    /// Whether `password` is this user's. Constant-time in the password (Argon2 compares
+    /// digests); a malformed stored hash verifies nothing.
+    pub fn verify(&self, password: &str) -> bool {
+        if password.len() > MAX_PASSWORD_LEN {
+            return false;
+        }
+        PasswordHash::new(&self.password_hash).is_ok_and(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+    }
+
+    /// Whether the user may see the service `name` whose `_service_groups` are `groups`.
+    pub fn may_see(&self, name: &str, groups: &[&str]) -> bool {
+        self.services.is_empty()
+            || self
+                .services
+                .iter()
+                .any(|s| s == name || groups.iter().any(|g| g == s))
+    }
+
+    /// Whether the user may create, change or cancel callbacks.
+    pub fn may_change_callbacks(&self) -> bool {
+        self.role != Role::CallbackReadOnly
+    }
+
+    /// Whether the user may change services, templates, resources, patterns and users.
+    pub fn may_administer(&self) -> bool {
+        self.role == Role::Administrator
+    }
+}
+
+/// The names of a service's `_service_groups` option (comma-separated, quotes allowed as
+/// the help writes them: `'support'`).
+pub fn service_groups(option: &str) -> Vec<&str> {
+    option
+        .split(',')
+        .map(|g| g.trim().trim_matches(|c| c == '\'' || c == '"').trim())
+        .filter(|g| !g.is_empty())
+        .collect()
+}
+
+/// A user name: 1 to [`MAX_NAME_LEN`] bytes, no colon (HTTP Basic splits on the first one),
+/// no control characters, no space at either end.
+pub fn check_name(name: &str) -> Result<(), UserError> {
+    let bad = |why| Err(UserError::InvalidName(name.to_owned(), why));
+    if name.is_empty() {
+        return bad("it is empty");
+    }
+    if name.len() > MAX_NAME_LEN {
+        return bad("it is longer than 64 bytes");
+    }
+    if name.contains(':') {
+        return bad("it holds a colon");
+    }
+    if name.chars().any(char::is_control) {
+        return bad("it holds a control character");
+    }
+    if name.trim() != name {
+        return bad("it starts or ends with a space");
+    }
+    Ok(())
+}
+
+/// Service and group names, trimmed (quotes as the help writes them dropped), empty ones
+/// left out; one with a comma or control character is refused.
+fn check_services(services: &[String]) -> Result<Vec<String>, UserError> {
+    let mut out: Vec<String> = Vec::new();
+    for s in services {
+        let t = s.trim().trim_matches(|c| c == '\'' || c == '"').trim();
+        if t.is_empty() {
+            continue;
+        }
+        if t.contains(',') || t.chars().any(char::is_control) {
+            return Err(UserError::InvalidService(s.clone()));
+        }
+        if !out.iter().any(|o| o == t) {
+            out.push(t.to_owned());
+        }
+    }
+    Ok(out)
+}
+
+/// Hashes a password with Argon2id (the crate's default parameters, a random 16-byte salt).
+pub fn hash_password(password: &str) -> Result<String, UserError> {
+    if password.is_empty() {
+        return Err(UserError::EmptyPassword);
+    }
+    if password.len() > MAX_PASSWORD_LEN {
+        return Err(UserError::PasswordTooLong);
+    }
+    let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
+        .map_err(|e| UserError::Hash(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| UserError::Hash(e.to_string()))
+}
+
+/// Failed logins allowed per user name and client within [`FAILURE_WINDOW_MS`]; past that the
+/// pair is refused, even with the right password, until the window has passed.
+pub const MAX_FAILURES: u32 = 5;
+
+/// The window failed logins are counted over.
+pub const FAILURE_WINDOW_MS: Millis = 5 * 60_000;
+
+/// Why a login or a Basic-authenticated request was refused.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum AuthError {
+    /// An unknown name and a wrong password answer alike (nothing tells which).
+    #[error("invalid username or password")]
+    Invalid,
+    #[error("too many failed logins; try again in {0} s")]
+    Throttled(u64),
+}
+
+/// The users as the server checks them: Argon2 verifies a password once, then a keyed digest of
+/// it (the key random per process, kept only in memory) answers until the user's record
+/// changes, so an API client sending HTTP Basic on every request costs one Argon2 verification,
+/// not one per request. Sans-IO: time is passed in, the caller reloads users from the store.
+#[derive(Debug)]
+pub struct Directory {
+    users: std::collections::HashMap<String, User>,
+    verified: std::collections::HashMap<String, (Millis, [u8; 32])>,
+    key: [u8; 32],
+    failures: std::collections::HashMap<(String, String), (u32, Millis)>,
+}
+
+impl Directory {
+    pub fn new(users: Vec<User>) -> Directory {
+        let mut d = Directory {
+            users: Default::default(),
+            verified: Default::default(),
+            key: rand::random(),
+            failures: Default::default(),
+        };
+        d.replace(users);
+        d
+    }
+
+    /// Takes the users as stored now; a changed or removed user's verified password is dropped.
+    pub fn replace(&mut self, users: Vec<User>) {
+        self.users = users.into_iter().map(|u| (u.name.clone(), u)).collect();
+        let users = &self.users;
+        self.verified.retain(|name, (updated_at, _)| {
+            users.get(name).is_some_and(|u| u.updated_at == *updated_at)
+        });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.users.len()
+    }
+
+    pub fn get(&self, name: &str) -> Option<&User> {
+        self.users.get(name)
+    }
+
+    /// Every user, by name.
+    pub fn users(&self) -> Vec<&User> {
+        let mut all: Vec<&User> = self.users.values().collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
+    }
+
+    /// Checks `name` and `password` from `client` (its address) at `now`.
+    pub fn authenticate(
+        &mut self,
+        name: &str,
+        password: &str,
+        client: &str,
+        now: Millis,
+    ) -> Result<&User, AuthError> {
+        let key = (name.to_owned(), client.to_owned());
+        if let Some((count, since)) = self.failures.get(&key) {
+            let until = since + FAILURE_WINDOW_MS;
+            if *count >= MAX_FAILURES && now < until {
+                let secs = (until - now + 999) / 1000;
+                return Err(AuthError::Throttled(secs.max(1) as u64));
+            }
+        }
+        let digest = self.digest(name, password);
+        let ok = match self.users.get(name) {
+            Some(u) => match self.verified.get(name) {
+                Some((at, d)) if *at == u.updated_at && same(d, &digest) => true,
+                _ => {
+                    let ok = u.verify(password);
+                    if ok {
+                        self.verified
+                            .insert(name.to_owned(), (u.updated_at, digest));
+                    }
+                    ok
+                }
+            },
+            None => {
+                // As long as a real verification, so timing does not tell unknown names apart.
+                let _ = dummy().verify(password);
+                false
+            }
+        };
+        if ok {
+            self.failures.remove(&key);
+            return self.users.get(name).ok_or(AuthError::Invalid);
+        }
+        if self.failures.len() >= 10_000 {
+            self.failures
+                .retain(|_, (_, since)| now < *since + FAILURE_WINDOW_MS);
+        }
+        let slot = self.failures.entry(key).or_insert((0, now));
+        if now >= slot.1 + FAILURE_WINDOW_MS {
+            *slot = (0, now);
+        }
+        slot.0 += 1;
+        Err(AuthError::Invalid)
+    }
+
+    fn digest(&self, name: &str, password: &str) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(self.key);
+        h.update((name.len() as u64).to_le_bytes());
+        h.update(name.as_bytes());
+        h.update(password.as_bytes());
+        h.finalize().into()
+    }
+}
+
+/// Compares without an early exit.
+fn same(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A user no one is, hashed once, for the unknown-name path of [`Directory::authenticate`].
+fn dummy() -> &'static User {
+    static DUMMY: std::sync::OnceLock<User> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| User {
+        name: String::new(),
+        role: Role::CallbackReadOnly,
+        services: Vec::new(),
+        password_hash: hash_password("no one's password").unwrap_or_default(),
+        created_at: 0,
+        updated_at: 0,
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn user(services: &[&str]) -> User {
+        let services: Vec<String> = services.iter().map(|s| s.to_string()).collect();
+        User::new("ann", Role::Supervisor, &services, "s3cret", 1_000).unwrap()
+    }
+
+    #[test]
+    fn roles_read_in_any_case_and_print_as_gms_spells_them() {
+        assert_eq!(
+            Role::parse("callbackreadonly"),
+            Some(Role::CallbackReadOnly)
+        );
+        assert_eq!(Role::parse(" Administrator "), Some(Role::Administrator));
+        assert_eq!(Role::parse("SUPERVISOR"), Some(Role::Supervisor));
+        assert_eq!(Role::parse("agent"), None);
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+    }
+
+    #[test]
+    fn a_password_is_kept_as_an_argon2id_hash_with_its_own_salt() {
+        let a = user(&[]);
+        let b = user(&[]);
+        assert!(a.password_hash.starts_with("$argon2id$"));
+        assert!(!a.password_hash.contains("s3cret"));
+        assert_ne!(a.password_hash, b.password_hash, "a fresh salt per hash");
+        assert!(a.verify("s3cret"));
+        assert!(!a.verify("s3cret "));
+        assert!(!a.verify(""));
+        let broken = User {
+            password_hash: "s3cret".into(),
+            ..a
+        };
+        assert!(
+            !broken.verify("s3cret"),
+            "a malformed hash verifies nothing"
+        );
+    }
+
+    #[test]
+    fn names_and_passwords_are_checked() {
+        for (name, ok) in [
+            ("ann", true),
+            ("ann.lee@example.com", true),
+            ("", false),
+            ("a:b", false),
+            (" ann", false),
+            ("ann\n", false),
+            (&"x".repeat(65), false),
+        ] {
+            assert_eq!(check_name(name).is_ok(), ok, "{name:?}");
+        }
+        assert_eq!(
+            User::new("ann", Role::Supervisor, &[], "", 0).unwrap_err(),
+            UserError::EmptyPassword
+        );
+        assert_eq!(
+            User::new("ann", Role::Supervisor, &[], &"p".repeat(1025), 0).unwrap_err(),
+            UserError::PasswordTooLong
+        );
+    }
+
+    #[test]
+    fn a_service_list_names_services_or_their_virtual_groups() {
+        let all = user(&[]);
+        assert!(all.may_see("callback-sales", &[]));
+        let listed = user(&["callback-support", " 'support' ", "", "callback-support"]);
+        assert_eq!(listed.services, ["callback-support", "support"]);
+        assert!(listed.may_see("callback-support", &[]));
+        assert!(listed.may_see("callback-blackfriday-support", &["support"]));
+        assert!(!listed.may_see("callback-sales", &["sales"]));
+        assert_eq!(
+            User::new("a", Role::Supervisor, &["a,b".into()], "p", 0).unwrap_err(),
+            UserError::InvalidService("a,b".into())
+        );
+        assert_eq!(service_groups("'support', vip ,,"), ["support", "vip"]);
+    }
+
+    #[test]
+    fn what_each_role_may_do() {
+        let mk = |role| User { role, ..user(&[]) };
+        assert!(mk(Role::Administrator).may_administer());
+        assert!(!mk(Role::Supervisor).may_administer());
+        assert!(mk(Role::Supervisor).may_change_callbacks());
+        assert!(!mk(Role::CallbackReadOnly).may_change_callbacks());
+        assert!(!mk(Role::CallbackReadOnly).may_administer());
+    }
+
+    #[test]
+    fn the_directory_verifies_once_then_answers_from_its_digest_until_the_user_changes() {
+        let ann = User::new("ann", Role::Administrator, &[], "pw-ann", 1).unwrap();
+        let mut d = Directory::new(vec![ann.clone()]);
+        assert_eq!(
+            d.authenticate("ann", "pw-ann", "ip", 10).unwrap().name,
+            "ann"
+        );
+        assert!(d.verified.contains_key("ann"));
+        // The digest answers; a wrong password still fails.
+        assert!(d.authenticate("ann", "pw-ann", "ip", 11).is_ok());
+        assert_eq!(
+            d.authenticate("ann", "pw-bob", "ip", 12).unwrap_err(),
+            AuthError::Invalid
+        );
+        assert_eq!(
+            d.authenticate("nobody", "pw-ann", "ip", 12).unwrap_err(),
+            AuthError::Invalid
+        );
+        // A new password (a changed record) drops the digest of the old one.
+        let changed = User {
+            password_hash: hash_password("pw-new").unwrap(),
+            updated_at: 2,
+            ..ann
+        };
+        d.replace(vec![changed]);
+        assert!(d.verified.is_empty());
+        assert!(d.authenticate("ann", "pw-ann", "ip", 13).is_err());
+        assert!(d.authenticate("ann", "pw-new", "ip", 14).is_ok());
+        d.replace(vec![]);
+        assert!(d.is_empty() && d.authenticate("ann", "pw-new", "ip", 15).is_err());
+    }
+
+    #[test]
+    fn repeated_failures_lock_a_name_and_client_pair_for_the_window() {
+        let ann = User::new("ann", Role::Supervisor, &[], "pw", 1).unwrap();
+        let mut d = Directory::new(vec![ann]);
+        for i in 0..MAX_FAILURES as i64 {
+            assert_eq!(
+                d.authenticate("ann", "no", "a", i).unwrap_err(),
+                AuthError::Invalid
+            );
+        }
+        // Locked for this client, even with the right password; another client is not.
+        assert_eq!(
+            d.authenticate("ann", "pw", "a", 1_000).unwrap_err(),
+            AuthError::Throttled(299)
+        );
+        assert!(d.authenticate("ann", "pw", "b", 1_000).is_ok());
+        // After the window the pair may try again, and a success clears its count.
+        assert!(d.authenticate("ann", "pw", "a", FAILURE_WINDOW_MS).is_ok());
+        assert!(!d.failures.contains_key(&("ann".into(), "a".into())));
+    }
+}
