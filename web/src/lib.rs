@@ -10,3 +10,4 @@ pub mod bench_sessions;
 pub mod cometd;
 pub mod scxml_runner;
 pub mod server;
+pub mod users_cli;

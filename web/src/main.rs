@@ -53,10 +53,44 @@ enum Command {
         #[command(subcommand)]
         command: ScxmlCommand,
     },
+    /// Users of the UI and the API (kept in the store of a data folder).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Benchmarks (run a release build).
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Adds a user; the password is read from standard input (asked for on a terminal).
+    Add {
+        name: String,
+        /// Administrator, Supervisor or CallbackReadOnly.
+        #[arg(long)]
+        role: String,
+        /// Services or virtual service groups (`_service_groups`) the user sees, comma-separated
+        /// (default: all).
+        #[arg(long, value_delimiter = ',')]
+        services: Vec<String>,
+        /// Folder of the embedded store.
+        #[arg(long, default_value = "./ringback-data")]
+        data_dir: PathBuf,
+    },
+    /// Lists the users with their roles and services.
+    List {
+        #[arg(long, default_value = "./ringback-data")]
+        data_dir: PathBuf,
+    },
+    /// Removes a user.
+    Remove {
+        name: String,
+        #[arg(long, default_value = "./ringback-data")]
+        data_dir: PathBuf,
     },
 }
 
@@ -204,6 +238,31 @@ fn no_transparent_huge_pages() {
     }
 }
 
+fn user(command: UserCommand) -> ExitCode {
+    use ringback::users_cli;
+    let outcome = match command {
+        UserCommand::Add {
+            name,
+            role,
+            services,
+            data_dir,
+        } => users_cli::read_password(&name, &mut std::io::stdin().lock())
+            .and_then(|pw| users_cli::add(&data_dir, &name, &role, &services, &pw)),
+        UserCommand::List { data_dir } => users_cli::list(&data_dir),
+        UserCommand::Remove { name, data_dir } => users_cli::remove(&data_dir, &name),
+    };
+    match outcome {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ringback user: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -237,6 +296,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Scxml { command } => scxml(command),
+        Command::User { command } => user(command),
         Command::Bench {
             command:
                 BenchCommand::Scxml {

@@ -4,7 +4,7 @@
 //! `CARGO_BIN_EXE_ringback`; `cargo test -p ringback-tests` does not build the binary at all.
 //! The fixture documents are shared with the `ringback-tests` crate (`tests/fixtures/`).
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -37,16 +37,26 @@ const COMMAND_LIMIT: Duration = Duration::from_secs(60);
 
 /// Runs `ringback ARGS` in the fixtures folder and waits (bounded) for it to exit.
 fn ringback(args: &[&str]) -> Output {
+    ringback_with_input(args, "")
+}
+
+/// Runs `ringback ARGS` with `input` on its standard input.
+fn ringback_with_input(args: &[&str], input: &str) -> Output {
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_ringback"))
         .args(args)
         .current_dir(fixtures())
         .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("the ringback binary starts");
+    {
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        // The command may exit before reading (a refused argument): a broken pipe is fine.
+        let _ = stdin.write_all(input.as_bytes());
+    }
     let read_all = |mut r: Box<dyn Read + Send>| {
         std::thread::spawn(move || {
             let mut s = String::new();
@@ -482,4 +492,105 @@ fn validate_binary_garbage_reports_a_position() {
         "{out:#?}"
     );
     assert_eq!(out.code, Some(1), "{out:#?}");
+}
+
+#[test]
+fn user_add_list_remove_keep_users_in_the_data_folder_with_hashed_passwords() {
+    let dir = scratch("users");
+    let _ = std::fs::remove_dir_all(dir.join("data"));
+    let data = dir.join("data");
+    let data = data.to_str().expect("a UTF-8 path");
+
+    let empty = ringback(&["user", "list", "--data-dir", data]);
+    assert_eq!(empty.code, Some(0), "{empty:?}");
+    assert!(empty.stdout.starts_with("no users in "), "{empty:?}");
+
+    let add = ringback_with_input(
+        &[
+            "user",
+            "add",
+            "ann",
+            "--role",
+            "administrator",
+            "--data-dir",
+            data,
+        ],
+        "correct horse\n",
+    );
+    assert_eq!(add.code, Some(0), "{add:?}");
+    assert_eq!(add.stdout, "added ann (Administrator, all services)\n");
+    let add = ringback_with_input(
+        &[
+            "user",
+            "add",
+            "bob",
+            "--role",
+            "Supervisor",
+            "--services",
+            "callback-support,support",
+            "--data-dir",
+            data,
+        ],
+        "battery staple\r\n",
+    );
+    assert_eq!(add.code, Some(0), "{add:?}");
+
+    let list = ringback(&["user", "list", "--data-dir", data]);
+    assert_eq!(
+        list.stdout,
+        "NAME  ROLE              SERVICES\n\
+         ann   Administrator     all services\n\
+         bob   Supervisor        callback-support,support\n"
+    );
+    // The password is in the database only as an Argon2id hash.
+    let db = std::fs::read(Path::new(data).join("ringback.db")).expect("the database file");
+    let wal = std::fs::read(Path::new(data).join("ringback.db-wal")).unwrap_or_default();
+    for bytes in [&db, &wal] {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(!text.contains("correct horse") && !text.contains("battery staple"));
+    }
+    assert!(
+        String::from_utf8_lossy(&db).contains("$argon2id$")
+            || String::from_utf8_lossy(&wal).contains("$argon2id$")
+    );
+
+    for (args, input, error) in [
+        (
+            vec!["add", "ann", "--role", "Supervisor"],
+            "pw\n",
+            "exists already",
+        ),
+        (
+            vec!["add", "cy", "--role", "agent"],
+            "pw\n",
+            "unknown role \"agent\"",
+        ),
+        (
+            vec!["add", "cy", "--role", "Supervisor"],
+            "\n",
+            "the password is empty",
+        ),
+        (
+            vec!["add", "c:y", "--role", "Supervisor"],
+            "pw\n",
+            "holds a colon",
+        ),
+        (vec!["remove", "cy"], "", "no user \"cy\""),
+    ] {
+        let args = [vec!["user"], args, vec!["--data-dir", data]].concat();
+        let out = ringback_with_input(&args, input);
+        assert_eq!(out.code, Some(1), "{args:?}: {out:?}");
+        assert!(out.stderr.contains(error), "{args:?}: {out:?}");
+    }
+
+    let remove = ringback(&["user", "remove", "bob", "--data-dir", data]);
+    assert_eq!(
+        (remove.code, remove.stdout.as_str()),
+        (Some(0), "removed bob\n")
+    );
+    let list = ringback(&["user", "list", "--data-dir", data]);
+    assert_eq!(
+        list.stdout,
+        "NAME  ROLE              SERVICES\nann   Administrator     all services\n"
+    );
 }
