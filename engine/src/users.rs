@@ -65,6 +65,21 @@ impl std::fmt::Display for Role {
     }
 }
 
+/// What a request asks to do, as far as roles go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Read callbacks (the Callback panel, queries).
+    ReadCallbacks,
+    /// Create, reschedule or cancel callbacks.
+    ChangeCallbacks,
+    /// Read configuration and status (services, office hours, resources, node).
+    ReadConfig,
+    /// Use the other service APIs (storage, request-interaction, ...).
+    UseServices,
+    /// Change services, templates, resources, patterns, users, the node.
+    Administer,
+}
+
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum UserError {
     #[error("invalid user name {0:?}: {1}")]
@@ -134,6 +149,15 @@ impl User {
                 .services
                 .iter()
                 .any(|s| s == name || groups.iter().any(|g| g == s))
+    }
+
+    /// Whether the user's role allows `action`.
+    pub fn may(&self, action: Action) -> bool {
+        match self.role {
+            Role::Administrator => true,
+            Role::Supervisor => action != Action::Administer,
+            Role::CallbackReadOnly => action == Action::ReadCallbacks,
+        }
     }
 
     /// Whether the user may create, change or cancel callbacks.
@@ -283,44 +307,66 @@ impl Directory {
         all
     }
 
-    /// Checks `name` and `password` from `client` (its address) at `now`.
+    /// Checks `name` and `password` from `client` (its address) at `now`, verifying with Argon2
+    /// in place. A server verifies off its request threads instead: [`Directory::check`], then
+    /// [`Check::verify`] elsewhere, then [`Directory::settle`].
     pub fn authenticate(
         &mut self,
         name: &str,
         password: &str,
         client: &str,
         now: Millis,
-    ) -> Result<&User, AuthError> {
-        let key = (name.to_owned(), client.to_owned());
-        if let Some((count, since)) = self.failures.get(&key) {
+    ) -> Result<User, AuthError> {
+        let check = self.check(name, password, client, now);
+        let ok = check.verify(password);
+        self.settle(check, name, password, client, ok, now)
+    }
+
+    /// What it takes to check `name` and `password` from `client` at `now`, without Argon2.
+    pub fn check(&self, name: &str, password: &str, client: &str, now: Millis) -> Check {
+        if let Some((count, since)) = self.failures.get(&(name.to_owned(), client.to_owned())) {
             let until = since + FAILURE_WINDOW_MS;
             if *count >= MAX_FAILURES && now < until {
                 let secs = (until - now + 999) / 1000;
-                return Err(AuthError::Throttled(secs.max(1) as u64));
+                return Check::Throttled(secs.max(1) as u64);
             }
         }
-        let digest = self.digest(name, password);
-        let ok = match self.users.get(name) {
+        match self.users.get(name) {
+            None => Check::Unknown,
             Some(u) => match self.verified.get(name) {
-                Some((at, d)) if *at == u.updated_at && same(d, &digest) => true,
-                _ => {
-                    let ok = u.verify(password);
-                    if ok {
-                        self.verified
-                            .insert(name.to_owned(), (u.updated_at, digest));
-                    }
-                    ok
+                Some((at, d)) if *at == u.updated_at && same(d, &self.digest(name, password)) => {
+                    Check::Known(u.clone())
                 }
+                _ => Check::Verify(u.clone()),
             },
-            None => {
-                // As long as a real verification, so timing does not tell unknown names apart.
-                let _ = dummy().verify(password);
-                false
+        }
+    }
+
+    /// Records how a [`Check`] came out (`ok`: its verification passed) and answers for it.
+    pub fn settle(
+        &mut self,
+        check: Check,
+        name: &str,
+        password: &str,
+        client: &str,
+        ok: bool,
+        now: Millis,
+    ) -> Result<User, AuthError> {
+        let key = (name.to_owned(), client.to_owned());
+        let user = match check {
+            Check::Throttled(secs) => return Err(AuthError::Throttled(secs)),
+            Check::Known(u) => Some(u),
+            Check::Verify(u) if ok => {
+                let digest = self.digest(name, password);
+                self.verified
+                    .insert(name.to_owned(), (u.updated_at, digest));
+                Some(u)
             }
+            Check::Verify(_) | Check::Unknown => None,
         };
-        if ok {
+        if let Some(u) = user {
             self.failures.remove(&key);
-            return self.users.get(name).ok_or(AuthError::Invalid);
+            return Ok(u);
         }
         if self.failures.len() >= 10_000 {
             self.failures
@@ -342,6 +388,36 @@ impl Directory {
         h.update(name.as_bytes());
         h.update(password.as_bytes());
         h.finalize().into()
+    }
+}
+
+/// What checking a name and password needs (see [`Directory::check`]).
+#[derive(Debug, Clone)]
+pub enum Check {
+    /// The password was verified before (its digest matched): no Argon2 needed.
+    Known(User),
+    /// Argon2 must verify the password against this user's hash.
+    Verify(User),
+    /// No such user.
+    Unknown,
+    /// Too many failures from this client for this name; seconds to wait.
+    Throttled(u64),
+}
+
+impl Check {
+    /// Runs what the check needs (Argon2 for `Verify`; for `Unknown`, a verification against
+    /// a hash no one has, so that timing does not tell unknown names apart). Costly: call it
+    /// off a request thread.
+    pub fn verify(&self, password: &str) -> bool {
+        match self {
+            Check::Known(_) => true,
+            Check::Verify(u) => u.verify(password),
+            Check::Unknown => {
+                let _ = dummy().verify(password);
+                false
+            }
+            Check::Throttled(_) => false,
+        }
     }
 }
 
@@ -454,6 +530,25 @@ mod tests {
         assert!(mk(Role::Supervisor).may_change_callbacks());
         assert!(!mk(Role::CallbackReadOnly).may_change_callbacks());
         assert!(!mk(Role::CallbackReadOnly).may_administer());
+        use Action::*;
+        let all = [
+            ReadCallbacks,
+            ChangeCallbacks,
+            ReadConfig,
+            UseServices,
+            Administer,
+        ];
+        let allowed = |role| {
+            all.into_iter()
+                .filter(|a| mk(role).may(*a))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(allowed(Role::Administrator), all);
+        assert_eq!(
+            allowed(Role::Supervisor),
+            [ReadCallbacks, ChangeCallbacks, ReadConfig, UseServices]
+        );
+        assert_eq!(allowed(Role::CallbackReadOnly), [ReadCallbacks]);
     }
 
     #[test]
