@@ -149,8 +149,28 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
         let demo = DemoSettings::from_config(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
         center.with(|c, now| c.start_demo(demo, now));
     }
+    let users = Arc::new(
+        crate::api::auth::Users::load(platform.store().clone(), now())
+            .map_err(|e| anyhow::anyhow!("reading the users: {e}"))?,
+    );
+    match users.len(now()) {
+        0 if platform.server().password.is_none() => eprintln!(
+            "ringback: no users and no [server] password: the admin API is open to anyone who \
+             reaches it (add a user with `ringback user add NAME --role Administrator`)"
+        ),
+        0 => {}
+        n => eprintln!(
+            "ringback: {n} user(s): the admin API needs one of them (HTTP Basic){}",
+            if platform.server().password.is_some() {
+                " or the [server] credentials"
+            } else {
+                ""
+            }
+        ),
+    }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let state = web::Data::new(AppState {
+        users,
         engine: engine.clone(),
         platform: platform.clone(),
         node: node.clone(),
@@ -162,6 +182,7 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
             .app_data(push_data.clone())
             .app_data(notifier.clone())
             .app_data(web::PayloadConfig::new(crate::api::params::MAX_BODY))
+            .wrap(actix_web::middleware::from_fn(crate::api::auth::identify))
             .wrap_fn(|req, srv| {
                 let span =
                     tracing::info_span!("request", method = %req.method(), path = %req.path());

@@ -1,10 +1,28 @@
 //! HTTP Basic authentication as GMS applies it (gms-api.md §5): the username and the password
 //! are each taken from the service's section when it sets them, else from `[server]`, and a
 //! request must authenticate only when a password is configured.
+//!
+//! The users of the UI and the API (`ringback user add`) authenticate with HTTP Basic too:
+//! [`identify`] checks a request whose credentials name a user and hands the user to the
+//! handler, where the role decides ([`allowed`]). Once users exist, the admin API needs one
+//! (or the configured credentials, so existing API clients keep working).
 
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::AUTHORIZATION;
-use actix_web::HttpRequest;
+use actix_web::http::Method;
+use actix_web::middleware::Next;
+use actix_web::web::Data;
+use actix_web::{HttpMessage, HttpRequest};
 use base64::Engine;
+use engine::store::{Millis, Store, StoreError};
+use engine::users::{Action, AuthError, Check, Directory, User};
+use parking_lot::Mutex;
+
+use super::routes::AppState;
 
 use super::error::ApiError;
 
@@ -65,6 +83,163 @@ pub fn check(req: &HttpRequest, required: &Credentials) -> Result<(), ApiError> 
         Err(ApiError::Unauthorized(
             "invalid username or password".into(),
         ))
+    }
+}
+
+/// How often, at most, the server re-reads the users from the store (`ringback user add` may
+/// change them while it runs).
+pub const USERS_RELOAD_MS: i64 = 2_000;
+
+/// The users of the UI and the API as the server checks them: the store's users in a
+/// [`Directory`], re-read when older than [`USERS_RELOAD_MS`].
+pub struct Users {
+    store: Arc<dyn Store>,
+    dir: Mutex<Directory>,
+    loaded_at: AtomicI64,
+}
+
+impl Users {
+    pub fn load(store: Arc<dyn Store>, now: Millis) -> Result<Users, StoreError> {
+        let dir = Directory::new(store.users()?);
+        Ok(Users {
+            store,
+            dir: Mutex::new(dir),
+            loaded_at: AtomicI64::new(now),
+        })
+    }
+
+    /// The directory, re-read from the store first when stale (a failed read keeps the last).
+    fn fresh(&self, now: Millis) -> parking_lot::MutexGuard<'_, Directory> {
+        let mut dir = self.dir.lock();
+        if now - self.loaded_at.load(Ordering::Relaxed) >= USERS_RELOAD_MS {
+            self.loaded_at.store(now, Ordering::Relaxed);
+            match self.store.users() {
+                Ok(users) => dir.replace(users),
+                Err(e) => tracing::warn!(error = %e, "re-reading the users failed"),
+            }
+        }
+        dir
+    }
+
+    /// Whether any user exists (then the admin API needs one).
+    pub fn any(&self, now: Millis) -> bool {
+        !self.fresh(now).is_empty()
+    }
+
+    pub fn len(&self, now: Millis) -> usize {
+        self.fresh(now).len()
+    }
+
+    /// Checks a name and password from `client`; Argon2 runs on actix's blocking pool.
+    pub async fn authenticate(
+        self: Arc<Self>,
+        name: String,
+        password: String,
+        client: String,
+        now: Millis,
+    ) -> Result<User, ApiError> {
+        let check = self.fresh(now).check(&name, &password, &client, now);
+        let (check, password, ok) = match check {
+            Check::Known(_) | Check::Throttled(_) => (check, password, true),
+            _ => actix_web::web::block(move || {
+                let ok = check.verify(&password);
+                (check, password, ok)
+            })
+            .await
+            .map_err(|e| ApiError::Internal(format!("verifying a password: {e}")))?,
+        };
+        self.fresh(now)
+            .settle(check, &name, &password, &client, ok, now)
+            .map_err(|e| match e {
+                AuthError::Invalid => ApiError::Unauthorized(e.to_string()),
+                AuthError::Throttled(secs) => ApiError::TooManyRequests(e.to_string(), secs),
+            })
+    }
+}
+
+/// The user a request authenticated as, kept in its extensions by [`identify`].
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub User);
+
+/// The name and password of an `Authorization: Basic` header, if it holds one.
+fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
+    let header = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    let encoded = header
+        .strip_prefix("Basic ")
+        .or_else(|| header.strip_prefix("basic "))?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, pass) = text.split_once(':').unwrap_or((text.as_str(), ""));
+    Some((user.to_owned(), pass.to_owned()))
+}
+
+/// Middleware: a request whose Basic credentials name a user is checked against the users
+/// (a wrong password is refused here, 401, or 429 after repeated failures) and carries the
+/// user on to its handler; any other request passes unchanged (the configured GMS credentials
+/// are checked by the handler, as before).
+pub async fn identify(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let users = req.app_data::<Data<AppState>>().map(|s| s.users.clone());
+    let creds = basic_credentials(req.request());
+    if let (Some(users), Some((name, password))) = (users, creds) {
+        let now = chrono::Utc::now().timestamp_millis();
+        if users.fresh(now).get(&name).is_some() {
+            let client = req
+                .peer_addr()
+                .map(|a| a.ip().to_string())
+                .unwrap_or_default();
+            match users.authenticate(name, password, client, now).await {
+                Ok(user) => {
+                    req.extensions_mut().insert(Authenticated(user));
+                }
+                Err(e) => return Ok(req.error_response(e)),
+            }
+        }
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_boxed_body)
+}
+
+/// What a request asks to do, from its method and path.
+pub fn action_of(req: &HttpRequest) -> Action {
+    let path = req.path();
+    let read = req.method() == Method::GET || req.method() == Method::HEAD;
+    let callbacks = path.starts_with("/genesys/1/admin/callback/")
+        || path.starts_with("/genesys/1/service/callback/")
+        || path == "/genesys/1/service/callback"
+        || path.starts_with("/genesys/2/service/callback");
+    match (callbacks, path.starts_with("/genesys/1/admin/"), read) {
+        (true, _, true) => Action::ReadCallbacks,
+        (true, _, false) => Action::ChangeCallbacks,
+        (false, true, true) => Action::ReadConfig,
+        (false, true, false) => Action::Administer,
+        (false, false, _) => Action::UseServices,
+    }
+}
+
+/// For a request from a user: whether the role allows it (403 when not).
+pub fn allowed(user: &User, req: &HttpRequest) -> Result<(), ApiError> {
+    let action = action_of(req);
+    if user.may(action) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "{} ({}) may not {}",
+            user.name,
+            user.role,
+            match action {
+                Action::ReadCallbacks => "read callbacks",
+                Action::ChangeCallbacks => "create, change or cancel callbacks",
+                Action::ReadConfig => "read the configuration",
+                Action::UseServices => "use this service",
+                Action::Administer => "change the configuration",
+            }
+        )))
     }
 }
 
@@ -140,5 +315,85 @@ mod tests {
                 "the Basic credentials are not valid base64".into()
             ))
         );
+    }
+
+    #[test]
+    fn users_are_re_read_from_the_store_once_stale() {
+        use engine::store::sqlite::SqliteStore;
+        use engine::store::WriteOp;
+        use engine::users::Role;
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let store = Arc::new(SqliteStore::open(dir.path()).expect("the store opens"));
+        let users = Users::load(store.clone(), 0).expect("users load");
+        assert!(!users.any(0));
+        let ann = User::new("ann", Role::Supervisor, &[], "pw", 0).expect("a user");
+        store
+            .write(vec![WriteOp::PutUser(ann)])
+            .wait()
+            .expect("the write commits");
+        assert!(
+            !users.any(USERS_RELOAD_MS - 1),
+            "not re-read before it is stale"
+        );
+        assert!(users.any(USERS_RELOAD_MS));
+        store
+            .write(vec![WriteOp::DeleteUser { name: "ann".into() }])
+            .wait()
+            .expect("the write commits");
+        assert!(users.any(2 * USERS_RELOAD_MS - 1));
+        assert!(!users.any(2 * USERS_RELOAD_MS));
+        store.shutdown();
+    }
+
+    #[test]
+    fn what_a_request_asks_to_do_comes_from_its_method_and_path() {
+        let cases = [
+            (
+                "GET",
+                "/genesys/1/admin/callback/queues",
+                Action::ReadCallbacks,
+            ),
+            (
+                "POST",
+                "/genesys/1/admin/callback/cancel",
+                Action::ChangeCallbacks,
+            ),
+            (
+                "GET",
+                "/genesys/1/service/callback/cb/1-2",
+                Action::ReadCallbacks,
+            ),
+            ("GET", "/genesys/1/service/callback", Action::ReadCallbacks),
+            (
+                "POST",
+                "/genesys/1/service/callback/cb",
+                Action::ChangeCallbacks,
+            ),
+            (
+                "DELETE",
+                "/genesys/1/service/callback/cb/1-2",
+                Action::ChangeCallbacks,
+            ),
+            (
+                "GET",
+                "/genesys/2/service/callback/cb/availability",
+                Action::ReadCallbacks,
+            ),
+            ("GET", "/genesys/1/admin/services", Action::ReadConfig),
+            ("PUT", "/genesys/1/admin/services/x", Action::Administer),
+            (
+                "POST",
+                "/genesys/1/service/request-interaction",
+                Action::UseServices,
+            ),
+            ("GET", "/genesys/1/storage/1-2", Action::UseServices),
+        ];
+        for (method, path, action) in cases {
+            let req = TestRequest::default()
+                .method(Method::from_bytes(method.as_bytes()).expect("a method"))
+                .uri(path)
+                .to_http_request();
+            assert_eq!(action_of(&req), action, "{method} {path}");
+        }
     }
 }

@@ -17,6 +17,9 @@ pub enum ApiError {
     Unauthorized(String),
     #[error("{0}")]
     Forbidden(String),
+    /// Too many failed logins from this client for this user: wait this many seconds.
+    #[error("{0}")]
+    TooManyRequests(String, u64),
     #[error("{0}")]
     MethodNotAllowed(String),
     #[error("{0}")]
@@ -66,6 +69,7 @@ impl ApiError {
             ApiError::NotFound(_) => "com.genesyslab.gsg.services.ServiceNotFoundException",
             ApiError::Unauthorized(_) => "com.genesyslab.gsg.security.AuthenticationException",
             ApiError::Forbidden(_) => "com.genesyslab.gsg.security.AccessDeniedException",
+            ApiError::TooManyRequests(..) => "com.genesyslab.gsg.security.AuthenticationException",
             ApiError::MethodNotAllowed(_) => {
                 "com.genesyslab.gsg.services.MethodNotAllowedException"
             }
@@ -94,6 +98,7 @@ impl ApiError {
             | ApiError::NotFound(m)
             | ApiError::Unauthorized(m)
             | ApiError::Forbidden(m)
+            | ApiError::TooManyRequests(m, _)
             | ApiError::MethodNotAllowed(m)
             | ApiError::Conflict(m)
             | ApiError::PayloadTooLarge(m)
@@ -124,6 +129,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -168,6 +174,9 @@ impl ResponseError for ApiError {
         let mut resp = HttpResponse::build(status);
         if matches!(self, ApiError::Unauthorized(_)) {
             resp.insert_header(("WWW-Authenticate", "Basic realm=\"genesys\""));
+        }
+        if let ApiError::TooManyRequests(_, secs) = self {
+            resp.insert_header(("Retry-After", secs.to_string()));
         }
         if let ApiError::Callback(engine::callback::CallbackError::Unavailable {
             availability,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Data, Path, Payload};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use engine::config::option;
 use engine::platform::{parse_ttl, Field, NodeStatus, Platform, PlatformError, Reply};
 use engine::store::StorageValue;
@@ -25,6 +25,8 @@ pub struct AppState {
     pub node: actors::Node,
     /// Stops the HTTP server (set once it runs): used by `changestatus/SHUTDOWN`.
     pub shutdown: tokio::sync::mpsc::UnboundedSender<()>,
+    /// The users of the UI and the API.
+    pub users: Arc<auth::Users>,
 }
 
 pub(crate) type State = Data<AppState>;
@@ -96,7 +98,25 @@ fn server_credentials(state: &State) -> Credentials {
 
 /// Server-level authentication (admin API, storage, patterns).
 pub(crate) fn authenticate(req: &HttpRequest, state: &State) -> Result<(), ApiError> {
-    auth::check(req, &server_credentials(state))
+    with_users(req, state, &server_credentials(state))
+}
+
+/// A request from a user (see [`auth::identify`]) is decided by the user's role; any other
+/// by the configured credentials, except that the admin API needs a user once users exist
+/// and no password is configured.
+fn with_users(req: &HttpRequest, state: &State, required: &Credentials) -> Result<(), ApiError> {
+    if let Some(auth::Authenticated(user)) = req.extensions().get::<auth::Authenticated>() {
+        return auth::allowed(user, req);
+    }
+    if required.password.is_none()
+        && req.path().starts_with("/genesys/1/admin/")
+        && state.users.any(now())
+    {
+        return Err(ApiError::Unauthorized(
+            "this server has users: authenticate as one (HTTP Basic)".into(),
+        ));
+    }
+    auth::check(req, required)
 }
 
 /// Service-level authentication: the service's `username`/`password` override the server's.
@@ -112,8 +132,9 @@ pub(crate) fn authenticate_service(
             password: get("password"),
         }
     });
-    auth::check(
+    with_users(
         req,
+        state,
         &Credentials::resolve(&server_credentials(state), svc.as_ref()),
     )
 }

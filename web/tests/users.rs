@@ -1,0 +1,163 @@
+//! Users of the UI and the API against the real server: made with `ringback user add`, they
+//! authenticate with HTTP Basic and their role decides what the admin and callback APIs let
+//! them do; the customers' callback API stays as it was.
+
+#[allow(dead_code)] // the harness is shared with the GMS API tests
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::{Scratch, Server, FORBIDDEN, UNAUTHORIZED};
+use serde_json::json;
+
+fn add_user(data: &Path, name: &str, role: &str, password: &str) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ringback"))
+        .args(["user", "add", name, "--role", role, "--data-dir"])
+        .arg(data)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("ringback user add starts");
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(format!("{password}\n").as_bytes())
+        .expect("the password is written");
+    assert!(
+        child.wait().expect("user add ends").success(),
+        "user add {name}"
+    );
+}
+
+#[test]
+fn a_server_without_users_says_it_is_open() {
+    let server = Server::start();
+    assert!(
+        server
+            .log()
+            .contains("no users and no [server] password: the admin API is open"),
+        "{}",
+        server.log()
+    );
+    assert_eq!(server.get("/admin/services").status, 200);
+}
+
+#[test]
+fn roles_decide_what_users_may_do_and_the_customers_api_stays_open() {
+    let scratch = Scratch::new("users");
+    let data = scratch.path().join("data");
+    add_user(&data, "ann", "Administrator", "ann-pw");
+    add_user(&data, "bob", "Supervisor", "bob-pw");
+    add_user(&data, "cy", "CallbackReadOnly", "cy-pw");
+    let mut server = Server::start_in(&data, None);
+    assert!(
+        server
+            .log()
+            .contains("3 user(s): the admin API needs one of them"),
+        "{}",
+        server.log()
+    );
+
+    // Without credentials the admin API is refused; a customer's app still creates callbacks.
+    let r = server.get("/admin/services");
+    r.assert_error(
+        401,
+        UNAUTHORIZED,
+        "this server has users: authenticate as one (HTTP Basic)",
+    );
+    assert_eq!(
+        r.header("WWW-Authenticate"),
+        Some("Basic realm=\"genesys\"")
+    );
+    let created = server
+        .post_form(
+            "/service/callback/callback-immediate",
+            &[("_customer_number", "5551234")],
+        )
+        .ok_json(200);
+    let id = created["_id"].as_str().expect("an _id").to_owned();
+
+    let svc = json!({"_type":"builtin","_service":"request-interaction"});
+    // Administrator: everything.
+    server.set_auth(Some(("ann", "ann-pw")));
+    assert_eq!(server.get("/admin/services").status, 200);
+    server.put_json("/admin/services/ri-ann", &svc).ok_json(200);
+
+    // Supervisor: reads the configuration, works callbacks, changes no configuration.
+    server.set_auth(Some(("bob", "bob-pw")));
+    assert_eq!(server.get("/admin/services").status, 200);
+    server
+        .put_json("/admin/services/ri-bob", &svc)
+        .assert_error(
+            403,
+            FORBIDDEN,
+            "bob (Supervisor) may not change the configuration",
+        );
+    assert_eq!(
+        server.get("/admin/callback/queues").status,
+        200,
+        "the Callback panel's query"
+    );
+    server
+        .post_form(
+            "/service/callback/callback-immediate",
+            &[("_customer_number", "5551235")],
+        )
+        .ok_json(200);
+
+    // CallbackReadOnly: reads callbacks and nothing else.
+    server.set_auth(Some(("cy", "cy-pw")));
+    assert_eq!(server.get("/admin/callback/queues").status, 200);
+    let one = server.get(&format!("/service/callback/callback-immediate/{id}"));
+    assert_eq!(one.status, 200, "{}", one.text());
+    server.get("/admin/services").assert_error(
+        403,
+        FORBIDDEN,
+        "cy (CallbackReadOnly) may not read the configuration",
+    );
+    server
+        .post_form(
+            "/service/callback/callback-immediate",
+            &[("_customer_number", "5551236")],
+        )
+        .assert_error(
+            403,
+            FORBIDDEN,
+            "cy (CallbackReadOnly) may not create, change or cancel callbacks",
+        );
+    server
+        .delete(&format!("/service/callback/callback-immediate/{id}"))
+        .assert_error(
+            403,
+            FORBIDDEN,
+            "cy (CallbackReadOnly) may not create, change or cancel callbacks",
+        );
+
+    // A wrong password is refused like an unknown name; repeated failures lock the pair out,
+    // even with the right password, and say when to come back.
+    server.set_auth(Some(("ann", "wrong")));
+    for _ in 0..engine::users::MAX_FAILURES {
+        server.get("/admin/services").assert_error(
+            401,
+            UNAUTHORIZED,
+            "invalid username or password",
+        );
+    }
+    server.set_auth(Some(("ann", "ann-pw")));
+    let locked = server.get("/admin/services");
+    assert_eq!(locked.status, 429, "{}", locked.text());
+    let wait: u64 = locked
+        .header("Retry-After")
+        .expect("a Retry-After header")
+        .parse()
+        .expect("seconds");
+    assert!((1..=300).contains(&wait), "{wait}");
+    // Another user is not affected.
+    server.set_auth(Some(("bob", "bob-pw")));
+    assert_eq!(server.get("/admin/services").status, 200);
+}
