@@ -12,10 +12,15 @@ use std::process::{Command, Stdio};
 use common::{Scratch, Server, FORBIDDEN, UNAUTHORIZED};
 use serde_json::json;
 
-fn add_user(data: &Path, name: &str, role: &str, password: &str) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ringback"))
-        .args(["user", "add", name, "--role", role, "--data-dir"])
-        .arg(data)
+/// `ringback user add NAME --role ROLE [--services SERVICES]` with the password on stdin.
+fn add_user(data: &Path, name: &str, role: &str, services: &str, password: &str) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ringback"));
+    cmd.args(["user", "add", name, "--role", role, "--data-dir"])
+        .arg(data);
+    if !services.is_empty() {
+        cmd.args(["--services", services]);
+    }
+    let mut child = cmd
         .env("RUST_LOG", "warn")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -51,9 +56,9 @@ fn a_server_without_users_says_it_is_open() {
 fn roles_decide_what_users_may_do_and_the_customers_api_stays_open() {
     let scratch = Scratch::new("users");
     let data = scratch.path().join("data");
-    add_user(&data, "ann", "Administrator", "ann-pw");
-    add_user(&data, "bob", "Supervisor", "bob-pw");
-    add_user(&data, "cy", "CallbackReadOnly", "cy-pw");
+    add_user(&data, "ann", "Administrator", "", "ann-pw");
+    add_user(&data, "bob", "Supervisor", "", "bob-pw");
+    add_user(&data, "cy", "CallbackReadOnly", "", "cy-pw");
     let mut server = Server::start_in(&data, None);
     assert!(
         server
@@ -160,4 +165,99 @@ fn roles_decide_what_users_may_do_and_the_customers_api_stays_open() {
     // Another user is not affected.
     server.set_auth(Some(("bob", "bob-pw")));
     assert_eq!(server.get("/admin/services").status, 200);
+}
+
+#[test]
+fn a_service_list_narrows_what_a_user_sees_by_name_or_virtual_group() {
+    let scratch = Scratch::new("users-scope");
+    let data = scratch.path().join("data");
+    add_user(&data, "ann", "Administrator", "", "ann-pw");
+    add_user(&data, "sam", "Supervisor", "callback-immediate", "pw");
+    add_user(&data, "gus", "Supervisor", "support", "pw");
+    let mut server = Server::start_in(&data, None);
+    server.set_auth(Some(("ann", "ann-pw")));
+    server
+        .put_json(
+            "/admin/services/cb-support",
+            &json!({"_type":"ors","_service":"callback","_service_groups":"'support', vip"}),
+        )
+        .ok_json(200);
+    for (service, number) in [
+        ("callback-immediate", "5550001"),
+        ("callback-delayed", "5550002"),
+        ("cb-support", "5550003"),
+    ] {
+        server
+            .post_form(
+                &format!("/service/callback/{service}"),
+                &[("_customer_number", number)],
+            )
+            .ok_json(200);
+    }
+    let names = |v: serde_json::Value| -> Vec<String> {
+        v.as_object().expect("an object").keys().cloned().collect()
+    };
+    let services_of = |v: serde_json::Value| -> Vec<String> {
+        let mut s: Vec<String> = v
+            .as_array()
+            .expect("an array")
+            .iter()
+            .map(|r| r["_service_name"].as_str().expect("a service").to_owned())
+            .collect();
+        s.sort();
+        s.dedup();
+        s
+    };
+    assert!(names(server.get("/admin/services").ok_json(200)).len() > 3);
+    assert_eq!(
+        services_of(server.get("/service/callback").ok_json(200)),
+        ["callback-delayed", "callback-immediate", "cb-support"]
+    );
+
+    for (user, sees, hidden) in [
+        ("sam", "callback-immediate", "cb-support"),
+        ("gus", "cb-support", "callback-immediate"),
+    ] {
+        server.set_auth(Some((user, "pw")));
+        assert_eq!(names(server.get("/admin/services").ok_json(200)), [sees]);
+        assert_eq!(server.get(&format!("/admin/services/{sees}")).status, 200);
+        server
+            .get(&format!("/admin/services/{hidden}"))
+            .assert_error(
+                404,
+                common::NOT_FOUND,
+                &format!("service '{hidden}' is not configured"),
+            );
+        assert_eq!(
+            services_of(server.get("/service/callback").ok_json(200)),
+            [sees],
+            "{user}"
+        );
+        assert_eq!(
+            services_of(
+                server
+                    .get(&format!("/service/callback/{sees}"))
+                    .ok_json(200)
+            ),
+            [sees]
+        );
+        let r = server.get(&format!("/service/callback/{hidden}"));
+        assert_eq!(r.status, 404, "{user}: {}", r.text());
+        assert_eq!(
+            r.json()["message"],
+            format!("Callback service {hidden} is not configured.")
+        );
+        assert_eq!(
+            names(server.get("/admin/callback/queues").ok_json(200)),
+            [sees],
+            "{user}"
+        );
+        let marks = server
+            .get(&format!(
+                "/admin/callback/watermarks?service_name={sees}&service_name={hidden}"
+            ))
+            .ok_json(200);
+        assert_eq!(names(marks["services"].clone()), [sees], "{user}");
+        assert_eq!(marks["total"], marks["services"][sees], "{user}");
+    }
 }

@@ -20,7 +20,7 @@ use serde_json::{json, Map, Value};
 use super::error::ApiError;
 use super::ors::value_json;
 use super::params;
-use super::routes::{authenticate, authenticate_service, gms_user, resource, State};
+use super::routes::{authenticate, authenticate_service, gms_user, resource, State, Visible};
 
 pub(crate) fn base_url(req: &HttpRequest) -> String {
     let info = req.connection_info();
@@ -127,7 +127,9 @@ async fn query_all(req: HttpRequest, state: State) -> Result<HttpResponse, ApiEr
     authenticate(&req, &state)?;
     contact_center(&req)?;
     let q = query_pairs(&req)?;
-    let found = state.node.query_callbacks(None, &q)?;
+    let mut found = state.node.query_callbacks(None, &q)?;
+    let visible = Visible::of(&req, &state);
+    found.retain(|r| visible.sees(&r.service));
     Ok(records_json(&found, &base_url(&req)))
 }
 
@@ -674,9 +676,10 @@ async fn admin_queues(req: HttpRequest, state: State) -> Result<HttpResponse, Ap
         .collect();
     let found = state.node.query_callbacks(target.as_deref(), &filters)?;
     let base = base_url(&req);
+    let visible = Visible::of(&req, &state);
     let mut out: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for r in found {
-        if r.desired_time < start || r.desired_time > end {
+        if !visible.sees(&r.service) || r.desired_time < start || r.desired_time > end {
             continue;
         }
         if !states.is_empty() && !states.contains(&r.state) {
@@ -722,8 +725,18 @@ async fn admin_cancel(
                 .ok_or_else(|| ApiError::BadRequest("every id must be a string".into()))
         })
         .collect::<Result<_, _>>()?;
+    let visible = Visible::of(&req, &state);
     let mut results = Map::new();
     for id in ids {
+        let seen = state
+            .node
+            .callbacks()
+            .get(&id)
+            .is_none_or(|r| visible.sees(&r.service));
+        if !seen {
+            results.insert(id.clone(), json!(format!("Callback {id} does not exist.")));
+            continue;
+        }
         let outcome = match state.node.cancel_callback(None, &id, &why).await {
             Ok(_) => json!("CANCELLED"),
             Err(e) => json!(ApiError::from(e).message()),
@@ -743,10 +756,11 @@ async fn admin_watermarks(req: HttpRequest, state: State) -> Result<HttpResponse
         .filter(|(k, _)| k == "service_name")
         .map(|(_, v)| v.as_str())
         .collect();
+    let visible = Visible::of(&req, &state);
     let mut services = Map::new();
     let mut total = 0u64;
     for (service, by_state) in state.node.callbacks().counts() {
-        if !wanted.is_empty() && !wanted.contains(&service.as_str()) {
+        if !visible.sees(&service) || (!wanted.is_empty() && !wanted.contains(&service.as_str())) {
             continue;
         }
         let n: u64 = by_state
@@ -757,7 +771,7 @@ async fn admin_watermarks(req: HttpRequest, state: State) -> Result<HttpResponse
         total += n;
         services.insert(service, json!(n));
     }
-    for w in wanted {
+    for w in wanted.into_iter().filter(|w| visible.sees(w)) {
         services.entry(w.to_owned()).or_insert(json!(0));
     }
     Ok(HttpResponse::Ok().json(json!({"services": services, "total": total})))
@@ -804,7 +818,9 @@ async fn admin_report_cancelled(
         ("_callback_state".to_owned(), "COMPLETED".to_owned()),
         ("_callback_reason".to_owned(), why),
     ];
-    let found = state.node.query_callbacks(None, &q)?;
+    let mut found = state.node.query_callbacks(None, &q)?;
+    let visible = Visible::of(&req, &state);
+    found.retain(|r| visible.sees(&r.service));
     let mut csv = columns.join(",");
     csv.push('\n');
     for r in &found {

@@ -101,6 +101,38 @@ pub(crate) fn authenticate(req: &HttpRequest, state: &State) -> Result<(), ApiEr
     with_users(req, state, &server_credentials(state))
 }
 
+/// Which services a request may see: every one, unless it comes from a user whose service
+/// list names services or their virtual groups (`_service_groups`).
+pub(crate) struct Visible {
+    user: Option<engine::users::User>,
+    platform: Arc<Platform>,
+}
+
+impl Visible {
+    pub(crate) fn of(req: &HttpRequest, state: &State) -> Visible {
+        Visible {
+            user: req
+                .extensions()
+                .get::<auth::Authenticated>()
+                .map(|a| a.0.clone())
+                .filter(|u| !u.services.is_empty()),
+            platform: state.platform.clone(),
+        }
+    }
+
+    pub(crate) fn sees(&self, service: &str) -> bool {
+        let Some(user) = &self.user else {
+            return true;
+        };
+        let groups = self
+            .platform
+            .service_options(service)
+            .and_then(|o| option(&o, "_service_groups").map(String::from))
+            .unwrap_or_default();
+        user.may_see(service, &engine::users::service_groups(&groups))
+    }
+}
+
 /// A request from a user (see [`auth::identify`]) is decided by the user's role; any other
 /// by the configured credentials, except that the admin API needs a user once users exist
 /// and no password is configured.
@@ -125,6 +157,16 @@ pub(crate) fn authenticate_service(
     state: &State,
     service: &str,
 ) -> Result<(), ApiError> {
+    if !Visible::of(req, state).sees(service) {
+        // Answered as for a service that does not exist: a user learns nothing of the others.
+        return Err(if req.path().contains("/service/callback") {
+            ApiError::Callback(engine::callback::CallbackError::NotFound(format!(
+                "Callback service {service} is not configured."
+            )))
+        } else {
+            ApiError::NotFound(format!("service '{service}' is not configured"))
+        });
+    }
     let svc = state.platform.service_options(service).map(|o| {
         let get = |k: &str| option(&o, k).map(String::from);
         Credentials {
@@ -212,10 +254,12 @@ async fn node_change(
 
 async fn admin_services(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
+    let visible = Visible::of(&req, &state);
     let all: Map<String, Value> = state
         .platform
         .services()
         .into_iter()
+        .filter(|(name, _)| visible.sees(name))
         .map(|(name, opts)| (name, options_json(&opts)))
         .collect();
     Ok(HttpResponse::Ok().json(Value::Object(all)))
@@ -230,6 +274,7 @@ async fn admin_service_get(
     let opts = state
         .platform
         .service_options(&name)
+        .filter(|_| Visible::of(&req, &state).sees(&name))
         .ok_or_else(|| ApiError::NotFound(format!("service '{name}' is not configured")))?;
     Ok(HttpResponse::Ok().json(options_json(&opts)))
 }
