@@ -391,6 +391,106 @@ impl Directory {
     }
 }
 
+/// A UI login ends after this long without a request.
+pub const LOGIN_IDLE_MS: Millis = 30 * 60_000;
+
+/// A UI login ends this long after it began, used or not.
+pub const LOGIN_MAX_MS: Millis = 12 * 3_600_000;
+
+/// One UI login: whose it is and the token its state-changing requests must echo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Login {
+    pub user: String,
+    /// Sent back by the UI in `X-CSRF-Token` on every state-changing request.
+    pub csrf: String,
+    pub created_at: Millis,
+    pub last_seen: Millis,
+}
+
+/// The UI's logins, by session token (kept as its SHA-256, never the token itself). A login
+/// ends on logout, after [`LOGIN_IDLE_MS`] idle, [`LOGIN_MAX_MS`] after it began, or when its
+/// user is removed. Sans-IO: time passed in.
+#[derive(Debug, Default)]
+pub struct Logins {
+    by_token: std::collections::HashMap<[u8; 32], Login>,
+}
+
+impl Logins {
+    pub fn new() -> Logins {
+        Logins::default()
+    }
+
+    /// Opens a login for `user`; returns its session token and CSRF token (random, 256 bits,
+    /// hex).
+    pub fn open(&mut self, user: &str, now: Millis) -> (String, String) {
+        self.prune(now);
+        let token = random_hex();
+        let csrf = random_hex();
+        self.by_token.insert(
+            token_key(&token),
+            Login {
+                user: user.to_owned(),
+                csrf: csrf.clone(),
+                created_at: now,
+                last_seen: now,
+            },
+        );
+        (token, csrf)
+    }
+
+    /// The login of `token` if it is still open at `now` (its idle time starts again).
+    pub fn find(&mut self, token: &str, now: Millis) -> Option<&Login> {
+        let key = token_key(token);
+        let open = self.by_token.get(&key).is_some_and(|l| alive(l, now));
+        if !open {
+            self.by_token.remove(&key);
+            return None;
+        }
+        let login = self.by_token.get_mut(&key)?;
+        login.last_seen = now;
+        Some(login)
+    }
+
+    /// Ends the login of `token` (logout); false when there was none.
+    pub fn close(&mut self, token: &str) -> bool {
+        self.by_token.remove(&token_key(token)).is_some()
+    }
+
+    /// Ends every login whose user is not in `users` any more.
+    pub fn keep_users(&mut self, users: &Directory) {
+        self.by_token.retain(|_, l| users.get(&l.user).is_some());
+    }
+
+    /// Forgets the logins that ended by `now`.
+    pub fn prune(&mut self, now: Millis) {
+        self.by_token.retain(|_, l| alive(l, now));
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_token.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_token.is_empty()
+    }
+}
+
+fn alive(l: &Login, now: Millis) -> bool {
+    now < l.last_seen + LOGIN_IDLE_MS && now < l.created_at + LOGIN_MAX_MS
+}
+
+fn token_key(token: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(token.as_bytes()).into()
+}
+
+fn random_hex() -> String {
+    rand::random::<[u8; 32]>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// What checking a name and password needs (see [`Directory::check`]).
 #[derive(Debug, Clone)]
 pub enum Check {
@@ -603,5 +703,37 @@ mod tests {
         // After the window the pair may try again, and a success clears its count.
         assert!(d.authenticate("ann", "pw", "a", FAILURE_WINDOW_MS).is_ok());
         assert!(!d.failures.contains_key(&("ann".into(), "a".into())));
+    }
+
+    #[test]
+    fn logins_end_on_logout_when_idle_at_their_age_limit_or_with_their_user() {
+        let mut logins = Logins::new();
+        let (token, csrf) = logins.open("ann", 0);
+        assert_eq!((token.len(), csrf.len()), (64, 64));
+        assert_ne!(token, csrf);
+        let l = logins.find(&token, 1_000).unwrap();
+        assert_eq!((l.user.as_str(), l.csrf.as_str()), ("ann", csrf.as_str()));
+        assert!(logins.find("not-a-token", 1_000).is_none());
+        // Used within the idle time, it stays open; idle longer, it ends.
+        assert!(logins.find(&token, LOGIN_IDLE_MS).is_some());
+        assert!(logins.find(&token, 2 * LOGIN_IDLE_MS).is_none());
+        assert!(logins.is_empty(), "an ended login is forgotten");
+        // However busy, it ends at its age limit.
+        let (token, _) = logins.open("ann", 0);
+        let mut t = 0;
+        while t + LOGIN_IDLE_MS / 2 < LOGIN_MAX_MS {
+            t += LOGIN_IDLE_MS / 2;
+            assert!(logins.find(&token, t).is_some());
+        }
+        assert!(logins.find(&token, LOGIN_MAX_MS).is_none());
+        // Logout, and a removed user.
+        let (a, _) = logins.open("ann", 0);
+        let (b, _) = logins.open("bob", 0);
+        assert!(logins.close(&a) && !logins.close(&a));
+        let bob = User::new("bob", Role::Supervisor, &[], "pw", 0).unwrap();
+        logins.keep_users(&Directory::new(vec![bob]));
+        assert_eq!(logins.len(), 1);
+        logins.keep_users(&Directory::new(vec![]));
+        assert!(logins.find(&b, 1).is_none());
     }
 }
