@@ -73,7 +73,7 @@ fn roles_decide_what_users_may_do_and_the_customers_api_stays_open() {
     r.assert_error(
         401,
         UNAUTHORIZED,
-        "this server has users: authenticate as one (HTTP Basic)",
+        "this server has users: log in (POST /genesys/1/admin/login) or send one of them with HTTP Basic",
     );
     assert_eq!(
         r.header("WWW-Authenticate"),
@@ -260,4 +260,110 @@ fn a_service_list_narrows_what_a_user_sees_by_name_or_virtual_group() {
         assert_eq!(names(marks["services"].clone()), [sees], "{user}");
         assert_eq!(marks["total"], marks["services"][sees], "{user}");
     }
+}
+
+#[test]
+fn the_ui_logs_in_with_a_session_cookie_and_echoes_its_csrf_token_on_every_change() {
+    let open = Server::start();
+    let me = open.get("/admin/me").ok_json(200);
+    assert_eq!(
+        (me["user"].clone(), me["open"].clone()),
+        (json!(null), json!(true))
+    );
+    let refused = open.post_form("/admin/login", &[("username", "ann"), ("password", "x")]);
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    assert!(refused.json()["message"]
+        .as_str()
+        .expect("a message")
+        .contains("ringback user add NAME --role Administrator"));
+
+    let scratch = Scratch::new("users-login");
+    let data = scratch.path().join("data");
+    add_user(&data, "ann", "Administrator", "", "ann-pw");
+    let server = Server::start_in(&data, None);
+    server
+        .get("/admin/me")
+        .assert_error(401, UNAUTHORIZED, "not logged in");
+    server
+        .post_form("/admin/login", &[("username", "ann"), ("password", "nope")])
+        .assert_error(401, UNAUTHORIZED, "invalid username or password");
+    server
+        .post_form("/admin/login", &[("username", "ann")])
+        .assert_error(
+            400,
+            common::BAD_REQUEST,
+            "a login needs 'username' and 'password'",
+        );
+
+    let r = server.post_form(
+        "/admin/login",
+        &[("username", "ann"), ("password", "ann-pw")],
+    );
+    let me = r.ok_json(200);
+    assert_eq!(
+        (me["user"].clone(), me["role"].clone()),
+        (json!("ann"), json!("Administrator"))
+    );
+    let csrf = me["csrf"].as_str().expect("a CSRF token").to_owned();
+    let set = r.header("Set-Cookie").expect("a session cookie").to_owned();
+    for attribute in [
+        "HttpOnly",
+        "SameSite=Strict",
+        "Path=/genesys",
+        "Max-Age=43200",
+    ] {
+        assert!(set.contains(attribute), "{attribute} in {set}");
+    }
+    let cookie = set.split(';').next().expect("name=value").to_owned();
+    assert!(
+        cookie.starts_with("RINGBACK_SESSION=") && cookie.len() > 60,
+        "{cookie}"
+    );
+
+    let with_cookie = |method: &str, path: &str| server.req(method, path).set("Cookie", &cookie);
+    let me = common::send(with_cookie("GET", "/admin/me"), None).ok_json(200);
+    assert_eq!(me["csrf"], json!(csrf));
+    assert_eq!(
+        common::send(with_cookie("GET", "/admin/services"), None).status,
+        200
+    );
+
+    // A change without the CSRF token is refused; with it, it goes through.
+    let body = json!({"_type":"builtin","_service":"request-interaction"}).to_string();
+    let put = |csrf: Option<&str>| {
+        let mut r =
+            with_cookie("PUT", "/admin/services/ri-ui").set("Content-Type", "application/json");
+        if let Some(c) = csrf {
+            r = r.set("X-CSRF-Token", c);
+        }
+        common::send(r, Some(body.as_bytes()))
+    };
+    put(None).assert_error(
+        403,
+        FORBIDDEN,
+        "a state-changing request of a logged-in session needs its X-CSRF-Token header",
+    );
+    put(Some("0000")).assert_error(
+        403,
+        FORBIDDEN,
+        "a state-changing request of a logged-in session needs its X-CSRF-Token header",
+    );
+    put(Some(&csrf)).ok_json(200);
+
+    // Logout ends the login and clears the cookie; the old cookie opens nothing.
+    let out = common::send(
+        with_cookie("POST", "/admin/logout").set("X-CSRF-Token", &csrf),
+        None,
+    );
+    assert_eq!(out.status, 204);
+    let cleared = out.header("Set-Cookie").expect("the cookie is cleared");
+    assert!(
+        cleared.starts_with("RINGBACK_SESSION=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+    common::send(with_cookie("GET", "/admin/services"), None).assert_error(
+        401,
+        UNAUTHORIZED,
+        "this server has users: log in (POST /genesys/1/admin/login) or send one of them with HTTP Basic",
+    );
 }

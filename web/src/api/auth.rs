@@ -19,7 +19,7 @@ use actix_web::web::Data;
 use actix_web::{HttpMessage, HttpRequest};
 use base64::Engine;
 use engine::store::{Millis, Store, StoreError};
-use engine::users::{Action, AuthError, Check, Directory, User};
+use engine::users::{Action, AuthError, Check, Directory, Logins, User};
 use parking_lot::Mutex;
 
 use super::routes::AppState;
@@ -96,6 +96,8 @@ pub struct Users {
     store: Arc<dyn Store>,
     dir: Mutex<Directory>,
     loaded_at: AtomicI64,
+    /// The UI's logins (in memory: a restart logs everyone out).
+    logins: Mutex<Logins>,
 }
 
 impl Users {
@@ -105,6 +107,7 @@ impl Users {
             store,
             dir: Mutex::new(dir),
             loaded_at: AtomicI64::new(now),
+            logins: Mutex::new(Logins::new()),
         })
     }
 
@@ -114,7 +117,10 @@ impl Users {
         if now - self.loaded_at.load(Ordering::Relaxed) >= USERS_RELOAD_MS {
             self.loaded_at.store(now, Ordering::Relaxed);
             match self.store.users() {
-                Ok(users) => dir.replace(users),
+                Ok(users) => {
+                    dir.replace(users);
+                    self.logins.lock().keep_users(&dir);
+                }
                 Err(e) => tracing::warn!(error = %e, "re-reading the users failed"),
             }
         }
@@ -157,6 +163,49 @@ impl Users {
     }
 }
 
+impl Users {
+    /// Checks a name and password and opens a UI login: the user, its session token and its
+    /// CSRF token.
+    pub async fn login(
+        self: Arc<Self>,
+        name: String,
+        password: String,
+        client: String,
+        now: Millis,
+    ) -> Result<(User, String, String), ApiError> {
+        let user = self
+            .clone()
+            .authenticate(name, password, client, now)
+            .await?;
+        let (token, csrf) = self.logins.lock().open(&user.name, now);
+        Ok((user, token, csrf))
+    }
+
+    /// The user of an open login and its CSRF token (the user as stored now).
+    pub fn session(&self, token: &str, now: Millis) -> Option<(User, String)> {
+        let dir = self.fresh(now);
+        let mut logins = self.logins.lock();
+        let login = logins.find(token, now)?;
+        let user = dir.get(&login.user)?.clone();
+        Some((user, login.csrf.clone()))
+    }
+
+    /// Ends a login; false when it was not open.
+    pub fn logout(&self, token: &str) -> bool {
+        self.logins.lock().close(token)
+    }
+}
+
+/// The name of the UI's session cookie.
+pub const SESSION_COOKIE: &str = "RINGBACK_SESSION";
+
+/// The header a logged-in UI echoes its CSRF token in on every state-changing request.
+pub const CSRF_HEADER: &str = "X-CSRF-Token";
+
+/// The CSRF token of the login a request came with (set by [`identify`]).
+#[derive(Debug, Clone)]
+pub struct LoginCsrf(pub String);
+
 /// The user a request authenticated as, kept in its extensions by [`identify`].
 #[derive(Debug, Clone)]
 pub struct Authenticated(pub User);
@@ -185,8 +234,35 @@ pub async fn identify(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let users = req.app_data::<Data<AppState>>().map(|s| s.users.clone());
     let creds = basic_credentials(req.request());
-    if let (Some(users), Some((name, password))) = (users, creds) {
-        let now = chrono::Utc::now().timestamp_millis();
+    let Some(users) = users else {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    };
+    let now = chrono::Utc::now().timestamp_millis();
+    // A fresh login needs no earlier one (a stale tab's cookie must not stand in its way).
+    if creds.is_none() && req.path() != "/genesys/1/admin/login" {
+        // A UI login: its cookie names it; a state-changing request must echo its CSRF token.
+        let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
+        if let Some((user, csrf)) = token.and_then(|t| users.session(&t, now)) {
+            let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+            let echoed = req
+                .headers()
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| same(v.as_bytes(), csrf.as_bytes()));
+            if !safe && !echoed {
+                let e = ApiError::Forbidden(format!(
+                    "a state-changing request of a logged-in session needs its {CSRF_HEADER} header"
+                ));
+                return Ok(req.error_response(e));
+            }
+            req.extensions_mut().insert(Authenticated(user));
+            req.extensions_mut().insert(LoginCsrf(csrf));
+        }
+    }
+    if let Some((name, password)) = creds {
         if users.fresh(now).get(&name).is_some() {
             let client = req
                 .peer_addr()

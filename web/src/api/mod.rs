@@ -4,6 +4,7 @@ pub mod auth;
 pub mod callback;
 pub mod center;
 pub mod error;
+pub mod login;
 pub mod notification;
 pub mod ors;
 pub mod params;

@@ -145,7 +145,7 @@ fn with_users(req: &HttpRequest, state: &State, required: &Credentials) -> Resul
         && state.users.any(now())
     {
         return Err(ApiError::Unauthorized(
-            "this server has users: authenticate as one (HTTP Basic)".into(),
+            "this server has users: log in (POST /genesys/1/admin/login) or send one of them with HTTP Basic".into(),
         ));
     }
     auth::check(req, required)
@@ -983,6 +983,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .service(
                         resource("/node/changestatus/{status}").route(web::post().to(node_change)),
                     )
+                    .service(resource("/login").route(web::post().to(super::login::login)))
+                    .service(resource("/logout").route(web::post().to(super::login::logout)))
+                    .service(resource("/me").route(web::get().to(super::login::me)))
                     .service(resource("/services").route(web::get().to(admin_services)))
                     .service(
                         resource("/services/{name}")

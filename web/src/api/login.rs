@@ -1,0 +1,105 @@
+//! The UI's login: `POST /genesys/1/admin/login` (form or JSON `username`, `password`) opens a
+//! login and sets its session cookie (HttpOnly, SameSite=Strict, `Path=/genesys`);
+//! `POST /genesys/1/admin/logout` ends it; `GET /genesys/1/admin/me` says who the request is
+//! (and, for a login, the CSRF token its state-changing requests must send in `X-CSRF-Token`).
+
+use actix_web::cookie::{time::Duration as CookieAge, Cookie, SameSite};
+use actix_web::web::Payload;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
+use engine::users::{User, LOGIN_MAX_MS};
+use serde_json::{json, Value};
+
+use super::auth::{Authenticated, LoginCsrf, SESSION_COOKIE};
+use super::error::ApiError;
+use super::params;
+use super::routes::{now, State};
+
+/// What the UI hears of its user.
+fn me_json(user: &User, csrf: Option<&str>) -> Value {
+    let mut v = json!({
+        "user": user.name,
+        "role": user.role.as_str(),
+        "services": user.services,
+    });
+    if let Some(c) = csrf {
+        v["csrf"] = json!(c);
+    }
+    v
+}
+
+fn session_cookie(req: &HttpRequest, value: &str, age: CookieAge) -> Cookie<'static> {
+    Cookie::build(SESSION_COOKIE, value.to_owned())
+        .path("/genesys")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(req.connection_info().scheme() == "https")
+        .max_age(age)
+        .finish()
+}
+
+/// `POST /genesys/1/admin/login`.
+pub(crate) async fn login(
+    req: HttpRequest,
+    state: State,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    let p = params::read(&req, payload).await?;
+    let texts = p.texts();
+    let get = |k: &str| {
+        texts
+            .iter()
+            .find(|(name, _)| name == k)
+            .map(|(_, v)| v.clone())
+    };
+    let (Some(name), Some(password)) = (get("username"), get("password")) else {
+        return Err(ApiError::BadRequest(
+            "a login needs 'username' and 'password'".into(),
+        ));
+    };
+    let t = now();
+    if state.users.len(t) == 0 {
+        return Err(ApiError::BadRequest(
+            "this server has no users: add the first with \
+             `ringback user add NAME --role Administrator` (the API is open until then)"
+                .into(),
+        ));
+    }
+    let client = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let (user, token, csrf) = state.users.clone().login(name, password, client, t).await?;
+    tracing::info!(user = %user.name, role = %user.role, "logged in");
+    let age = CookieAge::milliseconds(LOGIN_MAX_MS);
+    Ok(HttpResponse::Ok()
+        .cookie(session_cookie(&req, &token, age))
+        .json(me_json(&user, Some(&csrf))))
+}
+
+/// `POST /genesys/1/admin/logout`: ends the login (if any) and clears its cookie.
+pub(crate) async fn logout(req: HttpRequest, state: State) -> HttpResponse {
+    if let Some(c) = req.cookie(SESSION_COOKIE) {
+        state.users.logout(c.value());
+    }
+    HttpResponse::NoContent()
+        .cookie(session_cookie(&req, "", CookieAge::ZERO))
+        .finish()
+}
+
+/// `GET /genesys/1/admin/me`: the request's user; on a server without users, that it is open.
+pub(crate) async fn me(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+    let ext = req.extensions();
+    if let Some(Authenticated(user)) = ext.get::<Authenticated>() {
+        let csrf = ext.get::<LoginCsrf>().map(|c| c.0.as_str());
+        return Ok(HttpResponse::Ok().json(me_json(user, csrf)));
+    }
+    if state.users.len(now()) == 0 {
+        return Ok(HttpResponse::Ok().json(json!({
+            "user": null,
+            "open": true,
+            "message": "this server has no users: add the first with \
+                        `ringback user add NAME --role Administrator`",
+        })));
+    }
+    Err(ApiError::Unauthorized("not logged in".into()))
+}
