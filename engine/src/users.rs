@@ -142,6 +142,31 @@ impl User {
         })
     }
 
+    /// This user with a new role, service list or password (each left as it is when `None`).
+    pub fn changed(
+        &self,
+        role: Option<Role>,
+        services: Option<&[String]>,
+        password: Option<&str>,
+        now: Millis,
+    ) -> Result<User, UserError> {
+        Ok(User {
+            name: self.name.clone(),
+            role: role.unwrap_or(self.role),
+            services: match services {
+                Some(s) => check_services(s)?,
+                None => self.services.clone(),
+            },
+            password_hash: match password {
+                Some(p) => hash_password(p)?,
+                None => self.password_hash.clone(),
+            },
+            created_at: self.created_at,
+            // Always later than before, so a directory drops what it verified of the old record.
+            updated_at: now.max(self.updated_at + 1),
+        })
+    }
+
     /// Whether the user may see the service `name` whose `_service_groups` are `groups`.
     pub fn may_see(&self, name: &str, groups: &[&str]) -> bool {
         self.services.is_empty()
@@ -620,6 +645,34 @@ mod tests {
             UserError::InvalidService("a,b".into())
         );
         assert_eq!(service_groups("'support', vip ,,"), ["support", "vip"]);
+    }
+
+    #[test]
+    fn a_change_keeps_what_it_does_not_name_and_always_moves_the_record_on() {
+        let ann = user(&["a"]);
+        let same = ann.changed(None, None, None, 0).unwrap();
+        assert_eq!(
+            same.updated_at,
+            ann.updated_at + 1,
+            "even with a clock behind"
+        );
+        assert_eq!(
+            (same.role, &same.services, &same.password_hash),
+            (ann.role, &ann.services, &ann.password_hash)
+        );
+        let other = ann
+            .changed(Some(Role::CallbackReadOnly), Some(&[]), Some("new"), 5_000)
+            .unwrap();
+        assert_eq!(
+            (other.role, other.services.len(), other.updated_at),
+            (Role::CallbackReadOnly, 0, 5_000)
+        );
+        assert!(other.verify("new") && !other.verify("s3cret"));
+        assert_eq!(other.created_at, ann.created_at);
+        assert_eq!(
+            ann.changed(None, None, Some(""), 0).unwrap_err(),
+            UserError::EmptyPassword
+        );
     }
 
     #[test]
