@@ -101,7 +101,7 @@ fn roles_decide_what_users_may_do_and_the_customers_api_stays_open() {
         .assert_error(
             403,
             FORBIDDEN,
-            "bob (Supervisor) may not change the configuration",
+            "bob (Supervisor) may not administer this server",
         );
     assert_eq!(
         server.get("/admin/callback/queues").status,
@@ -366,4 +366,110 @@ fn the_ui_logs_in_with_a_session_cookie_and_echoes_its_csrf_token_on_every_chang
         UNAUTHORIZED,
         "this server has users: log in (POST /genesys/1/admin/login) or send one of them with HTTP Basic",
     );
+}
+
+#[test]
+fn an_administrator_manages_users_through_the_admin_api() {
+    let mut server = Server::start();
+    // An open server lets the first user be made over the API, as from the shell.
+    let ann = server
+        .put_json(
+            "/admin/users/ann",
+            &json!({"role": "administrator", "password": "ann-pw"}),
+        )
+        .ok_json(201);
+    assert_eq!(
+        (
+            ann["user"].clone(),
+            ann["role"].clone(),
+            ann["services"].clone()
+        ),
+        (json!("ann"), json!("Administrator"), json!([]))
+    );
+    assert!(ann.get("password").is_none() && !ann.to_string().contains("argon2"));
+    server.get("/admin/users").assert_error(
+        401,
+        UNAUTHORIZED,
+        "this server has users: log in (POST /genesys/1/admin/login) or send one of them with HTTP Basic",
+    );
+
+    server.set_auth(Some(("ann", "ann-pw")));
+    let bob = server
+        .put_json(
+            "/admin/users/bob",
+            &json!({"role": "Supervisor", "services": "callback-immediate, support", "password": "bob-pw"}),
+        )
+        .ok_json(201);
+    assert_eq!(bob["services"], json!(["callback-immediate", "support"]));
+    let changed = server
+        .put_json("/admin/users/bob", &json!({"role": "CallbackReadOnly"}))
+        .ok_json(200);
+    assert_eq!(
+        (changed["role"].clone(), changed["services"].clone()),
+        (
+            json!("CallbackReadOnly"),
+            json!(["callback-immediate", "support"])
+        )
+    );
+    let list = server.get("/admin/users").ok_json(200);
+    let names: Vec<&str> = list
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|u| u["user"].as_str().expect("a name"))
+        .collect();
+    assert_eq!(names, ["ann", "bob"]);
+
+    for (body, message) in [
+        (
+            json!({"role": "Supervisor"}),
+            "a new user needs a role and a password ('cy' does not exist)",
+        ),
+        (
+            json!({"role": "agent", "password": "x"}),
+            "unknown role 'agent' (one of Administrator, Supervisor, CallbackReadOnly)",
+        ),
+        (
+            json!({"role": "Supervisor", "password": "x", "email": "e"}),
+            "unknown field 'email' (a user has role, services and password)",
+        ),
+        (
+            json!({"role": "Supervisor", "password": ""}),
+            "the password is empty",
+        ),
+    ] {
+        server
+            .put_json("/admin/users/cy", &body)
+            .assert_error(400, common::BAD_REQUEST, message);
+    }
+    let conflict = "com.genesyslab.gsg.services.ConflictException";
+    server
+        .put_json("/admin/users/ann", &json!({"role": "Supervisor"}))
+        .assert_error(
+            409,
+            conflict,
+            "ann is the last Administrator: make another one first",
+        );
+    server.delete("/admin/users/ann").assert_error(
+        409,
+        conflict,
+        "ann is the last Administrator: make another one first",
+    );
+
+    // Bob, read-only now (his password unchanged), may not manage users.
+    server.set_auth(Some(("bob", "bob-pw")));
+    server.get("/admin/users").assert_error(
+        403,
+        FORBIDDEN,
+        "bob (CallbackReadOnly) may not administer this server",
+    );
+    server.set_auth(Some(("ann", "ann-pw")));
+    assert_eq!(server.delete("/admin/users/bob").status, 204);
+    server
+        .get("/admin/users/bob")
+        .assert_error(404, common::NOT_FOUND, "no user 'bob'");
+    server.set_auth(Some(("bob", "bob-pw")));
+    server
+        .get("/admin/callback/queues")
+        .assert_error(401, UNAUTHORIZED, "this server has users: log in (POST /genesys/1/admin/login) or send one of them with HTTP Basic");
 }

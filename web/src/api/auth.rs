@@ -7,7 +7,7 @@
 //! handler, where the role decides ([`allowed`]). Once users exist, the admin API needs one
 //! (or the configured credentials, so existing API clients keep working).
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -18,8 +18,8 @@ use actix_web::middleware::Next;
 use actix_web::web::Data;
 use actix_web::{HttpMessage, HttpRequest};
 use base64::Engine;
-use engine::store::{Millis, Store, StoreError};
-use engine::users::{Action, AuthError, Check, Directory, Logins, User};
+use engine::store::{Millis, Store, StoreError, WriteOp};
+use engine::users::{check_name, Action, AuthError, Check, Directory, Logins, Role, User};
 use parking_lot::Mutex;
 
 use super::routes::AppState;
@@ -96,6 +96,8 @@ pub struct Users {
     store: Arc<dyn Store>,
     dir: Mutex<Directory>,
     loaded_at: AtomicI64,
+    /// Set by a change made here: the next use re-reads the store.
+    stale: AtomicBool,
     /// The UI's logins (in memory: a restart logs everyone out).
     logins: Mutex<Logins>,
 }
@@ -107,6 +109,7 @@ impl Users {
             store,
             dir: Mutex::new(dir),
             loaded_at: AtomicI64::new(now),
+            stale: AtomicBool::new(false),
             logins: Mutex::new(Logins::new()),
         })
     }
@@ -114,7 +117,9 @@ impl Users {
     /// The directory, re-read from the store first when stale (a failed read keeps the last).
     fn fresh(&self, now: Millis) -> parking_lot::MutexGuard<'_, Directory> {
         let mut dir = self.dir.lock();
-        if now - self.loaded_at.load(Ordering::Relaxed) >= USERS_RELOAD_MS {
+        if self.stale.swap(false, Ordering::Relaxed)
+            || now - self.loaded_at.load(Ordering::Relaxed) >= USERS_RELOAD_MS
+        {
             self.loaded_at.store(now, Ordering::Relaxed);
             match self.store.users() {
                 Ok(users) => {
@@ -188,6 +193,98 @@ impl Users {
         let login = logins.find(token, now)?;
         let user = dir.get(&login.user)?.clone();
         Some((user, login.csrf.clone()))
+    }
+
+    /// Every user, by name.
+    pub fn all(&self, now: Millis) -> Vec<User> {
+        self.fresh(now).users().into_iter().cloned().collect()
+    }
+
+    pub fn get(&self, name: &str, now: Millis) -> Option<User> {
+        self.fresh(now).get(name).cloned()
+    }
+
+    /// Adds `name` (a role and a password needed) or changes what is given; durable before it
+    /// answers, with whether the user is new. The last Administrator keeps its role.
+    pub async fn put(
+        self: Arc<Self>,
+        name: String,
+        role: Option<Role>,
+        services: Option<Vec<String>>,
+        password: Option<String>,
+        now: Millis,
+    ) -> Result<(User, bool), ApiError> {
+        check_name(&name).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        let (existing, admins) = self.stored()?;
+        let existing = existing.into_iter().find(|u| u.name == name);
+        match &existing {
+            None if role.is_none() || password.is_none() => {
+                return Err(ApiError::BadRequest(format!(
+                    "a new user needs a role and a password ('{name}' does not exist)"
+                )))
+            }
+            Some(u)
+                if u.role == Role::Administrator
+                    && role.is_some_and(|r| r != Role::Administrator)
+                    && admins == 1 =>
+            {
+                return Err(ApiError::Conflict(format!(
+                    "{name} is the last Administrator: make another one first"
+                )))
+            }
+            _ => {}
+        }
+        let created = existing.is_none();
+        // Hashing a password is deliberately slow: off the request thread.
+        let user = actix_web::web::block(move || match existing {
+            None => User::new(
+                &name,
+                role.unwrap_or(Role::CallbackReadOnly),
+                &services.unwrap_or_default(),
+                password.as_deref().unwrap_or_default(),
+                now,
+            ),
+            Some(u) => u.changed(role, services.as_deref(), password.as_deref(), now),
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("hashing a password: {e}")))?
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        self.commit(WriteOp::PutUser(user.clone())).await?;
+        Ok((user, created))
+    }
+
+    /// Removes `name`; the last Administrator stays.
+    pub async fn remove(self: Arc<Self>, name: String, _now: Millis) -> Result<(), ApiError> {
+        let (users, admins) = self.stored()?;
+        let user = users
+            .into_iter()
+            .find(|u| u.name == name)
+            .ok_or_else(|| ApiError::NotFound(format!("no user '{name}'")))?;
+        if user.role == Role::Administrator && admins == 1 {
+            return Err(ApiError::Conflict(format!(
+                "{name} is the last Administrator: make another one first"
+            )));
+        }
+        self.commit(WriteOp::DeleteUser { name }).await
+    }
+
+    /// The users as stored now, and how many are Administrators.
+    fn stored(&self) -> Result<(Vec<User>, usize), ApiError> {
+        let users = self
+            .store
+            .users()
+            .map_err(|e| ApiError::Internal(format!("reading the users: {e}")))?;
+        let admins = users
+            .iter()
+            .filter(|u| u.role == Role::Administrator)
+            .count();
+        Ok((users, admins))
+    }
+
+    async fn commit(&self, op: WriteOp) -> Result<(), ApiError> {
+        let done = self.store.write(vec![op]).await;
+        self.stale.store(true, Ordering::Relaxed);
+        done.map_err(|e| ApiError::Internal(format!("the store failed: {e}")))
     }
 
     /// Ends a login; false when it was not open.
@@ -289,6 +386,9 @@ pub fn action_of(req: &HttpRequest) -> Action {
         || path.starts_with("/genesys/1/service/callback/")
         || path == "/genesys/1/service/callback"
         || path.starts_with("/genesys/2/service/callback");
+    if path == "/genesys/1/admin/users" || path.starts_with("/genesys/1/admin/users/") {
+        return Action::Administer;
+    }
     match (callbacks, path.starts_with("/genesys/1/admin/"), read) {
         (true, _, true) => Action::ReadCallbacks,
         (true, _, false) => Action::ChangeCallbacks,
@@ -313,7 +413,7 @@ pub fn allowed(user: &User, req: &HttpRequest) -> Result<(), ApiError> {
                 Action::ChangeCallbacks => "create, change or cancel callbacks",
                 Action::ReadConfig => "read the configuration",
                 Action::UseServices => "use this service",
-                Action::Administer => "change the configuration",
+                Action::Administer => "administer this server",
             }
         )))
     }
@@ -457,6 +557,8 @@ mod tests {
             ),
             ("GET", "/genesys/1/admin/services", Action::ReadConfig),
             ("PUT", "/genesys/1/admin/services/x", Action::Administer),
+            ("GET", "/genesys/1/admin/users", Action::Administer),
+            ("GET", "/genesys/1/admin/users/ann", Action::Administer),
             (
                 "POST",
                 "/genesys/1/service/request-interaction",

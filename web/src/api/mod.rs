@@ -9,3 +9,4 @@ pub mod notification;
 pub mod ors;
 pub mod params;
 pub mod routes;
+pub mod users;

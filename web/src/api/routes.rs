@@ -986,6 +986,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .service(resource("/login").route(web::post().to(super::login::login)))
                     .service(resource("/logout").route(web::post().to(super::login::logout)))
                     .service(resource("/me").route(web::get().to(super::login::me)))
+                    .service(resource("/users").route(web::get().to(super::users::list)))
+                    .service(
+                        resource("/users/{name}")
+                            .route(web::get().to(super::users::get))
+                            .route(web::put().to(super::users::put))
+                            .route(web::delete().to(super::users::delete)),
+                    )
                     .service(resource("/services").route(web::get().to(admin_services)))
                     .service(
                         resource("/services/{name}")
