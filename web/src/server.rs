@@ -153,6 +153,12 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
         crate::api::auth::Users::load(platform.store().clone(), now())
             .map_err(|e| anyhow::anyhow!("reading the users: {e}"))?,
     );
+    let (_, warnings) =
+        engine::features::Features::from_options(&platform.section("features").unwrap_or_default());
+    for w in warnings {
+        tracing::warn!("{w}");
+        eprintln!("ringback: {w}");
+    }
     match users.len(now()) {
         0 if platform.server().password.is_none() => eprintln!(
             "ringback: no users and no [server] password: the admin API is open to anyone who \

@@ -473,3 +473,63 @@ fn an_administrator_manages_users_through_the_admin_api() {
         .get("/admin/callback/queues")
         .assert_error(401, UNAUTHORIZED, "this server has users: log in (POST /genesys/1/admin/login) or send one of them with HTTP Basic");
 }
+
+#[test]
+fn the_features_switches_hold_the_uis_users_to_their_panels() {
+    let scratch = Scratch::new("users-features");
+    let data = scratch.path().join("data");
+    add_user(&data, "ann", "Administrator", "", "ann-pw");
+    let sample = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/ringback.ini"),
+    )
+    .expect("the sample configuration");
+    let ini = scratch.path().join("ringback.ini");
+    std::fs::write(
+        &ini,
+        format!(
+            "{sample}\n[features]\nenable-resources = true\nenable-metrics = perhaps\n\
+             enable-nothing = true\n"
+        ),
+    )
+    .expect("the configuration is written");
+    let mut server = Server::start_in(&data, Some(&ini));
+    let log = server.log();
+    assert!(
+        log.contains(
+            "[features] enable-metrics = perhaps: not true or false; the default (false) stays"
+        ) && log.contains("[features] enable-nothing: not a switch Ringback knows"),
+        "{log}"
+    );
+
+    server.set_auth(Some(("ann", "ann-pw")));
+    let r = server
+        .post_form(
+            "/admin/login",
+            &[("username", "ann"), ("password", "ann-pw")],
+        )
+        .ok_json(200);
+    assert_eq!(r["features"]["enable-resources"], json!(true));
+    assert_eq!(r["features"]["enable-patterns"], json!(false));
+    assert_eq!(
+        r["features"]["disable-bulk-cancel-and-export-callback"],
+        json!(true)
+    );
+    assert_eq!(server.get("/admin/resources/DNIS").status, 200);
+    server.get("/admin/patterns/default").assert_error(
+        403,
+        FORBIDDEN,
+        "the Patterns panel is off: [features] enable-patterns = false",
+    );
+    let cancel = common::send(
+        server
+            .req("POST", "/admin/callback/cancel")
+            .set("Content-Type", "application/json"),
+        Some(br#"{"ids":[]}"#),
+    );
+    cancel.assert_error(
+        403,
+        FORBIDDEN,
+        "the bulk cancel and export of callbacks is off: \
+         [features] disable-bulk-cancel-and-export-callback = true",
+    );
+}

@@ -18,6 +18,7 @@ use actix_web::middleware::Next;
 use actix_web::web::Data;
 use actix_web::{HttpMessage, HttpRequest};
 use base64::Engine;
+use engine::features::Features;
 use engine::store::{Millis, Store, StoreError, WriteOp};
 use engine::users::{check_name, Action, AuthError, Check, Directory, Logins, Role, User};
 use parking_lot::Mutex;
@@ -395,6 +396,39 @@ pub fn action_of(req: &HttpRequest) -> Action {
         (false, true, true) => Action::ReadConfig,
         (false, true, false) => Action::Administer,
         (false, false, _) => Action::UseServices,
+    }
+}
+
+/// The `[features]` switch a request's endpoint depends on: its name, the value that lets the
+/// request through, and what it is called in the UI.
+pub fn switch_for(req: &HttpRequest) -> Option<(&'static str, bool, &'static str)> {
+    let path = req.path();
+    let under = |p: &str| path == p || path.starts_with(&format!("{p}/"));
+    if under("/genesys/1/admin/resources") {
+        Some(("enable-resources", true, "the Resources panel"))
+    } else if under("/genesys/1/admin/patterns") {
+        Some(("enable-patterns", true, "the Patterns panel"))
+    } else if path == "/genesys/1/admin/callback/cancel"
+        || path == "/genesys/1/admin/callback/reportcancelled"
+    {
+        Some((
+            "disable-bulk-cancel-and-export-callback",
+            false,
+            "the bulk cancel and export of callbacks",
+        ))
+    } else {
+        None
+    }
+}
+
+/// For a request from a user: whether the `[features]` switch of its endpoint lets it through
+/// (403 when not). Clients with the configured GMS credentials are not held to the UI's panels.
+pub fn switched_on(features: &Features, req: &HttpRequest) -> Result<(), ApiError> {
+    match switch_for(req) {
+        Some((name, needed, what)) if features.is_set(name) != needed => Err(ApiError::Forbidden(
+            format!("{what} is off: [features] {name} = {}", !needed),
+        )),
+        _ => Ok(()),
     }
 }
 

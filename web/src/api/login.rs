@@ -12,14 +12,26 @@ use serde_json::{json, Value};
 use super::auth::{Authenticated, LoginCsrf, SESSION_COOKIE};
 use super::error::ApiError;
 use super::params;
-use super::routes::{now, State};
+use super::routes::{features, now, State};
+
+/// The `[features]` switches, for the UI to show its panels.
+fn features_json(state: &State) -> Value {
+    Value::Object(
+        features(state)
+            .all()
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), json!(v)))
+            .collect(),
+    )
+}
 
 /// What the UI hears of its user.
-fn me_json(user: &User, csrf: Option<&str>) -> Value {
+fn me_json(state: &State, user: &User, csrf: Option<&str>) -> Value {
     let mut v = json!({
         "user": user.name,
         "role": user.role.as_str(),
         "services": user.services,
+        "features": features_json(state),
     });
     if let Some(c) = csrf {
         v["csrf"] = json!(c);
@@ -73,7 +85,7 @@ pub(crate) async fn login(
     let age = CookieAge::milliseconds(LOGIN_MAX_MS);
     Ok(HttpResponse::Ok()
         .cookie(session_cookie(&req, &token, age))
-        .json(me_json(&user, Some(&csrf))))
+        .json(me_json(&state, &user, Some(&csrf))))
 }
 
 /// `POST /genesys/1/admin/logout`: ends the login (if any) and clears its cookie.
@@ -91,12 +103,13 @@ pub(crate) async fn me(req: HttpRequest, state: State) -> Result<HttpResponse, A
     let ext = req.extensions();
     if let Some(Authenticated(user)) = ext.get::<Authenticated>() {
         let csrf = ext.get::<LoginCsrf>().map(|c| c.0.as_str());
-        return Ok(HttpResponse::Ok().json(me_json(user, csrf)));
+        return Ok(HttpResponse::Ok().json(me_json(&state, user, csrf)));
     }
     if state.users.len(now()) == 0 {
         return Ok(HttpResponse::Ok().json(json!({
             "user": null,
             "open": true,
+            "features": features_json(&state),
             "message": "this server has no users: add the first with \
                         `ringback user add NAME --role Administrator`",
         })));

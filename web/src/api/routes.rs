@@ -101,6 +101,14 @@ pub(crate) fn authenticate(req: &HttpRequest, state: &State) -> Result<(), ApiEr
     with_users(req, state, &server_credentials(state))
 }
 
+/// The `[features]` switches as configured now.
+pub(crate) fn features(state: &State) -> engine::features::Features {
+    engine::features::Features::from_options(
+        &state.platform.section("features").unwrap_or_default(),
+    )
+    .0
+}
+
 /// Which services a request may see: every one, unless it comes from a user whose service
 /// list names services or their virtual groups (`_service_groups`).
 pub(crate) struct Visible {
@@ -138,7 +146,8 @@ impl Visible {
 /// and no password is configured.
 fn with_users(req: &HttpRequest, state: &State, required: &Credentials) -> Result<(), ApiError> {
     if let Some(auth::Authenticated(user)) = req.extensions().get::<auth::Authenticated>() {
-        return auth::allowed(user, req);
+        auth::allowed(user, req)?;
+        return auth::switched_on(&features(state), req);
     }
     if required.password.is_none()
         && req.path().starts_with("/genesys/1/admin/")
