@@ -196,6 +196,61 @@ impl User {
     }
 }
 
+/// Why a change to the users is refused.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum ChangeError {
+    #[error("a new user needs a role and a password ('{0}' does not exist)")]
+    NewNeedsRoleAndPassword(String),
+    #[error("{0} is the last Administrator: make another one first")]
+    LastAdministrator(String),
+    #[error("no user '{0}'")]
+    NotFound(String),
+}
+
+/// Whether `name` may be given `role` (or added, when it is not in `users`): a new user needs
+/// a role and a password, and the last Administrator keeps its role. Returns the user as it
+/// is now, if any.
+pub fn check_put<'a>(
+    users: &'a [User],
+    name: &str,
+    role: Option<Role>,
+    has_password: bool,
+) -> Result<Option<&'a User>, ChangeError> {
+    let existing = users.iter().find(|u| u.name == name);
+    match existing {
+        None if role.is_none() || !has_password => {
+            Err(ChangeError::NewNeedsRoleAndPassword(name.to_owned()))
+        }
+        Some(u)
+            if u.role == Role::Administrator
+                && role.is_some_and(|r| r != Role::Administrator)
+                && administrators(users) == 1 =>
+        {
+            Err(ChangeError::LastAdministrator(name.to_owned()))
+        }
+        _ => Ok(existing),
+    }
+}
+
+/// Whether `name` may be removed: it exists and is not the last Administrator.
+pub fn check_remove(users: &[User], name: &str) -> Result<(), ChangeError> {
+    let user = users
+        .iter()
+        .find(|u| u.name == name)
+        .ok_or_else(|| ChangeError::NotFound(name.to_owned()))?;
+    if user.role == Role::Administrator && administrators(users) == 1 {
+        return Err(ChangeError::LastAdministrator(name.to_owned()));
+    }
+    Ok(())
+}
+
+fn administrators(users: &[User]) -> usize {
+    users
+        .iter()
+        .filter(|u| u.role == Role::Administrator)
+        .count()
+}
+
 /// The names of a service's `_service_groups` option (comma-separated, quotes allowed as
 /// the help writes them: `'support'`).
 pub fn service_groups(option: &str) -> Vec<&str> {
@@ -673,6 +728,55 @@ mod tests {
             ann.changed(None, None, Some(""), 0).unwrap_err(),
             UserError::EmptyPassword
         );
+    }
+
+    #[test]
+    fn the_last_administrator_stays_and_a_new_user_needs_a_role_and_a_password() {
+        let ann = User {
+            role: Role::Administrator,
+            ..user(&[])
+        };
+        let bob = User {
+            name: "bob".into(),
+            ..user(&[])
+        };
+        let users = [ann.clone(), bob.clone()];
+        let last = ChangeError::LastAdministrator("ann".into());
+        assert_eq!(
+            check_put(&users, "ann", Some(Role::Supervisor), false),
+            Err(last.clone())
+        );
+        assert_eq!(check_remove(&users, "ann"), Err(last));
+        assert_eq!(check_put(&users, "ann", None, true), Ok(Some(&ann)));
+        assert_eq!(
+            check_put(&users, "bob", Some(Role::CallbackReadOnly), false),
+            Ok(Some(&bob))
+        );
+        assert_eq!(check_remove(&users, "bob"), Ok(()));
+        assert_eq!(
+            check_put(&users, "cy", Some(Role::Supervisor), false),
+            Err(ChangeError::NewNeedsRoleAndPassword("cy".into()))
+        );
+        assert_eq!(
+            check_put(&users, "cy", None, true),
+            Err(ChangeError::NewNeedsRoleAndPassword("cy".into()))
+        );
+        assert_eq!(
+            check_put(&users, "cy", Some(Role::Supervisor), true),
+            Ok(None)
+        );
+        assert_eq!(
+            check_remove(&users, "cy"),
+            Err(ChangeError::NotFound("cy".into()))
+        );
+        // With a second Administrator, either may go.
+        let al = User {
+            name: "al".into(),
+            ..ann.clone()
+        };
+        let users = [ann, al, bob];
+        assert_eq!(check_remove(&users, "ann"), Ok(()));
+        assert!(check_put(&users, "al", Some(Role::Supervisor), false).is_ok());
     }
 
     #[test]
