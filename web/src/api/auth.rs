@@ -20,12 +20,13 @@ use actix_web::{HttpMessage, HttpRequest};
 use base64::Engine;
 use engine::features::Features;
 use engine::store::{Millis, Store, StoreError, WriteOp};
-use engine::users::{check_name, Action, AuthError, Check, Directory, Logins, Role, User};
+use engine::users::{
+    check_name, check_put, check_remove, Action, AuthError, Check, Directory, Logins, Role, User,
+};
 use parking_lot::Mutex;
 
-use super::routes::AppState;
-
 use super::error::ApiError;
+use super::routes::AppState;
 
 /// The credentials a request must present (`password: None` means no authentication).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -167,9 +168,7 @@ impl Users {
                 AuthError::Throttled(secs) => ApiError::TooManyRequests(e.to_string(), secs),
             })
     }
-}
 
-impl Users {
     /// Checks a name and password and opens a UI login: the user, its session token and its
     /// CSRF token.
     pub async fn login(
@@ -216,25 +215,8 @@ impl Users {
         now: Millis,
     ) -> Result<(User, bool), ApiError> {
         check_name(&name).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        let (existing, admins) = self.stored()?;
-        let existing = existing.into_iter().find(|u| u.name == name);
-        match &existing {
-            None if role.is_none() || password.is_none() => {
-                return Err(ApiError::BadRequest(format!(
-                    "a new user needs a role and a password ('{name}' does not exist)"
-                )))
-            }
-            Some(u)
-                if u.role == Role::Administrator
-                    && role.is_some_and(|r| r != Role::Administrator)
-                    && admins == 1 =>
-            {
-                return Err(ApiError::Conflict(format!(
-                    "{name} is the last Administrator: make another one first"
-                )))
-            }
-            _ => {}
-        }
+        let users = self.stored()?;
+        let existing = check_put(&users, &name, role, password.is_some())?.cloned();
         let created = existing.is_none();
         // Hashing a password is deliberately slow: off the request thread.
         let user = actix_web::web::block(move || match existing {
@@ -255,31 +237,16 @@ impl Users {
     }
 
     /// Removes `name`; the last Administrator stays.
-    pub async fn remove(self: Arc<Self>, name: String, _now: Millis) -> Result<(), ApiError> {
-        let (users, admins) = self.stored()?;
-        let user = users
-            .into_iter()
-            .find(|u| u.name == name)
-            .ok_or_else(|| ApiError::NotFound(format!("no user '{name}'")))?;
-        if user.role == Role::Administrator && admins == 1 {
-            return Err(ApiError::Conflict(format!(
-                "{name} is the last Administrator: make another one first"
-            )));
-        }
+    pub async fn remove(self: Arc<Self>, name: String) -> Result<(), ApiError> {
+        check_remove(&self.stored()?, &name)?;
         self.commit(WriteOp::DeleteUser { name }).await
     }
 
-    /// The users as stored now, and how many are Administrators.
-    fn stored(&self) -> Result<(Vec<User>, usize), ApiError> {
-        let users = self
-            .store
+    /// The users as stored now (a change is checked against these, not the cached ones).
+    fn stored(&self) -> Result<Vec<User>, ApiError> {
+        self.store
             .users()
-            .map_err(|e| ApiError::Internal(format!("reading the users: {e}")))?;
-        let admins = users
-            .iter()
-            .filter(|u| u.role == Role::Administrator)
-            .count();
-        Ok((users, admins))
+            .map_err(|e| ApiError::Internal(format!("reading the users: {e}")))
     }
 
     async fn commit(&self, op: WriteOp) -> Result<(), ApiError> {

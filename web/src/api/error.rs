@@ -193,6 +193,18 @@ impl ResponseError for ApiError {
     }
 }
 
+impl From<engine::users::ChangeError> for ApiError {
+    fn from(e: engine::users::ChangeError) -> ApiError {
+        use engine::users::ChangeError as C;
+        let m = e.to_string();
+        match e {
+            C::NewNeedsRoleAndPassword(_) => ApiError::BadRequest(m),
+            C::LastAdministrator(_) => ApiError::Conflict(m),
+            C::NotFound(_) => ApiError::NotFound(m),
+        }
+    }
+}
+
 impl From<actors::session::SessionError> for ApiError {
     fn from(e: actors::session::SessionError) -> ApiError {
         use actors::session::SessionError as S;

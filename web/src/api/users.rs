@@ -122,6 +122,6 @@ pub(crate) async fn delete(
     name: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
-    state.users.clone().remove(name.into_inner(), now()).await?;
+    state.users.clone().remove(name.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
