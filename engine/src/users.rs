@@ -184,16 +184,6 @@ impl User {
             Role::CallbackReadOnly => action == Action::ReadCallbacks,
         }
     }
-
-    /// Whether the user may create, change or cancel callbacks.
-    pub fn may_change_callbacks(&self) -> bool {
-        self.role != Role::CallbackReadOnly
-    }
-
-    /// Whether the user may change services, templates, resources, patterns and users.
-    pub fn may_administer(&self) -> bool {
-        self.role == Role::Administrator
-    }
 }
 
 /// Why a change to the users is refused.
@@ -387,22 +377,9 @@ impl Directory {
         all
     }
 
-    /// Checks `name` and `password` from `client` (its address) at `now`, verifying with Argon2
-    /// in place. A server verifies off its request threads instead: [`Directory::check`], then
-    /// [`Check::verify`] elsewhere, then [`Directory::settle`].
-    pub fn authenticate(
-        &mut self,
-        name: &str,
-        password: &str,
-        client: &str,
-        now: Millis,
-    ) -> Result<User, AuthError> {
-        let check = self.check(name, password, client, now);
-        let ok = check.verify(password);
-        self.settle(check, name, password, client, ok, now)
-    }
-
-    /// What it takes to check `name` and `password` from `client` at `now`, without Argon2.
+    /// What it takes to check `name` and `password` from `client` (its address) at `now`,
+    /// without Argon2: then [`Check::verify`] (off a request thread), then
+    /// [`Directory::settle`].
     pub fn check(&self, name: &str, password: &str, client: &str, now: Millis) -> Check {
         if let Some((count, since)) = self.failures.get(&(name.to_owned(), client.to_owned())) {
             let until = since + FAILURE_WINDOW_MS;
@@ -624,6 +601,19 @@ fn dummy() -> &'static User {
 mod tests {
     use super::*;
 
+    /// Check, verify and settle in one go, as a server does across threads.
+    fn authenticate(
+        d: &mut Directory,
+        name: &str,
+        password: &str,
+        client: &str,
+        now: Millis,
+    ) -> Result<User, AuthError> {
+        let check = d.check(name, password, client, now);
+        let ok = check.verify(password);
+        d.settle(check, name, password, client, ok, now)
+    }
+
     fn user(services: &[&str]) -> User {
         let services: Vec<String> = services.iter().map(|s| s.to_string()).collect();
         User::new("ann", Role::Supervisor, &services, "s3cret", 1_000).unwrap()
@@ -782,12 +772,12 @@ mod tests {
     #[test]
     fn what_each_role_may_do() {
         let mk = |role| User { role, ..user(&[]) };
-        assert!(mk(Role::Administrator).may_administer());
-        assert!(!mk(Role::Supervisor).may_administer());
-        assert!(mk(Role::Supervisor).may_change_callbacks());
-        assert!(!mk(Role::CallbackReadOnly).may_change_callbacks());
-        assert!(!mk(Role::CallbackReadOnly).may_administer());
         use Action::*;
+        assert!(mk(Role::Administrator).may(Administer));
+        assert!(!mk(Role::Supervisor).may(Administer));
+        assert!(mk(Role::Supervisor).may(ChangeCallbacks));
+        assert!(!mk(Role::CallbackReadOnly).may(ChangeCallbacks));
+        assert!(!mk(Role::CallbackReadOnly).may(Administer));
         let all = [
             ReadCallbacks,
             ChangeCallbacks,
@@ -813,18 +803,20 @@ mod tests {
         let ann = User::new("ann", Role::Administrator, &[], "pw-ann", 1).unwrap();
         let mut d = Directory::new(vec![ann.clone()]);
         assert_eq!(
-            d.authenticate("ann", "pw-ann", "ip", 10).unwrap().name,
+            authenticate(&mut d, "ann", "pw-ann", "ip", 10)
+                .unwrap()
+                .name,
             "ann"
         );
         assert!(d.verified.contains_key("ann"));
         // The digest answers; a wrong password still fails.
-        assert!(d.authenticate("ann", "pw-ann", "ip", 11).is_ok());
+        assert!(authenticate(&mut d, "ann", "pw-ann", "ip", 11).is_ok());
         assert_eq!(
-            d.authenticate("ann", "pw-bob", "ip", 12).unwrap_err(),
+            authenticate(&mut d, "ann", "pw-bob", "ip", 12).unwrap_err(),
             AuthError::Invalid
         );
         assert_eq!(
-            d.authenticate("nobody", "pw-ann", "ip", 12).unwrap_err(),
+            authenticate(&mut d, "nobody", "pw-ann", "ip", 12).unwrap_err(),
             AuthError::Invalid
         );
         // A new password (a changed record) drops the digest of the old one.
@@ -835,10 +827,10 @@ mod tests {
         };
         d.replace(vec![changed]);
         assert!(d.verified.is_empty());
-        assert!(d.authenticate("ann", "pw-ann", "ip", 13).is_err());
-        assert!(d.authenticate("ann", "pw-new", "ip", 14).is_ok());
+        assert!(authenticate(&mut d, "ann", "pw-ann", "ip", 13).is_err());
+        assert!(authenticate(&mut d, "ann", "pw-new", "ip", 14).is_ok());
         d.replace(vec![]);
-        assert!(d.is_empty() && d.authenticate("ann", "pw-new", "ip", 15).is_err());
+        assert!(d.is_empty() && authenticate(&mut d, "ann", "pw-new", "ip", 15).is_err());
     }
 
     #[test]
@@ -847,18 +839,18 @@ mod tests {
         let mut d = Directory::new(vec![ann]);
         for i in 0..MAX_FAILURES as i64 {
             assert_eq!(
-                d.authenticate("ann", "no", "a", i).unwrap_err(),
+                authenticate(&mut d, "ann", "no", "a", i).unwrap_err(),
                 AuthError::Invalid
             );
         }
         // Locked for this client, even with the right password; another client is not.
         assert_eq!(
-            d.authenticate("ann", "pw", "a", 1_000).unwrap_err(),
+            authenticate(&mut d, "ann", "pw", "a", 1_000).unwrap_err(),
             AuthError::Throttled(299)
         );
-        assert!(d.authenticate("ann", "pw", "b", 1_000).is_ok());
+        assert!(authenticate(&mut d, "ann", "pw", "b", 1_000).is_ok());
         // After the window the pair may try again, and a success clears its count.
-        assert!(d.authenticate("ann", "pw", "a", FAILURE_WINDOW_MS).is_ok());
+        assert!(authenticate(&mut d, "ann", "pw", "a", FAILURE_WINDOW_MS).is_ok());
         assert!(!d.failures.contains_key(&("ann".into(), "a".into())));
     }
 
