@@ -152,14 +152,17 @@ impl Users {
         now: Millis,
     ) -> Result<User, ApiError> {
         let check = self.fresh(now).check(&name, &password, &client, now);
-        let (check, password, ok) = match check {
-            Check::Known(_) | Check::Throttled(_) => (check, password, true),
-            _ => actix_web::web::block(move || {
+        let (check, password, ok) = if matches!(check, Check::Verify(_) | Check::Unknown) {
+            // Argon2 (or its stand-in for an unknown name): off the request thread.
+            actix_web::web::block(move || {
                 let ok = check.verify(&password);
                 (check, password, ok)
             })
             .await
-            .map_err(|e| ApiError::Internal(format!("verifying a password: {e}")))?,
+            .map_err(|e| ApiError::Internal(format!("verifying a password: {e}")))?
+        } else {
+            let ok = check.verify(&password);
+            (check, password, ok)
         };
         self.fresh(now)
             .settle(check, &name, &password, &client, ok, now)

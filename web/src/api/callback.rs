@@ -703,9 +703,7 @@ async fn admin_cancel(
 ) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
     contact_center(&req)?;
-    let bytes = super::routes::read_limited(payload, params::MAX_BODY).await?;
-    let body: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::BadRequest(format!("the request body is not valid JSON: {e}")))?;
+    let body = super::routes::read_json(payload).await?;
     let why = body
         .get("reason")
         .and_then(Value::as_str)

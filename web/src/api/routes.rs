@@ -190,11 +190,16 @@ pub(crate) fn authenticate_service(
     )
 }
 
+/// The request body (at most [`params::MAX_BODY`] bytes) as JSON.
+pub(crate) async fn read_json(payload: Payload) -> Result<Value, ApiError> {
+    let bytes = read_limited(payload, params::MAX_BODY).await?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::BadRequest(format!("the request body is not valid JSON: {e}")))
+}
+
 /// A JSON object of option → string value (numbers and booleans are accepted as text).
 pub(crate) async fn json_options(payload: Payload) -> Result<Vec<(String, String)>, ApiError> {
-    let bytes = read_limited(payload, params::MAX_BODY).await?;
-    let value: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::BadRequest(format!("the request body is not valid JSON: {e}")))?;
+    let value = read_json(payload).await?;
     let Value::Object(map) = value else {
         return Err(ApiError::BadRequest(
             "the request body must be a JSON object of option names to values".into(),
@@ -461,9 +466,7 @@ async fn admin_resources_put(
     payload: Payload,
 ) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
-    let bytes = read_limited(payload, params::MAX_BODY).await?;
-    let value: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::BadRequest(format!("the request body is not valid JSON: {e}")))?;
+    let value = read_json(payload).await?;
     let Value::Object(map) = value else {
         return Err(ApiError::BadRequest(
             "the request body must be a JSON object".into(),

@@ -3,11 +3,11 @@
 
 use actix_web::web::{Path, Payload};
 use actix_web::{HttpRequest, HttpResponse};
-use engine::users::{Role, User};
+use engine::users::{ChangeError, Role, User};
 use serde_json::{json, Value};
 
 use super::error::ApiError;
-use super::routes::{authenticate, iso, now, read_limited, State};
+use super::routes::{authenticate, iso, now, read_json, State};
 
 fn user_json(u: &User) -> Value {
     json!({
@@ -36,7 +36,7 @@ pub(crate) async fn get(
     let u = state
         .users
         .get(&name, now())
-        .ok_or_else(|| ApiError::NotFound(format!("no user '{name}'")))?;
+        .ok_or_else(|| ChangeError::NotFound(name.into_inner()))?;
     Ok(HttpResponse::Ok().json(user_json(&u)))
 }
 
@@ -49,10 +49,7 @@ pub(crate) async fn put(
     payload: Payload,
 ) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
-    let bytes = read_limited(payload, super::params::MAX_BODY).await?;
-    let body: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::BadRequest(format!("the request body is not valid JSON: {e}")))?;
-    let Value::Object(body) = body else {
+    let Value::Object(body) = read_json(payload).await? else {
         return Err(ApiError::BadRequest(
             "the request body must be a JSON object: role, services, password".into(),
         ));
