@@ -68,6 +68,9 @@ pub enum PlatformError {
     NotImplemented(String),
     #[error("{0}")]
     Forbidden(String),
+    /// What the request would make exists already.
+    #[error("{0}")]
+    Conflict(String),
     #[error("the store failed: {0}")]
     Store(#[from] StoreError),
 }
@@ -392,6 +395,28 @@ impl Platform {
             (self.builtin_of(name).as_deref() == Some("office-hours")).then_some(options)
         };
         crate::calendar::OfficeHours::of_service(name, options, &lookup)
+    }
+
+    /// Creates service `name` from `template` (and, optionally, one of its presets, the help's
+    /// "Common Default Configuration"): the template's defaults, then the preset's values, checked
+    /// and stored as [`Platform::put_service`] does. A service of that name is a `Conflict`.
+    pub async fn create_service(
+        &self,
+        name: &str,
+        template: &str,
+        preset: Option<&str>,
+    ) -> Result<Vec<(String, String)>, PlatformError> {
+        if self.service_options(name).is_some() {
+            return Err(PlatformError::Conflict(format!(
+                "service '{name}' exists already"
+            )));
+        }
+        let options = self
+            .templates
+            .create_service(template, preset, &[])
+            .map_err(|e| PlatformError::BadRequest(e.to_string()))?;
+        self.put_service(name, options.clone()).await?;
+        Ok(options)
     }
 
     pub async fn delete_service(&self, name: &str) -> Result<(), PlatformError> {
