@@ -10,4 +10,5 @@ pub mod bench_sessions;
 pub mod cometd;
 pub mod scxml_runner;
 pub mod server;
+pub mod ui;
 pub mod users_cli;

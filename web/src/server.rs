@@ -181,6 +181,7 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
         platform: platform.clone(),
         node: node.clone(),
         shutdown: tx,
+        started_ms: now(),
     });
     let mut server = HttpServer::new(move || {
         App::new()
@@ -195,6 +196,7 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
                 srv.call(req).instrument(span)
             })
             .configure(crate::cometd::configure)
+            .configure(crate::ui::configure)
             .configure(crate::api::notification::configure)
             // Before the /genesys/1 scope, which answers 404 for paths it does not know.
             .configure(crate::api::ors::configure)
@@ -290,6 +292,10 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
             "ringback: serving http://{}/genesys/1/ (data in {})",
             running.addr,
             opts.data_dir.display()
+        );
+        eprintln!(
+            "ringback: Service Management UI at http://{}/genesys/",
+            running.addr
         );
         running.server.await?;
         Ok(())

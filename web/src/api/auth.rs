@@ -344,9 +344,21 @@ pub async fn identify(
             }
         }
     }
-    next.call(req)
+    // The UI's own requests (`X-Requested-With: XMLHttpRequest`) get no Basic challenge: the
+    // browser would answer a 401 with its password dialog instead of showing the login page.
+    let from_ui = req
+        .headers()
+        .get("X-Requested-With")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"XMLHttpRequest"));
+    let mut resp = next
+        .call(req)
         .await
-        .map(ServiceResponse::map_into_boxed_body)
+        .map(ServiceResponse::map_into_boxed_body)?;
+    if from_ui {
+        resp.headers_mut()
+            .remove(actix_web::http::header::WWW_AUTHENTICATE);
+    }
+    Ok(resp)
 }
 
 /// What a request asks to do, from its method and path.

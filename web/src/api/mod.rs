@@ -5,6 +5,7 @@ pub mod callback;
 pub mod center;
 pub mod error;
 pub mod login;
+pub mod monitor;
 pub mod notification;
 pub mod ors;
 pub mod params;

@@ -27,6 +27,8 @@ pub struct AppState {
     pub shutdown: tokio::sync::mpsc::UnboundedSender<()>,
     /// The users of the UI and the API.
     pub users: Arc<auth::Users>,
+    /// When this server started (ms since the epoch), for the Monitor tab.
+    pub started_ms: i64,
 }
 
 pub(crate) type State = Data<AppState>;
@@ -44,6 +46,7 @@ impl From<PlatformError> for ApiError {
             PlatformError::Unavailable(m) => ApiError::ServiceUnavailable(m),
             PlatformError::NotImplemented(m) => ApiError::NotImplemented(m),
             PlatformError::Forbidden(m) => ApiError::Forbidden(m),
+            PlatformError::Conflict(m) => ApiError::Conflict(m),
             PlatformError::Store(s) => ApiError::Internal(format!("the store failed: {s}")),
         }
     }
@@ -304,6 +307,37 @@ async fn admin_service_put(
     state.platform.put_service(&name, options).await?;
     let opts = state.platform.service_options(&name).unwrap_or_default();
     Ok(HttpResponse::Ok().json(options_json(&opts)))
+}
+
+/// `POST /genesys/1/admin/services/{name}` with `{"template": T, "preset": P}`: a new service
+/// from template `T` (and its "Common Default Configuration" `P`); 201 with its options.
+async fn admin_service_create(
+    req: HttpRequest,
+    state: State,
+    name: Path<String>,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let body = read_json(payload).await?;
+    let text = |k: &str| match body.get(k) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.trim().to_owned())),
+        Some(other) => Err(ApiError::BadRequest(format!(
+            "'{k}' must be a non-empty string, not {other}"
+        ))),
+    };
+    let template = text("template")?.ok_or_else(|| {
+        ApiError::BadRequest(
+            "a new service needs 'template' (the name of a service template)".into(),
+        )
+    })?;
+    let preset = text("preset")?;
+    let options = state
+        .platform
+        .create_service(&name, &template, preset.as_deref())
+        .await?;
+    tracing::info!(service = %name, %template, preset = ?preset, "service created");
+    Ok(HttpResponse::Created().json(options_json(&options)))
 }
 
 async fn admin_service_delete(
@@ -1005,10 +1039,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                             .route(web::put().to(super::users::put))
                             .route(web::delete().to(super::users::delete)),
                     )
+                    .service(resource("/nodes").route(web::get().to(super::monitor::nodes)))
                     .service(resource("/services").route(web::get().to(admin_services)))
                     .service(
                         resource("/services/{name}")
                             .route(web::get().to(admin_service_get))
+                            .route(web::post().to(admin_service_create))
                             .route(web::put().to(admin_service_put))
                             .route(web::delete().to(admin_service_delete)),
                     )

@@ -1,0 +1,233 @@
+//! The Service Management UI's server side against the real server: the hub page and its
+//! modules (content types, the Content-Security-Policy, revalidation), the Monitor tab's nodes
+//! (a real second node and one that is down), services created from a template, and no Basic
+//! challenge for the page's own requests. The page itself is tested in a browser by
+//! `tests/ui/run.sh`.
+
+#[allow(dead_code)] // the harness is shared with the GMS API tests
+mod common;
+
+use common::{send, Server, BAD_REQUEST, UNAUTHORIZED};
+use serde_json::{json, Value};
+
+fn post_json(server: &Server, path: &str, body: &Value) -> common::Resp {
+    send(
+        server
+            .req("POST", path)
+            .set("Content-Type", "application/json"),
+        Some(body.to_string().as_bytes()),
+    )
+}
+
+fn raw_get(server: &Server, path: &str) -> common::Resp {
+    send(
+        server.raw_req("GET", &format!("{}{path}", server.root)),
+        None,
+    )
+}
+
+#[test]
+fn the_hub_page_and_every_module_it_names_are_served_with_their_types() {
+    let server = Server::start();
+    let to_hub = raw_get(&server, "/genesys");
+    assert_eq!(to_hub.status, 301);
+    assert_eq!(to_hub.header("location"), Some("/genesys/"));
+    for old in ["/genesys/admin/login.jsp", "/genesys/develop/index.html"] {
+        assert_eq!(
+            raw_get(&server, old).header("location"),
+            Some("/genesys/"),
+            "{old}"
+        );
+    }
+
+    let page = raw_get(&server, "/genesys/");
+    assert_eq!(page.status, 200);
+    assert_eq!(page.content_type, "text/html");
+    let csp = page.header("content-security-policy").expect("a CSP");
+    assert!(csp.contains("default-src 'self'"), "{csp}");
+    assert!(csp.contains("script-src 'self' 'sha256-"), "{csp}");
+    assert_eq!(page.header("x-frame-options"), Some("DENY"));
+    let html = page.text();
+
+    // Every file the page names: its stylesheet, its entry module, the import map's libraries.
+    let named: Vec<&str> = html
+        .split('"')
+        .filter(|s| s.starts_with("/genesys/ui/"))
+        .collect();
+    assert!(named.len() >= 6, "{named:?}");
+    for path in &named {
+        let r = raw_get(&server, path);
+        assert_eq!(r.status, 200, "{path}");
+        let expected = match path.rsplit_once('.').map(|(_, e)| e) {
+            Some("js") => "text/javascript",
+            Some("css") => "text/css",
+            Some("svg") => "image/svg+xml",
+            other => panic!("unexpected file type {other:?} for {path}"),
+        };
+        assert_eq!(r.content_type, expected, "{path}");
+        assert_eq!(
+            r.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+    }
+    // The entry module's own imports are there too.
+    let app = raw_get(&server, "/genesys/ui/app.js").text();
+    for import in app
+        .lines()
+        .filter_map(|l| l.split("from './").nth(1))
+        .filter_map(|l| l.split('\'').next())
+    {
+        assert_eq!(
+            raw_get(&server, &format!("/genesys/ui/{import}")).status,
+            200,
+            "{import}"
+        );
+    }
+
+    let missing = raw_get(&server, "/genesys/ui/no-such.js");
+    assert_eq!(missing.status, 404);
+    let escape = raw_get(&server, "/genesys/ui/../Cargo.toml");
+    assert_ne!(escape.status, 200);
+}
+
+#[test]
+fn an_unchanged_file_is_revalidated_with_304() {
+    let server = Server::start();
+    let first = raw_get(&server, "/genesys/ui/app.js");
+    let tag = first.header("etag").expect("an ETag").to_owned();
+    assert_eq!(first.header("cache-control"), Some("no-cache"));
+    let again = send(
+        server
+            .raw_req("GET", &format!("{}/genesys/ui/app.js", server.root))
+            .set("If-None-Match", &tag),
+        None,
+    );
+    assert_eq!(again.status, 304);
+    assert!(again.body.is_empty());
+    let other = send(
+        server
+            .raw_req("GET", &format!("{}/genesys/ui/app.js", server.root))
+            .set("If-None-Match", "\"something-else\""),
+        None,
+    );
+    assert_eq!(other.status, 200);
+}
+
+#[test]
+fn the_monitor_lists_this_node_and_the_cluster_up_and_down() {
+    // Both nodes ask for the same credentials, as the nodes of one GMS cluster do.
+    let creds = "[server]\nusername = default\npassword = secret-1\n";
+    let peer = Server::start_with_config(&format!("{}\n{creds}", common::sample_ini()));
+    // A port nothing listens on: a node that is down.
+    let down = "http://127.0.0.1:9";
+    let mut server = Server::start_with_config(&format!(
+        "{}\n{creds}[cluster]\nnodes = {}/, {down}\n",
+        common::sample_ini(),
+        peer.root
+    ));
+    assert_eq!(server.get("/admin/nodes").status, 401);
+    server.set_auth(Some(("default", "secret-1")));
+    let r = server.get("/admin/nodes");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let nodes = r.json()["nodes"].as_array().cloned().expect("nodes");
+    assert_eq!(nodes.len(), 3, "{nodes:?}");
+    assert_eq!(nodes[0]["self"], true);
+    assert_eq!(nodes[0]["status"], "ONLINE");
+    assert_eq!(nodes[0]["node_id"], "1");
+    assert_eq!(nodes[0]["url"], server.root.as_str());
+    assert_eq!(nodes[1]["url"], peer.root.as_str());
+    assert_eq!(nodes[1]["status"], "ONLINE", "{nodes:?}");
+    assert_eq!(nodes[2]["url"], down);
+    assert_eq!(nodes[2]["status"], "DOWN");
+    assert!(nodes[2]["detail"].is_string(), "{nodes:?}");
+
+    // A node taken offline through the Node API shows OFFLINE.
+    let mut peer = peer;
+    peer.set_auth(Some(("default", "secret-1")));
+    assert_eq!(
+        send(peer.req("POST", "/admin/node/changestatus/OFFLINE"), None).status,
+        200
+    );
+    let nodes = server.get("/admin/nodes").json()["nodes"].clone();
+    assert_eq!(nodes[1]["status"], "OFFLINE");
+}
+
+#[test]
+fn a_service_is_created_from_a_template_and_its_common_default_configuration() {
+    let server = Server::start();
+    let template = server.get("/admin/templates/callback").json();
+    let preset = template["presets"][1]["name"]
+        .as_str()
+        .expect("the callback template has presets")
+        .to_owned();
+    let made = post_json(
+        &server,
+        "/admin/services/cb-new",
+        &json!({"template": "callback", "preset": preset}),
+    );
+    assert_eq!(made.status, 201, "{}", made.text());
+    let options = made.json();
+    assert_eq!(options["_type"], "ors");
+    assert_eq!(options["_service"], "callback");
+    for (name, value) in template["presets"][1]["values"]
+        .as_object()
+        .expect("preset values")
+    {
+        assert_eq!(&options[name], value, "{name}");
+    }
+    assert_eq!(server.get("/admin/services/cb-new").json(), options);
+
+    let again = post_json(
+        &server,
+        "/admin/services/cb-new",
+        &json!({"template": "get"}),
+    );
+    assert_eq!(again.status, 409);
+    assert!(again.text().contains("exists already"), "{}", again.text());
+
+    let unknown = post_json(&server, "/admin/services/x", &json!({"template": "nope"}));
+    assert_eq!(unknown.status, 400);
+    assert_eq!(unknown.json()["exception"], BAD_REQUEST);
+    let bad_preset = post_json(
+        &server,
+        "/admin/services/x",
+        &json!({"template": "callback", "preset": "No Such"}),
+    );
+    assert_eq!(bad_preset.status, 400);
+    assert!(
+        bad_preset.text().contains("No Such"),
+        "{}",
+        bad_preset.text()
+    );
+    let none = post_json(&server, "/admin/services/x", &json!({}));
+    assert_eq!(none.status, 400);
+    assert!(none.text().contains("template"), "{}", none.text());
+    let bad_name = post_json(
+        &server,
+        "/admin/services/a%20b",
+        &json!({"template": "get"}),
+    );
+    assert_eq!(bad_name.status, 400);
+    assert_eq!(server.get("/admin/services/x").status, 404);
+}
+
+#[test]
+fn the_pages_own_requests_get_no_basic_challenge() {
+    let server = Server::start_with_config(&format!(
+        "{}\n[server]\nusername = default\npassword = secret-1\n",
+        common::sample_ini()
+    ));
+    let api = server.get("/admin/services");
+    assert_eq!(api.status, 401);
+    assert!(api.header("www-authenticate").is_some());
+    let ui = send(
+        server
+            .req("GET", "/admin/services")
+            .set("X-Requested-With", "XMLHttpRequest"),
+        None,
+    );
+    assert_eq!(ui.status, 401);
+    assert_eq!(ui.json()["exception"], UNAUTHORIZED);
+    assert!(ui.header("www-authenticate").is_none());
+}
