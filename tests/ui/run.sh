@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Browser tests of the Service Management UI: Debian's headless Chromium driven by npm
+# playwright-core, against a real `ringback serve` (the sample configuration plus [features] and
+# a [cluster] of one more real node and one that is down), with users made by `ringback user add`.
+# Installs what it needs (CI machines start bare). Screenshots of every panel go to
+# target/ui-screenshots/ (kept as CI artifacts).
+# usage: tests/ui/run.sh path/to/ringback
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root_dir=$(cd "$here/../.." && pwd)
+bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+cd "$here"
+
+echo "-- installing chromium and playwright-core"
+if ! command -v chromium >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+fi
+command -v node >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
+npm install --no-audit --no-fund --no-package-lock --loglevel=error >/dev/null
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# start NAME CONFIG: a server on a free loopback port; sets $url to its root URL.
+start() {
+  "$bin" serve --listen 127.0.0.1:0 --data-dir "$work/$1" --config "$2" >"$work/$1.out" 2>"$work/$1.log" &
+  pids+=($!)
+  url=""
+  for _ in $(seq 200); do
+    url=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/$1.log" | head -1 || true)
+    [ -n "$url" ] && break
+    sleep 0.05
+  done
+  [ -n "$url" ] || { echo "server $1 did not start:" >&2; cat "$work/$1.log" >&2; exit 1; }
+}
+
+start peer "$root_dir/samples/ringback.ini"; peer=$url
+# A port nothing listens on: the node that is down.
+down="http://127.0.0.1:9"
+{
+  cat "$root_dir/samples/ringback.ini"
+  cat <<INI
+[cluster]
+nodes = $peer, $down
+[features]
+enable-logger = true
+enable-logger-error = true
+INI
+} > "$work/ringback.ini"
+
+# Users first (the server reads them from the store), each with a password on stdin.
+printf 'admin-pass-1\n' | "$bin" user add ann --role Administrator --data-dir "$work/main" >/dev/null
+printf 'super-pass-1\n' | "$bin" user add sam --role Supervisor --services callback-delayed,callback-immediate --data-dir "$work/main" >/dev/null
+printf 'reader-pass-1\n' | "$bin" user add rob --role CallbackReadOnly --data-dir "$work/main" >/dev/null
+
+start main "$work/ringback.ini"; main=$url
+echo "-- server at $main (peer $peer, down $down)"
+
+mkdir -p "$root_dir/target/ui-screenshots"
+status=0
+RINGBACK_URL="$main" PEER_URL="$peer" DOWN_URL="$down" SHOTS="$root_dir/target/ui-screenshots" \
+  node --test --test-concurrency=1 --test-reporter=spec ui.test.mjs || status=$?
+if [ "$status" -ne 0 ]; then
+  echo "-- server log"; tail -n 40 "$work/main.log"
+fi
+exit "$status"

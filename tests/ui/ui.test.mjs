@@ -1,0 +1,309 @@
+// The Service Management UI in a real browser (headless Debian Chromium, playwright-core):
+// each role logs in and sees and does only what it may (and the API refuses the rest), the
+// Monitor's nodes, a service made from a template and its parameters edited, and the Server
+// Connection Error once the server is gone. Run by run.sh, which starts the servers.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const ROOT = process.env.RINGBACK_URL;
+const PEER = process.env.PEER_URL;
+const DOWN = process.env.DOWN_URL;
+const SHOTS = process.env.SHOTS;
+assert.ok(ROOT && PEER && DOWN && SHOTS, 'run by tests/ui/run.sh, which sets RINGBACK_URL, PEER_URL, DOWN_URL and SHOTS');
+
+const USERS = {
+  ann: { password: 'admin-pass-1', role: 'Administrator' },
+  sam: { password: 'super-pass-1', role: 'Supervisor' },
+  rob: { password: 'reader-pass-1', role: 'CallbackReadOnly' },
+};
+
+let browser;
+const errors = [];
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+});
+after(async () => {
+  await browser?.close();
+});
+
+/** A fresh page (its own cookies); page errors fail the test that made them. */
+async function newPage() {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  context.setDefaultTimeout(10000);
+  const page = await context.newPage();
+  page.on('pageerror', (e) => errors.push(e.message));
+  // Chromium logs every non-2xx answer as a console error; those are the tests' own probes.
+  page.on('console', (m) => {
+    const t = m.text();
+    if (m.type() === 'error' && !t.startsWith('ERROR: ') && !t.startsWith('Failed to load resource')) errors.push(t);
+  });
+  return page;
+}
+
+function noPageErrors() {
+  const seen = errors.splice(0);
+  assert.deepEqual(seen, [], 'the page reported errors');
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: `${SHOTS}/${name}.png` });
+}
+
+async function login(page, name) {
+  await page.goto(`${ROOT}/genesys/`);
+  await page.getByLabel('User name').fill(name);
+  await page.getByLabel('Password').fill(USERS[name].password);
+  await page.getByRole('button', { name: 'Log In' }).click();
+  await page.getByText(`${name} · ${USERS[name].role}`).waitFor();
+}
+
+/** A request from the page itself: its cookie, and its CSRF token when `csrf` is true. */
+async function fetchFromPage(page, method, path, body, csrf = true) {
+  return page.evaluate(async ({ method, path, body, csrf }) => {
+    const headers = { 'Content-Type': 'application/json', 'X-Requested-With': 'XMLHttpRequest' };
+    if (csrf) {
+      const me = await (await fetch('/genesys/1/admin/me')).json();
+      headers['X-CSRF-Token'] = me.csrf;
+    }
+    const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    return { status: r.status, body: await r.text() };
+  }, { method, path, body, csrf });
+}
+
+const tabs = async (page) => (await page.getByRole('navigation', { name: 'Panels' }).getByRole('link').allTextContents());
+
+describe('login', () => {
+  test('the hub answers at /genesys and asks who you are', async () => {
+    const page = await newPage();
+    await page.goto(`${ROOT}/genesys`);
+    assert.equal(new URL(page.url()).pathname, '/genesys/');
+    await page.getByRole('form', { name: 'Login' }).waitFor();
+    await shot(page, '01-login');
+    noPageErrors();
+  });
+
+  test('a wrong password is refused with the reason', async () => {
+    const page = await newPage();
+    await page.goto(`${ROOT}/genesys/`);
+    await page.getByLabel('User name').fill('ann');
+    await page.getByLabel('Password').fill('not-the-password');
+    await page.getByRole('button', { name: 'Log In' }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    assert.match(await alert.textContent(), /password|credentials|user/i);
+    await shot(page, '02-login-refused');
+    noPageErrors();
+  });
+});
+
+describe('Administrator', () => {
+  test('sees every panel and the nodes of the cluster, green and red', async () => {
+    const page = await newPage();
+    await login(page, 'ann');
+    assert.deepEqual(await tabs(page), ['Monitor', 'Services']);
+    const nodes = page.locator('article.node');
+    await nodes.nth(2).waitFor();
+    assert.equal(await nodes.count(), 3);
+    const self = page.getByRole('article', { name: 'Node 1' });
+    assert.match(await self.getAttribute('class'), /\bup\b/);
+    assert.match(await self.textContent(), /this node/);
+    const peer = page.getByRole('article', { name: `Node ${PEER}` });
+    assert.match(await peer.getAttribute('class'), /\bup\b/);
+    const down = page.getByRole('article', { name: `Node ${DOWN}` });
+    assert.match(await down.getAttribute('class'), /\bdown\b/);
+    assert.match(await down.textContent(), /DOWN/);
+    // The bars are the help's green and red.
+    const colour = (l) => l.locator('.bar').evaluate((e) => getComputedStyle(e).backgroundColor);
+    assert.equal(await colour(self), 'rgb(30, 142, 62)');
+    assert.equal(await colour(down), 'rgb(198, 40, 40)');
+    await shot(page, '03-monitor');
+    noPageErrors();
+  });
+
+  test('creates a callback service from a template, edits, adds, renames and removes parameters, and deletes it', async () => {
+    const page = await newPage();
+    await login(page, 'ann');
+    await page.getByRole('link', { name: 'Services', exact: true }).click();
+    await page.getByRole('complementary', { name: 'Configured Services' }).waitFor();
+    await shot(page, '04-services');
+
+    // Create from the callback template with a Common Default Configuration.
+    await page.getByRole('button', { name: 'Create' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add New Service' });
+    await dialog.getByLabel('Service Template').selectOption('callback');
+    const presets = dialog.getByLabel('Common Default Configuration');
+    await presets.locator('option').first().waitFor({ state: 'attached' });
+    const presetNames = await presets.locator('option').allTextContents();
+    assert.ok(presetNames.length > 1, `presets: ${presetNames}`);
+    await presets.selectOption(presetNames[1]);
+    await dialog.getByLabel('Service Name').fill('ui-callback');
+    await shot(page, '05-services-create');
+    await dialog.getByRole('button', { name: 'Add' }).click();
+    await page.getByText('Service ui-callback created').waitFor();
+    const detail = page.getByRole('region', { name: 'Service ui-callback' });
+    await detail.waitFor();
+    assert.match(page.url(), /#\/services\/ui-callback$/);
+    // The server made it from the template and the preset.
+    const made = JSON.parse((await fetchFromPage(page, 'GET', '/genesys/1/admin/services/ui-callback')).body);
+    assert.equal(made._service, 'callback');
+    assert.equal(made._type, 'ors');
+
+    // Mandatory parameters are locked; _type and _service cannot be edited.
+    const row = (name) => detail.locator(`tr[data-name="${name}"]`);
+    assert.equal(await row('_ttl').getByRole('img', { name: 'Mandatory' }).count(), 1);
+    assert.equal(await row('_type').getByRole('button').count(), 0);
+
+    // Edit a value inline.
+    await row('_ttl').getByRole('button', { name: /Click to edit|\d/ }).first().click();
+    await row('_ttl').getByLabel('Value of _ttl').fill('604800');
+    await row('_ttl').getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Parameter _ttl updated').waitFor();
+    assert.equal(JSON.parse((await fetchFromPage(page, 'GET', '/genesys/1/admin/services/ui-callback')).body)._ttl, '604800');
+
+    // A predefined value is picked from its list.
+    await row('_call_direction').locator('button.cell').click();
+    const choice = row('_call_direction').getByLabel('Value of _call_direction');
+    assert.deepEqual(await choice.locator('option').allTextContents(), ['USERORIGINATED', 'USERTERMINATED']);
+    await choice.selectOption('USERTERMINATED');
+    await row('_call_direction').getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Parameter _call_direction updated').waitFor();
+
+    // A value that does not parse is refused by the server, with its message.
+    await row('_ttl').locator('button.cell').click();
+    await row('_ttl').getByLabel('Value of _ttl').fill('a week');
+    await row('_ttl').getByRole('button', { name: 'Save' }).click();
+    await page.locator('.notice.error', { hasText: '_ttl' }).waitFor();
+    await row('_ttl').getByRole('button', { name: 'Cancel' }).click();
+
+    // Add New: the name must be an ECMAScript identifier.
+    await detail.getByRole('button', { name: 'Add New' }).click();
+    const add = page.getByRole('dialog', { name: 'Add New Parameter' });
+    await add.getByLabel('Name').fill('foo-foo');
+    await add.getByLabel('Value').fill('1');
+    await add.getByRole('button', { name: 'Save' }).click();
+    assert.match(await add.getByRole('alert').textContent(), /not a valid ECMAScript variable name/);
+    await add.getByLabel('Name').fill('campaign_tag');
+    await add.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Parameter campaign_tag added').waitFor();
+    await row('campaign_tag').waitFor();
+
+    // Rename it, then remove it (the trash can: not specified).
+    await row('campaign_tag').getByRole('button', { name: 'Rename campaign_tag' }).click();
+    const rename = page.getByRole('dialog', { name: 'Rename campaign_tag' });
+    await rename.getByLabel('Name').fill('campaign');
+    await rename.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Parameter campaign_tag renamed to campaign').waitFor();
+    await row('campaign').getByRole('button', { name: 'Remove campaign' }).click();
+    await page.getByText('Parameter campaign is now not specified').waitFor();
+    assert.equal(await row('campaign').count(), 0);
+    const after = JSON.parse((await fetchFromPage(page, 'GET', '/genesys/1/admin/services/ui-callback')).body);
+    assert.equal(after.campaign, undefined);
+    assert.equal(after.campaign_tag, undefined);
+    assert.equal(after._call_direction, 'USERTERMINATED');
+
+    // Filter the parameters, then show the advanced ones.
+    await detail.getByLabel('Filter parameters').fill('urs_queued');
+    assert.deepEqual(await detail.locator('tbody tr').evaluateAll((rs) => rs.map((r) => r.dataset.name)), ['_urs_queued_ttl']);
+    await detail.getByLabel('Filter parameters').fill('');
+    const hidden = await detail.locator('tbody tr').count();
+    await detail.getByLabel('Advanced Parameters').check();
+    assert.ok(await detail.locator('tbody tr').count() >= hidden);
+    await shot(page, '06-service-parameters');
+
+    // Search the list and filter it by template.
+    const list = page.getByRole('complementary', { name: 'Configured Services' });
+    await list.getByLabel('Search Items').fill('ui-call');
+    assert.deepEqual(await list.locator('li').allTextContents(), ['ui-callback']);
+    await list.getByLabel('Search Items').fill('');
+    await list.getByLabel('Template').selectOption('office-hours');
+    assert.deepEqual(await list.locator('li').allTextContents(), ['business-hours']);
+    await list.getByLabel('Template').selectOption('');
+
+    // Delete, after confirming.
+    await detail.getByRole('button', { name: 'Delete Service' }).click();
+    await page.getByRole('dialog', { name: 'Delete Service' }).getByRole('button', { name: 'Delete', exact: true }).click();
+    await page.getByText('Service ui-callback deleted').waitFor();
+    assert.equal((await fetchFromPage(page, 'GET', '/genesys/1/admin/services/ui-callback')).status, 404);
+    noPageErrors();
+  });
+
+  test('a state change without the CSRF token is refused', async () => {
+    const page = await newPage();
+    await login(page, 'ann');
+    const r = await fetchFromPage(page, 'PUT', '/genesys/1/admin/services/csrf-probe', { _type: 'builtin', _service: 'get' }, false);
+    assert.equal(r.status, 403);
+    noPageErrors();
+  });
+});
+
+describe('Supervisor', () => {
+  test('sees Monitor and Services, only its own services, and changes nothing', async () => {
+    const page = await newPage();
+    await login(page, 'sam');
+    assert.deepEqual(await tabs(page), ['Monitor', 'Services']);
+    await page.getByRole('link', { name: 'Services', exact: true }).click();
+    const list = page.getByRole('complementary', { name: 'Configured Services' });
+    await list.locator('li').first().waitFor();
+    assert.deepEqual((await list.locator('li').allTextContents()).sort(), ['callback-delayed', 'callback-immediate']);
+    assert.equal(await page.getByRole('button', { name: 'Create' }).count(), 0);
+    await list.getByRole('link', { name: 'callback-delayed' }).click();
+    const detail = page.getByRole('region', { name: 'Service callback-delayed' });
+    await detail.waitFor();
+    assert.equal(await detail.locator('button.cell').count(), 0);
+    assert.equal(await detail.getByRole('button', { name: 'Delete Service' }).count(), 0);
+    await shot(page, '07-supervisor-services');
+    // The server refuses what the page does not offer.
+    const put = await fetchFromPage(page, 'PUT', '/genesys/1/admin/services/callback-delayed', { _type: 'ors', _service: 'callback' });
+    assert.equal(put.status, 403);
+    assert.match(put.body, /AccessDeniedException|may not/);
+    const other = await fetchFromPage(page, 'GET', '/genesys/1/admin/services/request-interaction');
+    assert.equal(other.status, 404);
+    noPageErrors();
+  });
+});
+
+describe('CallbackReadOnly', () => {
+  test('opens no configuration panel, and the API refuses configuration to it', async () => {
+    const page = await newPage();
+    await login(page, 'rob');
+    assert.deepEqual(await tabs(page), []);
+    const r = await fetchFromPage(page, 'GET', '/genesys/1/admin/services');
+    assert.equal(r.status, 403);
+    await shot(page, '08-callback-read-only');
+    noPageErrors();
+  });
+});
+
+describe('logout and the server going away', () => {
+  test('Log Out ends the login: the page and the API both ask again', async () => {
+    const page = await newPage();
+    await login(page, 'ann');
+    await page.getByRole('button', { name: 'Log Out' }).click();
+    await page.getByRole('form', { name: 'Login' }).waitFor();
+    const me = await fetchFromPage(page, 'GET', '/genesys/1/admin/me', undefined, false);
+    assert.equal(me.status, 401);
+    noPageErrors();
+  });
+
+  test('Server Connection Error once the server stops, and the page comes back with it', async () => {
+    const page = await newPage();
+    await login(page, 'ann');
+    await page.getByRole('article', { name: 'Node 1' }).waitFor();
+    // Stop the server (Node API), then ask the page to refresh.
+    const stop = await fetchFromPage(page, 'POST', '/genesys/1/admin/node/changestatus/SHUTDOWN');
+    assert.equal(stop.status, 200);
+    await page.waitForFunction(async (root) => {
+      try { await fetch(`${root}/genesys/1/admin/me`); return false; } catch { return true; }
+    }, ROOT, { polling: 100, timeout: 15000 });
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.getByRole('heading', { name: 'Server Connection Error' }).waitFor();
+    await shot(page, '09-server-connection-error');
+    noPageErrors();
+  });
+});
