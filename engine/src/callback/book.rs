@@ -4,11 +4,45 @@
 //! the same records; the book is rebuilt from it at start ([`CallbackBook::load`]).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use super::admission::{Throttles, Waiting};
 use super::query::Query;
 use super::{CallbackRecord, CallbackState};
 use crate::store::Millis;
+
+/// A change to the book, as its observer hears it.
+#[derive(Debug, Clone, Copy)]
+pub enum BookChange<'a> {
+    /// A record was added or changed (as it is now).
+    Put(&'a CallbackRecord),
+    /// A record left the book (expired or removed).
+    Gone { id: &'a str, service: &'a str },
+}
+
+/// Told every change, under the book's lock: it must only hand the change on (a channel send).
+pub type Observer = Arc<dyn Fn(BookChange<'_>) + Send + Sync>;
+
+#[derive(Default)]
+struct Watch(Option<Observer>);
+
+impl std::fmt::Debug for Watch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "observed"
+        } else {
+            "unobserved"
+        })
+    }
+}
+
+impl Watch {
+    fn tell(&self, change: BookChange<'_>) {
+        if let Some(o) = &self.0 {
+            o(change);
+        }
+    }
+}
 
 /// The records, indexed.
 #[derive(Debug, Default)]
@@ -23,6 +57,8 @@ pub struct CallbackBook {
     /// Per service, the desired times of records that hold a slot (all but cancelled ones).
     booked: HashMap<String, BTreeMap<Millis, u64>>,
     throttles: Throttles,
+    /// Hears every change (the Callback panel's live updates).
+    watch: Watch,
 }
 
 impl CallbackBook {
@@ -42,6 +78,16 @@ impl CallbackBook {
             book.insert(r, &values);
         }
         book
+    }
+
+    /// From now on, `observer` hears every record added, changed or dropped.
+    pub fn observe(&mut self, observer: Observer) {
+        self.watch = Watch(Some(observer));
+    }
+
+    /// The observer, for a book that replaces this one.
+    pub fn observer(&self) -> Option<Observer> {
+        self.watch.0.clone()
     }
 
     pub fn len(&self) -> usize {
@@ -86,6 +132,7 @@ impl CallbackBook {
             self.count(&old, false);
         }
         self.count(&record, true);
+        self.watch.tell(BookChange::Put(&record));
         self.records.insert(record.id.clone(), Box::new(record));
     }
 
@@ -99,6 +146,7 @@ impl CallbackBook {
         self.count(&record, false);
         change(&mut record);
         self.count(&record, true);
+        self.watch.tell(BookChange::Put(&record));
         let id = record.id.clone();
         self.records.insert(id.clone(), record);
         self.records.get(&id).map(|r| &**r)
@@ -107,6 +155,10 @@ impl CallbackBook {
     pub fn remove(&mut self, id: &str) -> Option<CallbackRecord> {
         let r = self.records.remove(id)?;
         self.count(&r, false);
+        self.watch.tell(BookChange::Gone {
+            id: &r.id,
+            service: &r.service,
+        });
         Some(*r)
     }
 
@@ -213,6 +265,38 @@ mod tests {
                 .into_iter()
                 .collect(),
         }
+    }
+
+    #[test]
+    fn the_observer_hears_every_put_change_and_removal() {
+        use std::sync::Mutex;
+        let heard: Arc<Mutex<Vec<String>>> = Arc::default();
+        let sink = heard.clone();
+        let mut book = CallbackBook::new();
+        book.observe(Arc::new(move |c| {
+            let line = match c {
+                BookChange::Put(r) => format!("put {} {}", r.id, r.state.as_str()),
+                BookChange::Gone { id, service } => format!("gone {id} {service}"),
+            };
+            sink.lock().unwrap().push(line);
+        }));
+        book.insert(record("a", "s", "1", CallbackState::Scheduled, 0), &[]);
+        book.insert(record("b", "s", "2", CallbackState::Queued, 5_000), &[]);
+        book.update("a", |r| r.set_state(CallbackState::Queued, None));
+        book.update("missing", |r| r.set_state(CallbackState::Queued, None));
+        assert_eq!(book.expire(2_000), ["a"]);
+        let again = CallbackBook::load(Vec::new(), |_| Vec::new());
+        assert!(again.observer().is_none());
+        assert!(book.observer().is_some());
+        assert_eq!(
+            *heard.lock().unwrap(),
+            [
+                "put a SCHEDULED",
+                "put b QUEUED",
+                "put a QUEUED",
+                "gone a s"
+            ]
+        );
     }
 
     #[test]

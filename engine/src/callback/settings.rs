@@ -20,6 +20,9 @@ pub struct CallbackSettings {
     pub filter_keys: Vec<String>,
     /// `enable-restore-vq-position`: a resubmitted callback keeps its priority and age.
     pub restore_vq_position: bool,
+    /// `callback_column_alias` (a JSON object, `{"_LOB": "Line Of Business"}`): the names the
+    /// Callback panel shows for record keys (by key).
+    pub column_alias: Vec<(String, String)>,
 }
 
 impl Default for CallbackSettings {
@@ -34,6 +37,7 @@ impl Default for CallbackSettings {
                 "_callback_state,_callback_reason,_request_queue_time_stat,_request_ewt_service,_vq",
             ),
             restore_vq_position: true,
+            column_alias: Vec::new(),
         }
     }
 }
@@ -82,8 +86,31 @@ impl CallbackSettings {
         if let Some(v) = get("filter-keys") {
             s.filter_keys = keys(v);
         }
+        if let Some(v) = get("callback_column_alias") {
+            match column_alias(v) {
+                Ok(a) => s.column_alias = a,
+                Err(e) => problems.push(format!(
+                    "[callback] callback_column_alias must be a JSON object of key to column name \
+                     ({e}); no aliases"
+                )),
+            }
+        }
         (s, problems)
     }
+}
+
+/// `{"key": "alias", ...}`, by key.
+fn column_alias(text: &str) -> Result<Vec<(String, String)>, String> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let serde_json::Value::Object(map) = value else {
+        return Err("not an object".into());
+    };
+    map.into_iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(alias) => Ok((k, alias)),
+            other => Err(format!("the alias of '{k}' is {other}, not a string")),
+        })
+        .collect()
 }
 
 /// A comma list of keys, trimmed, each once, in order.
@@ -102,6 +129,29 @@ fn keys(list: &str) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::config::Config;
+
+    #[test]
+    fn column_aliases_are_read_and_a_bad_one_is_reported() {
+        let (config, _) = Config::parse(
+            "[callback]\ncallback_column_alias = {\"_LOB\": \"Line Of Business\", \"_a\": \"A\"}\n",
+        )
+        .unwrap();
+        let (s, problems) = CallbackSettings::from_section(config.section("callback"));
+        assert_eq!(problems, Vec::<String>::new());
+        assert_eq!(
+            s.column_alias,
+            [
+                ("_LOB".to_owned(), "Line Of Business".to_owned()),
+                ("_a".to_owned(), "A".to_owned())
+            ]
+        );
+        let (config, _) =
+            Config::parse("[callback]\ncallback_column_alias = {\"_LOB\": 3}\n").unwrap();
+        let (s, problems) = CallbackSettings::from_section(config.section("callback"));
+        assert!(s.column_alias.is_empty());
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].contains("'_LOB' is 3"), "{problems:?}");
+    }
 
     #[test]
     fn gms_spellings_with_defaults_and_problems_named() {
