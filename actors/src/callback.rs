@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use engine::callback::admission::{self, Throttles};
-use engine::callback::book::CallbackBook;
+use engine::callback::book::{BookChange, CallbackBook};
 use engine::callback::query::Query;
 use engine::callback::scheduler::{Retry, Scheduler};
 use engine::callback::settings::CallbackSettings;
@@ -82,7 +82,21 @@ pub struct Callbacks {
     settings: CallbackSettings,
     /// The status notifications of the callbacks whose service turns them on, until they end.
     status: Mutex<HashMap<String, Arc<StatusNotify>>>,
+    /// Every change to a record, for whoever follows them live (the Callback panel).
+    changes: tokio::sync::broadcast::Sender<CallbackChange>,
 }
+
+/// A change to the callback records, as followers hear it.
+#[derive(Debug, Clone)]
+pub enum CallbackChange {
+    /// A record was created or changed (as it is now).
+    Put(Arc<CallbackRecord>),
+    /// A record is gone (expired).
+    Gone { id: String, service: String },
+}
+
+/// Changes a follower may fall behind by before it is told it lagged (and reads afresh).
+pub const CHANGES_KEPT: usize = 4096;
 
 impl std::fmt::Debug for Callbacks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -107,6 +121,20 @@ pub enum Scenario {
 }
 
 impl Scenario {
+    /// The scenario as the Callback panel names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::UserTerminatedImmediate => "USER_TERMINATED_IMMEDIATE",
+            Scenario::UserTerminatedDelayed => "USER_TERMINATED_DELAYED",
+            Scenario::UserTerminatedScheduled => "USER_TERMINATED_SCHEDULED",
+            Scenario::UserTerminatedDelayedAgentPreview => "USER_TERMINATED_DELAYED_AGENT_PREVIEW",
+            Scenario::UserOriginatedImmediate => "USER_ORIGINATED_IMMEDIATE",
+            Scenario::UserOriginatedDelayed => "USER_ORIGINATED_DELAYED",
+            Scenario::ChatImmediate => "CHAT_IMMEDIATE",
+            Scenario::ChatDelayed => "CHAT_DELAYED",
+        }
+    }
+
     /// `_media_type`, `_call_direction`, `_wait_for_agent`, `_wait_for_user_confirm`,
     /// `_agent_preview` and whether the request named a desired time.
     pub fn of(opts: &Resolved<'_>, scheduled: bool) -> Scenario {
@@ -156,8 +184,25 @@ impl Scenario {
 
 impl Callbacks {
     pub fn new(settings: CallbackSettings) -> Callbacks {
+        let (changes, _) = tokio::sync::broadcast::channel(CHANGES_KEPT);
+        let mut book = CallbackBook::new();
+        let tx = changes.clone();
+        // Under the book's lock: a clone and a channel send, and nothing when nobody follows.
+        book.observe(Arc::new(move |c| {
+            if tx.receiver_count() == 0 {
+                return;
+            }
+            let _ = tx.send(match c {
+                BookChange::Put(r) => CallbackChange::Put(Arc::new(r.clone())),
+                BookChange::Gone { id, service } => CallbackChange::Gone {
+                    id: id.to_owned(),
+                    service: service.to_owned(),
+                },
+            });
+        }));
         Callbacks {
-            book: Mutex::new(CallbackBook::new()),
+            changes,
+            book: Mutex::new(book),
             charts: Mutex::new(Vec::new()),
             scheduler: Mutex::new(Scheduler::new()),
             reminders: Mutex::new(Scheduler::new()),
@@ -203,6 +248,11 @@ impl Callbacks {
         &self.settings
     }
 
+    /// Follows every change to the records from now on.
+    pub fn follow(&self) -> tokio::sync::broadcast::Receiver<CallbackChange> {
+        self.changes.subscribe()
+    }
+
     /// Takes the stored records: each counted again by the throttles (`throttled` gives a
     /// record's throttled values) and each SCHEDULED one scheduled at `start_at`.
     pub fn load(
@@ -218,7 +268,13 @@ impl Callbacks {
                 sched.schedule(&r.id, start_at(r));
             }
         }
-        *self.book.lock() = CallbackBook::load(records, throttled);
+        let mut book = self.book.lock();
+        let observer = book.observer();
+        *book = CallbackBook::load(records, throttled);
+        if let Some(o) = observer {
+            book.observe(o);
+        }
+        drop(book);
         drop(sched);
         self.wake.notify_one();
     }
@@ -1499,6 +1555,125 @@ impl Node {
             threshold_passed: passed,
             threshold_reason: why,
             state: record.state,
+        })
+    }
+}
+
+/// What the Callback panel shows of a callback when its QUEUED row is expanded (the help's
+/// "Get Additional Details about the Queued State").
+#[derive(Debug, Clone)]
+pub struct Diagnostics {
+    pub id: String,
+    pub service: String,
+    pub state: CallbackState,
+    /// The scenario its service runs (`USER_TERMINATED_DELAYED`, ...).
+    pub scenario: &'static str,
+    pub session: Option<String>,
+    /// Its virtual queue and routing target (`_urs_virtual_queue`, `_target`).
+    pub queue: Option<String>,
+    pub target: Option<String>,
+    /// 1-based position in the queue, while it waits there.
+    pub position: Option<usize>,
+    /// Estimated wait, seconds.
+    pub ewt: Option<f64>,
+    /// Items in its queue; agents logged in, Ready, and free for the queue's target.
+    pub waiting: usize,
+    pub agents_logged_in: Option<usize>,
+    pub agents_ready: Option<usize>,
+    /// The agent reserved for it, once there is one.
+    pub agent: Option<String>,
+    pub created_at: Millis,
+    /// Record keys the charts wrote while it ran (dial attempts and results, EWT and position
+    /// at offer, ...): every `_`-key of the record but those the table already shows.
+    pub facts: Vec<(String, String)>,
+}
+
+impl Node {
+    /// [`Diagnostics`] of callback `id`.
+    pub async fn callback_diagnostics(&self, id: &str) -> Result<Diagnostics, NodeError> {
+        let record = self
+            .callbacks()
+            .get(id)
+            .ok_or_else(|| CallbackError::NotFound(format!("Service {id} does not exist.")))?;
+        let (options, template) = self.callback_service(&record.service)?;
+        let stored: Vec<(String, String)> = record
+            .data
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let section = substitute(&options, &stored);
+        let opts = Resolved::new(&section, &stored, template.as_deref());
+        // Asked for a time to come (the record keeps no request, only the times).
+        let scheduled = record.desired_time > record.created_at + 1_000;
+        let scenario = Scenario::of(&opts, scheduled);
+        let items = match record.session.as_deref() {
+            Some(sid) if !record.state.is_final() => match self.sessions().info(sid).await {
+                Ok(info) => info.items,
+                Err(SessionError::NotFound(_) | SessionError::Finished(_)) => Vec::new(),
+                Err(e) => return Err(e.into()),
+            },
+            _ => Vec::new(),
+        };
+        let item = items.iter().rev().find_map(|i| i.item);
+        let found = item.and_then(|item| {
+            self.engine().center().with(|c, now| {
+                let st = c.item_status(engine::queue::ItemId(item), now)?;
+                let report = c.queue(&st.queue, now);
+                Some((st, report))
+            })
+        });
+        let shown = [
+            "_id",
+            "_service_name",
+            "_callback_state",
+            "_callback_reason",
+            "_desired_time",
+            "_expiration_time",
+            "_customer_number",
+            "_ors_session_id",
+        ];
+        let facts = record
+            .data
+            .iter()
+            .filter(|(k, _)| k.starts_with('_') && !shown.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let (queue, position, ewt, waiting, logged_in, ready, agent) = match found {
+            Some((st, report)) => (
+                Some(st.queue),
+                st.position,
+                st.ewt.seconds(),
+                report.as_ref().map_or(0, |r| r.stats.calls),
+                report.as_ref().map(|r| r.logged_in_agents),
+                report.as_ref().map(|r| r.ready_agents),
+                st.agent,
+            ),
+            None => (
+                opts.get("_urs_virtual_queue").map(str::to_owned),
+                None,
+                None,
+                0,
+                None,
+                None,
+                None,
+            ),
+        };
+        Ok(Diagnostics {
+            id: record.id.clone(),
+            service: record.service.clone(),
+            state: record.state,
+            scenario: scenario.name(),
+            session: record.session.clone(),
+            queue,
+            target: opts.get("_target").map(str::to_owned),
+            position,
+            ewt,
+            waiting,
+            agents_logged_in: logged_in,
+            agents_ready: ready,
+            agent,
+            created_at: record.created_at,
+            facts,
         })
     }
 }
