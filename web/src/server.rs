@@ -175,6 +175,7 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
         ),
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let (closing_tx, closing) = tokio::sync::watch::channel(false);
     let state = web::Data::new(AppState {
         users,
         engine: engine.clone(),
@@ -182,6 +183,7 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
         node: node.clone(),
         shutdown: tx,
         started_ms: now(),
+        closing: closing.clone(),
     });
     let mut server = HttpServer::new(move || {
         App::new()
@@ -208,18 +210,25 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
     .shutdown_timeout(10)
     // Pushes are small writes: without this, Nagle's algorithm holds a websocket event back
     // until the client's delayed ACK (~40 ms).
-    .tcp_nodelay(true);
+    .tcp_nodelay(true)
+    // Signals are ours (below), so open event streams end before the graceful stop waits.
+    .disable_signals();
     if let Some(w) = opts.workers {
         server = server.workers(w.max(1));
     }
     let server = server.listen(listener)?.run();
     let handle = server.handle();
-    // Node API SHUTDOWN: answer in-flight requests, then stop.
+    // Node API SHUTDOWN, Ctrl-C or SIGTERM: end the event streams, answer in-flight requests,
+    // then stop.
     actix_web::rt::spawn(async move {
-        if rx.recv().await.is_some() {
-            tracing::info!("shutting down on request");
-            handle.stop(true).await;
-        }
+        let why = tokio::select! {
+            r = rx.recv() => if r.is_some() { "on request" } else { return },
+            _ = actix_web::rt::signal::ctrl_c() => "on Ctrl-C",
+            () = terminated() => "on SIGTERM",
+        };
+        tracing::info!("shutting down {why}");
+        let _ = closing_tx.send(true);
+        handle.stop(true).await;
     });
     // Bookings, storage, service and callback records expire on their own; finished sessions
     // are forgotten after an hour.
@@ -270,6 +279,19 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
         push,
         server,
     })
+}
+
+/// Resolves when the process is asked to terminate (SIGTERM; never where there is no such signal).
+async fn terminated() {
+    #[cfg(unix)]
+    {
+        use actix_web::rt::signal::unix::{signal, SignalKind};
+        if let Ok(mut s) = signal(SignalKind::terminate()) {
+            s.recv().await;
+            return;
+        }
+    }
+    std::future::pending::<()>().await;
 }
 
 impl ServeOptions {

@@ -231,3 +231,131 @@ fn the_pages_own_requests_get_no_basic_challenge() {
     assert_eq!(ui.json()["exception"], UNAUTHORIZED);
     assert!(ui.header("www-authenticate").is_none());
 }
+
+/// Reads server-sent events until one named `name` whose data contains `needle`; its data.
+fn next_event(lines: &mut impl std::io::BufRead, name: &str, needle: &str) -> Value {
+    let mut current = String::new();
+    loop {
+        let mut line = String::new();
+        let n = lines.read_line(&mut line).expect("the event stream reads");
+        assert!(
+            n > 0,
+            "the event stream ended before a '{name}' event with {needle}"
+        );
+        let line = line.trim_end();
+        if let Some(e) = line.strip_prefix("event: ") {
+            current = e.to_owned();
+        } else if let Some(data) = line.strip_prefix("data: ") {
+            if current == name && data.contains(needle) {
+                return serde_json::from_str(data).expect("event data is JSON");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_callback_panel_hears_changes_of_the_services_its_user_sees() {
+    let scratch = common::Scratch::new("panel");
+    let data = scratch.path().join("data");
+    common::add_user(&data, "ann", "Administrator", "", "ann-pw");
+    common::add_user(&data, "sam", "Supervisor", "callback-immediate", "sam-pw");
+    let config = scratch.path().join("ringback.ini");
+    std::fs::write(
+        &config,
+        format!(
+            "{}\n[callback]\ncallback_column_alias = {{\"_LOB\": \"Line Of Business\"}}\n",
+            common::sample_ini()
+        ),
+    )
+    .expect("config written");
+    let mut server = Server::start_in(&data, Some(&config));
+
+    server.set_auth(Some(("sam", "sam-pw")));
+    let settings = server.get("/admin/callback/settings").json();
+    assert_eq!(settings["services"], json!(["callback-immediate"]));
+    assert_eq!(
+        settings["column_alias"],
+        json!({"_LOB": "Line Of Business"})
+    );
+    assert!(settings["states"]
+        .as_array()
+        .expect("states")
+        .contains(&json!("PAUSED")));
+
+    let stream = server
+        .req("GET", "/admin/callback/events")
+        .call()
+        .expect("the event stream opens");
+    assert_eq!(stream.content_type(), "text/event-stream");
+    let mut lines = std::io::BufReader::new(stream.into_reader());
+    next_event(&mut lines, "ready", "");
+
+    // Changes to another service are not told to sam; those to its own are.
+    server.set_auth(Some(("ann", "ann-pw")));
+    let hidden = common::post_form(
+        server.req("POST", "/service/callback/callback-delayed"),
+        &[("_customer_number", "5550401")],
+    );
+    assert_eq!(hidden.status, 200, "{}", hidden.text());
+    let mine = common::post_form(
+        server.req("POST", "/service/callback/callback-immediate"),
+        &[("_customer_number", "5550402"), ("_LOB", "Sales")],
+    );
+    assert_eq!(mine.status, 200, "{}", mine.text());
+    let id = mine.json()["_id"].as_str().expect("an id").to_owned();
+    let heard = next_event(&mut lines, "callback", &id);
+    assert_eq!(heard["_service_name"], "callback-immediate");
+    assert_eq!(heard["_customer_number"], "5550402");
+    assert_eq!(heard["_LOB"], "Sales");
+    let cancel = server.delete(&format!("/service/callback/callback-immediate/{id}"));
+    assert_eq!(cancel.status, 200, "{}", cancel.text());
+    let done = next_event(&mut lines, "callback", "COMPLETED");
+    assert_eq!(done["_id"], id.as_str());
+    assert_eq!(done["_callback_reason"], "CANCELLED");
+
+    // Diagnostics: of a callback sam sees, and 404 for one it does not.
+    let queued = common::post_form(
+        server.req("POST", "/service/callback/callback-immediate"),
+        &[("_customer_number", "5550403")],
+    )
+    .json()["_id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let hidden_id = hidden.json()["_id"].as_str().expect("an id").to_owned();
+    server.set_auth(Some(("sam", "sam-pw")));
+    let d = server.get(&format!("/admin/callback/diagnostics/{queued}"));
+    assert_eq!(d.status, 200, "{}", d.text());
+    let d = d.json();
+    assert_eq!(d["callback_type"], "USER_TERMINATED_IMMEDIATE");
+    assert_eq!(d["service"], "callback-immediate");
+    assert_eq!(d["routing_target"], "Agents@StatServer.GA");
+    assert!(
+        d["accepted"].as_str().is_some_and(|t| t.ends_with('Z')),
+        "{d}"
+    );
+    let refused = server.get(&format!("/admin/callback/diagnostics/{hidden_id}"));
+    assert_eq!(refused.status, 404);
+    assert_eq!(server.get("/admin/callback/diagnostics/nope").status, 404);
+}
+
+#[test]
+fn a_stopping_server_ends_its_event_streams_at_once() {
+    let mut server = Server::start();
+    let stream = server
+        .req("GET", "/admin/callback/events")
+        .call()
+        .expect("the event stream opens");
+    let mut lines = std::io::BufReader::new(stream.into_reader());
+    next_event(&mut lines, "ready", "");
+    let stop = send(
+        server.one_shot("POST", "/admin/node/changestatus/SHUTDOWN"),
+        None,
+    );
+    assert_eq!(stop.status, 200);
+    // The stream ends (rather than holding the graceful stop for its 10 s).
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut lines, &mut rest).expect("the stream ends cleanly");
+    let status = server.wait_exit(std::time::Duration::from_secs(8));
+    assert!(status.success(), "{status:?}");
+}

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod callback;
+pub mod callback_panel;
 pub mod center;
 pub mod error;
 pub mod login;

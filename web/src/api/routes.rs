@@ -29,6 +29,8 @@ pub struct AppState {
     pub users: Arc<auth::Users>,
     /// When this server started (ms since the epoch), for the Monitor tab.
     pub started_ms: i64,
+    /// Turns true when the server is stopping: open event streams end then.
+    pub closing: tokio::sync::watch::Receiver<bool>,
 }
 
 pub(crate) type State = Data<AppState>;
@@ -1024,63 +1026,63 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .default_service(web::to(not_found)),
             )
             .service(
-                super::callback::admin_routes(web::scope("/admin"))
-                    .service(resource("/node/status").route(web::get().to(node_status)))
-                    .service(
-                        resource("/node/changestatus/{status}").route(web::post().to(node_change)),
-                    )
-                    .service(resource("/login").route(web::post().to(super::login::login)))
-                    .service(resource("/logout").route(web::post().to(super::login::logout)))
-                    .service(resource("/me").route(web::get().to(super::login::me)))
-                    .service(resource("/users").route(web::get().to(super::users::list)))
-                    .service(
-                        resource("/users/{name}")
-                            .route(web::get().to(super::users::get))
-                            .route(web::put().to(super::users::put))
-                            .route(web::delete().to(super::users::delete)),
-                    )
-                    .service(resource("/nodes").route(web::get().to(super::monitor::nodes)))
-                    .service(resource("/services").route(web::get().to(admin_services)))
-                    .service(
-                        resource("/services/{name}")
-                            .route(web::get().to(admin_service_get))
-                            .route(web::post().to(admin_service_create))
-                            .route(web::put().to(admin_service_put))
-                            .route(web::delete().to(admin_service_delete)),
-                    )
-                    .service(
-                        resource("/config/{section}")
-                            .route(web::get().to(admin_config_get))
-                            .route(web::put().to(admin_config_put)),
-                    )
-                    .service(resource("/templates").route(web::get().to(admin_templates)))
-                    .service(
-                        resource("/templates/{name}")
-                            .route(web::get().to(admin_template_get))
-                            .route(web::post().to(admin_template_upload))
-                            .route(web::put().to(admin_template_upload))
-                            .route(web::delete().to(admin_template_delete)),
-                    )
-                    .service(
-                        resource("/resources/{group}")
-                            .route(web::get().to(admin_resources_get))
-                            .route(web::put().to(admin_resources_put))
-                            .route(web::delete().to(admin_resources_delete)),
-                    )
-                    .service(resource("/agents").route(web::get().to(super::center::admin_agents)))
-                    .service(
-                        resource("/agents/{id}")
-                            .route(web::get().to(super::center::admin_agent_get))
-                            .route(web::put().to(super::center::admin_agent_put))
-                            .route(web::delete().to(super::center::admin_agent_delete)),
-                    )
-                    .service(
-                        resource("/patterns/{group}")
-                            .route(web::get().to(admin_patterns_get))
-                            .route(web::put().to(admin_patterns_put))
-                            .route(web::delete().to(admin_patterns_delete)),
-                    )
-                    .default_service(web::to(not_found)),
+                super::callback_panel::admin_routes(super::callback::admin_routes(web::scope(
+                    "/admin",
+                )))
+                .service(resource("/node/status").route(web::get().to(node_status)))
+                .service(resource("/node/changestatus/{status}").route(web::post().to(node_change)))
+                .service(resource("/login").route(web::post().to(super::login::login)))
+                .service(resource("/logout").route(web::post().to(super::login::logout)))
+                .service(resource("/me").route(web::get().to(super::login::me)))
+                .service(resource("/users").route(web::get().to(super::users::list)))
+                .service(
+                    resource("/users/{name}")
+                        .route(web::get().to(super::users::get))
+                        .route(web::put().to(super::users::put))
+                        .route(web::delete().to(super::users::delete)),
+                )
+                .service(resource("/nodes").route(web::get().to(super::monitor::nodes)))
+                .service(resource("/services").route(web::get().to(admin_services)))
+                .service(
+                    resource("/services/{name}")
+                        .route(web::get().to(admin_service_get))
+                        .route(web::post().to(admin_service_create))
+                        .route(web::put().to(admin_service_put))
+                        .route(web::delete().to(admin_service_delete)),
+                )
+                .service(
+                    resource("/config/{section}")
+                        .route(web::get().to(admin_config_get))
+                        .route(web::put().to(admin_config_put)),
+                )
+                .service(resource("/templates").route(web::get().to(admin_templates)))
+                .service(
+                    resource("/templates/{name}")
+                        .route(web::get().to(admin_template_get))
+                        .route(web::post().to(admin_template_upload))
+                        .route(web::put().to(admin_template_upload))
+                        .route(web::delete().to(admin_template_delete)),
+                )
+                .service(
+                    resource("/resources/{group}")
+                        .route(web::get().to(admin_resources_get))
+                        .route(web::put().to(admin_resources_put))
+                        .route(web::delete().to(admin_resources_delete)),
+                )
+                .service(resource("/agents").route(web::get().to(super::center::admin_agents)))
+                .service(
+                    resource("/agents/{id}")
+                        .route(web::get().to(super::center::admin_agent_get))
+                        .route(web::put().to(super::center::admin_agent_put))
+                        .route(web::delete().to(super::center::admin_agent_delete)),
+                )
+                .service(
+                    resource("/patterns/{group}")
+                        .route(web::get().to(admin_patterns_get))
+                        .route(web::put().to(admin_patterns_put))
+                        .route(web::delete().to(admin_patterns_delete)),
+                )
+                .default_service(web::to(not_found)),
             )
             .service(resource("/phonenumber").route(web::get().to(phone_number)))
             .service(resource("/patterns").route(web::post().to(patterns_match)))

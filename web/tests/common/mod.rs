@@ -526,3 +526,30 @@ pub fn receiver(statuses: Vec<u16>) -> (String, mpsc::Receiver<(String, String)>
     });
     (format!("http://{addr}"), rx)
 }
+
+/// `ringback user add NAME --role ROLE [--services SERVICES]` with the password on stdin.
+pub fn add_user(data: &Path, name: &str, role: &str, services: &str, password: &str) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ringback"));
+    cmd.args(["user", "add", name, "--role", role, "--data-dir"])
+        .arg(data);
+    if !services.is_empty() {
+        cmd.args(["--services", services]);
+    }
+    let mut child = cmd
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("ringback user add starts");
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(format!("{password}\n").as_bytes())
+        .expect("the password is written");
+    assert!(
+        child.wait().expect("user add ends").success(),
+        "user add {name}"
+    );
+}
