@@ -4,7 +4,7 @@
 # a [cluster] of one more real node and one that is down), with users made by `ringback user add`.
 # Installs what it needs (CI machines start bare). Screenshots of every panel go to
 # target/ui-screenshots/ (kept as CI artifacts).
-# usage: tests/ui/run.sh path/to/ringback
+# usage: tests/ui/run.sh path/to/ringback   (UI_TESTS="callback.test.mjs" runs only those files)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root_dir=$(cd "$here/../.." && pwd)
@@ -50,6 +50,21 @@ nodes = $peer, $down
 [features]
 enable-logger = true
 enable-logger-error = true
+disable-bulk-cancel-and-export-callback = false
+[callback]
+callback_column_alias = {"_LOB": "Line Of Business"}
+# Callbacks that wait: for the search, bulk cancel and 5,000-row tests.
+[service.load]
+_type = ors
+_service = callback
+_call_direction = USERTERMINATED
+_wait_for_agent = true
+_wait_for_user_confirm = false
+_urs_virtual_queue = LoadQ
+_target = Nobody@StatServer.GA
+_max_queued_callbacks_per_service = 20000
+_throttle_callbacks_per_service_1 = 100000
+_throttle_callbacks_per_service_2 = 100000
 INI
 } > "$work/ringback.ini"
 
@@ -64,7 +79,12 @@ echo "-- server at $main (peer $peer, down $down)"
 mkdir -p "$root_dir/target/ui-screenshots"
 status=0
 RINGBACK_URL="$main" PEER_URL="$peer" DOWN_URL="$down" SHOTS="$root_dir/target/ui-screenshots" \
-  node --test --test-concurrency=1 --test-reporter=spec ui.test.mjs || status=$?
+  node --test --test-concurrency=1 --test-reporter=spec ${UI_TESTS:-hub.test.mjs callback.test.mjs} || status=$?
+# Last, on its own: it stops the server.
+if [ -z "${UI_TESTS:-}" ]; then
+  RINGBACK_URL="$main" PEER_URL="$peer" DOWN_URL="$down" SHOTS="$root_dir/target/ui-screenshots" \
+    node --test --test-reporter=spec stop.test.mjs || status=$?
+fi
 if [ "$status" -ne 0 ]; then
   echo "-- server log"; tail -n 40 "$work/main.log"
 fi

@@ -5,6 +5,7 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, setCsrf, status, watch } from './api.js';
 import { go, html, Notices, notify } from './lib.js';
 import { log } from './log.js';
+import { Callback } from './callback.js';
 import { Monitor } from './monitor.js';
 import { Services } from './services.js';
 
@@ -12,6 +13,7 @@ import { Services } from './services.js';
 const TABS = [
   { id: 'monitor', title: 'Monitor', roles: ['Administrator', 'Supervisor'], view: Monitor },
   { id: 'services', title: 'Services', roles: ['Administrator', 'Supervisor'], view: Services },
+  { id: 'callback', title: 'Callback', roles: ['Administrator', 'Supervisor', 'CallbackReadOnly'], view: Callback },
 ];
 
 function roleOf(me) {
