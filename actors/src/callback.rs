@@ -1508,12 +1508,18 @@ impl Node {
         self.request(id, event, Value::Object(data)).await
     }
 
-    /// `check-queue-position`: the position and estimate of the callback's queue item.
-    pub async fn queue_position(&self, id: &str) -> Result<QueuePosition, NodeError> {
-        let record = self
-            .callbacks()
-            .get(id)
-            .ok_or_else(|| CallbackError::NotFound(format!("Service {id} does not exist.")))?;
+    /// Where a live callback's queue item is now (`None` once it waits in no queue), with its
+    /// queue's report.
+    async fn queue_item(
+        &self,
+        record: &CallbackRecord,
+    ) -> Result<
+        Option<(
+            crate::center::core::ItemStatus,
+            Option<engine::routing::router::QueueReport>,
+        )>,
+        NodeError,
+    > {
         let items = match record.session.as_deref() {
             Some(sid) if !record.state.is_final() => match self.sessions().info(sid).await {
                 Ok(info) => info.items,
@@ -1523,13 +1529,25 @@ impl Node {
             _ => Vec::new(),
         };
         let item = items.iter().rev().find_map(|i| i.item);
-        let status = item.and_then(|item| {
+        Ok(item.and_then(|item| {
             self.engine().center().with(|c, now| {
                 let st = c.item_status(engine::queue::ItemId(item), now)?;
-                let waiting = c.queue(&st.queue, now).map_or(0, |q| q.stats.calls);
-                Some((st, waiting))
+                let report = c.queue(&st.queue, now);
+                Some((st, report))
             })
-        });
+        }))
+    }
+
+    /// `check-queue-position`: the position and estimate of the callback's queue item.
+    pub async fn queue_position(&self, id: &str) -> Result<QueuePosition, NodeError> {
+        let record = self
+            .callbacks()
+            .get(id)
+            .ok_or_else(|| CallbackError::NotFound(format!("Service {id} does not exist.")))?;
+        let status = self
+            .queue_item(&record)
+            .await?
+            .map(|(st, report)| (st, report.map_or(0, |q| q.stats.calls)));
         let spec = self
             .platform()
             .service_options(&record.service)
@@ -1606,36 +1624,16 @@ impl Node {
         // Asked for a time to come (the record keeps no request, only the times).
         let scheduled = record.desired_time > record.created_at + 1_000;
         let scenario = Scenario::of(&opts, scheduled);
-        let items = match record.session.as_deref() {
-            Some(sid) if !record.state.is_final() => match self.sessions().info(sid).await {
-                Ok(info) => info.items,
-                Err(SessionError::NotFound(_) | SessionError::Finished(_)) => Vec::new(),
-                Err(e) => return Err(e.into()),
-            },
-            _ => Vec::new(),
-        };
-        let item = items.iter().rev().find_map(|i| i.item);
-        let found = item.and_then(|item| {
-            self.engine().center().with(|c, now| {
-                let st = c.item_status(engine::queue::ItemId(item), now)?;
-                let report = c.queue(&st.queue, now);
-                Some((st, report))
-            })
-        });
-        let shown = [
-            "_id",
-            "_service_name",
-            "_callback_state",
-            "_callback_reason",
-            "_desired_time",
-            "_expiration_time",
-            "_customer_number",
-            "_ors_session_id",
-        ];
+        let found = self.queue_item(&record).await?;
+        // The table shows the record's own keys and the number already.
         let facts = record
             .data
             .iter()
-            .filter(|(k, _)| k.starts_with('_') && !shown.contains(&k.as_str()))
+            .filter(|(k, _)| {
+                k.starts_with('_')
+                    && k.as_str() != "_customer_number"
+                    && !OWN_KEYS.contains(&k.as_str())
+            })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let (queue, position, ewt, waiting, logged_in, ready, agent) = match found {
