@@ -597,6 +597,21 @@ impl Platform {
         self.delete_section(&section, ops).await
     }
 
+    /// The names of the configuration sections `<prefix>.<name>` (resource groups with
+    /// `resources`, pattern groups with `patterns`), in order.
+    pub fn section_names(&self, prefix: &str) -> Vec<String> {
+        let dotted = format!("{prefix}.");
+        let mut names: Vec<String> = self
+            .config
+            .read()
+            .sections()
+            .iter()
+            .filter_map(|(name, _)| name.strip_prefix(&dotted).map(str::to_owned))
+            .collect();
+        names.sort();
+        names
+    }
+
     pub fn pattern_group(&self, group: &str) -> Option<Vec<(String, String)>> {
         self.config
             .read()

@@ -359,3 +359,37 @@ fn a_stopping_server_ends_its_event_streams_at_once() {
     let status = server.wait_exit(std::time::Duration::from_secs(8));
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn the_tools_list_every_resource_group_and_pattern_group() {
+    let server = Server::start();
+    let groups = server.get("/admin/resources").json();
+    let dnis = &groups["DNIS"];
+    assert_eq!(dnis["total"], 10, "{groups}");
+    assert_eq!(dnis["available"], 10);
+    assert_eq!(dnis["allocation"], "round-robin");
+    assert_eq!(server.get("/admin/resources/DNIS").json(), *dnis);
+    let made = server.put_json(
+        "/admin/resources/Extra",
+        &json!({"numbers": ["6504660001", "6504660002"], "allocation": "random"}),
+    );
+    assert_eq!(made.status, 200, "{}", made.text());
+    let groups = server.get("/admin/resources").json();
+    assert_eq!(
+        groups
+            .as_object()
+            .map(|m| m.keys().cloned().collect::<Vec<_>>()),
+        Some(vec!["DNIS".to_owned(), "Extra".to_owned()])
+    );
+    assert_eq!(groups["Extra"]["total"], 2);
+
+    let patterns = server.get("/admin/patterns").json();
+    assert_eq!(
+        patterns["default"]["local_number"], "\\d{3}-\\d{4}",
+        "{patterns}"
+    );
+    assert_eq!(
+        server.get("/admin/patterns/default").json(),
+        patterns["default"]
+    );
+}

@@ -475,24 +475,40 @@ async fn admin_template_delete(
     Ok(HttpResponse::Ok().finish())
 }
 
-async fn admin_resources_get(
-    req: HttpRequest,
-    state: State,
-    group: Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    authenticate(&req, &state)?;
-    let (cfg, available, total) = state
-        .platform
-        .resource_group(&group, now())
-        .ok_or_else(|| ApiError::NotFound(format!("resource group '{group}' does not exist")))?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({
+/// A resource group as the admin API answers it, with the numbers available now.
+fn resource_json(state: &State, group: &str) -> Option<Value> {
+    let (cfg, available, total) = state.platform.resource_group(group, now())?;
+    Some(serde_json::json!({
         "numbers": cfg.numbers,
         "allocation": cfg.allocation.as_str(),
         "locking": cfg.locking,
         "_booking_expiration_timeout": cfg.booking_secs,
         "available": available,
         "total": total,
-    })))
+    }))
+}
+
+/// `GET /genesys/1/admin/resources`: every resource group, by name.
+async fn admin_resources_list(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let all: Map<String, Value> = state
+        .platform
+        .section_names("resources")
+        .into_iter()
+        .filter_map(|g| resource_json(&state, &g).map(|v| (g, v)))
+        .collect();
+    Ok(HttpResponse::Ok().json(Value::Object(all)))
+}
+
+async fn admin_resources_get(
+    req: HttpRequest,
+    state: State,
+    group: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let group = resource_json(&state, &group)
+        .ok_or_else(|| ApiError::NotFound(format!("resource group '{group}' does not exist")))?;
+    Ok(HttpResponse::Ok().json(group))
 }
 
 async fn admin_resources_put(
@@ -549,6 +565,21 @@ async fn admin_resources_delete(
     authenticate(&req, &state)?;
     state.platform.delete_resource_group(&group).await?;
     Ok(HttpResponse::Ok().finish())
+}
+
+/// `GET /genesys/1/admin/patterns`: every pattern group, by name.
+async fn admin_patterns_list(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let all: Map<String, Value> = state
+        .platform
+        .section_names("patterns")
+        .into_iter()
+        .filter_map(|g| {
+            let opts = state.platform.pattern_group(&g)?;
+            Some((g, options_json(&opts)))
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(Value::Object(all)))
 }
 
 async fn admin_patterns_get(
@@ -1063,6 +1094,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::put().to(admin_template_upload))
                         .route(web::delete().to(admin_template_delete)),
                 )
+                .service(resource("/resources").route(web::get().to(admin_resources_list)))
                 .service(
                     resource("/resources/{group}")
                         .route(web::get().to(admin_resources_get))
@@ -1076,6 +1108,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::put().to(super::center::admin_agent_put))
                         .route(web::delete().to(super::center::admin_agent_delete)),
                 )
+                .service(resource("/patterns").route(web::get().to(admin_patterns_list)))
                 .service(
                     resource("/patterns/{group}")
                         .route(web::get().to(admin_patterns_get))
