@@ -8,12 +8,14 @@ import { log } from './log.js';
 import { Callback } from './callback.js';
 import { Monitor } from './monitor.js';
 import { Services } from './services.js';
+import { Tools } from './tools.js';
 
 // Each tab: who may open it (an open server, with no users, is run as by an Administrator).
 const TABS = [
   { id: 'monitor', title: 'Monitor', roles: ['Administrator', 'Supervisor'], view: Monitor },
   { id: 'services', title: 'Services', roles: ['Administrator', 'Supervisor'], view: Services },
   { id: 'callback', title: 'Callback', roles: ['Administrator', 'Supervisor', 'CallbackReadOnly'], view: Callback },
+  { id: 'tools', title: 'Tools', roles: ['Administrator', 'Supervisor'], view: Tools },
 ];
 
 function roleOf(me) {
