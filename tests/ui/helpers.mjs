@@ -37,7 +37,8 @@ after(async () => {
 
 /** A fresh page (its own cookies); page errors fail the test that made them. */
 export async function newPage() {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  // The browser's time zone is UTC whatever the machine's: the tests read times.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, timezoneId: 'UTC' });
   contexts.push(context);
   context.setDefaultTimeout(10000);
   const page = await context.newPage();

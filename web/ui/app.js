@@ -7,6 +7,7 @@ import { go, html, Notices, notify } from './lib.js';
 import { log } from './log.js';
 import { Callback } from './callback.js';
 import { Monitor } from './monitor.js';
+import { OfficeHours } from './office.js';
 import { Services } from './services.js';
 import { Tools } from './tools.js';
 
@@ -14,6 +15,7 @@ import { Tools } from './tools.js';
 const TABS = [
   { id: 'monitor', title: 'Monitor', roles: ['Administrator', 'Supervisor'], view: Monitor },
   { id: 'services', title: 'Services', roles: ['Administrator', 'Supervisor'], view: Services },
+  { id: 'office-hours', title: 'Office Hours', roles: ['Administrator', 'Supervisor'], view: OfficeHours },
   { id: 'callback', title: 'Callback', roles: ['Administrator', 'Supervisor', 'CallbackReadOnly'], view: Callback },
   { id: 'tools', title: 'Tools', roles: ['Administrator', 'Supervisor'], view: Tools },
 ];

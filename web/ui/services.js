@@ -8,6 +8,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { api, seg } from './api.js';
 import { Confirm, go, html, Icon, matches, Modal, notify } from './lib.js';
 import { log } from './log.js';
+import { CapacityEditor } from './capacity.js';
 
 const LOCKED = new Set(['_type', '_service']);
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
@@ -151,6 +152,7 @@ function ServiceDetail({ name, options, canEdit, onSaved, onDeleted }) {
       ${canEdit && html`<button class="danger" onClick=${() => setDialog({ confirm: true })}><${Icon} name="trash" /> Delete Service</button>`}
     </div>
     <p class="url">Service URL: <code>${serviceUrl(name, options)}</code></p>
+    ${options._service === 'capacity' && html`<${CapacityEditor} key=${JSON.stringify(options)} options=${options} canEdit=${canEdit} save=${save} />`}
     <div class="toolbar filters">
       <input type="search" placeholder="Filter parameters" aria-label="Filter parameters" value=${query} onInput=${(e) => setQuery(e.target.value)} />
       <select aria-label="Category" value=${category} onChange=${(e) => setCategory(e.target.value)}>
