@@ -192,6 +192,16 @@ impl Commit {
         futures_executor::block_on(self)
     }
 
+    /// A commit still to come, and what completes it: for a store that wraps another (its
+    /// `write` forwards to the inner store's `write_then` with this).
+    pub fn pending() -> (Then, Commit) {
+        let (tx, rx) = futures_channel::oneshot::channel();
+        let then: Then = Box::new(move |outcome| {
+            let _ = tx.send(outcome);
+        });
+        (then, Commit(rx))
+    }
+
     /// A commit that has already failed.
     pub fn failed(e: StoreError) -> Commit {
         let (tx, rx) = futures_channel::oneshot::channel();
