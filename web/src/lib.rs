@@ -8,6 +8,7 @@ pub mod bench_callbacks;
 pub mod bench_cometd;
 pub mod bench_sessions;
 pub mod cometd;
+pub mod metrics;
 pub mod scxml_runner;
 pub mod server;
 pub mod ui;

@@ -64,7 +64,12 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
     };
     let store = SqliteStore::open(&opts.data_dir)
         .map_err(|e| anyhow::anyhow!("{}: {e}", opts.data_dir.display()))?;
-    let platform = Arc::new(Platform::open(Arc::new(store), &seed, now())?);
+    let mut metrics = crate::metrics::Metrics::new();
+    let platform = Arc::new(Platform::open(
+        metrics.timed(Arc::new(store)),
+        &seed,
+        now(),
+    )?);
     let listen = opts
         .listen
         .clone()
@@ -174,6 +179,9 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
             }
         ),
     }
+    metrics.follow(node.clone(), push.clone());
+    let metrics = Arc::new(metrics);
+    let measured = metrics.clone();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let (closing_tx, closing) = tokio::sync::watch::channel(false);
     let state = web::Data::new(AppState {
@@ -184,6 +192,7 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
         shutdown: tx,
         started_ms: now(),
         closing: closing.clone(),
+        metrics,
     });
     let mut server = HttpServer::new(move || {
         App::new()
@@ -192,10 +201,26 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
             .app_data(notifier.clone())
             .app_data(web::PayloadConfig::new(crate::api::params::MAX_BODY))
             .wrap(actix_web::middleware::from_fn(crate::api::auth::identify))
-            .wrap_fn(|req, srv| {
-                let span =
-                    tracing::info_span!("request", method = %req.method(), path = %req.path());
-                srv.call(req).instrument(span)
+            .wrap_fn({
+                let measured = measured.clone();
+                move |req, srv| {
+                    let span =
+                        tracing::info_span!("request", method = %req.method(), path = %req.path());
+                    let started = std::time::Instant::now();
+                    let method = req.method().to_string();
+                    let route = req.match_pattern();
+                    let measured = measured.clone();
+                    let answer = srv.call(req).instrument(span);
+                    async move {
+                        let res = answer.await;
+                        let status = match &res {
+                            Ok(r) => r.status().as_u16(),
+                            Err(e) => e.as_response_error().status_code().as_u16(),
+                        };
+                        measured.request(&method, route, status, started.elapsed().as_secs_f64());
+                        res
+                    }
+                }
             })
             .configure(crate::cometd::configure)
             .configure(crate::ui::configure)
@@ -205,6 +230,7 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
             .configure(routes::configure)
             .configure(crate::api::callback::configure_v2)
             .configure(crate::api::center::configure)
+            .route("/metrics", web::get().to(crate::metrics::scrape))
             .default_service(web::to(routes::outside_api))
     })
     .shutdown_timeout(10)

@@ -31,6 +31,8 @@ pub struct AppState {
     pub started_ms: i64,
     /// Turns true when the server is stopping: open event streams end then.
     pub closing: tokio::sync::watch::Receiver<bool>,
+    /// What `GET /metrics` answers.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 pub(crate) type State = Data<AppState>;
@@ -1072,6 +1074,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::put().to(super::users::put))
                         .route(web::delete().to(super::users::delete)),
                 )
+                .service(resource("/documents").route(web::get().to(super::ors::documents)))
                 .service(resource("/nodes").route(web::get().to(super::monitor::nodes)))
                 .service(resource("/services").route(web::get().to(admin_services)))
                 .service(
