@@ -533,6 +533,30 @@ impl Node {
 
     /// A template's file (`GET /genesys/1/document/service_template/<name>/<file>`); the
     /// built-in strategies are the files of `strategies`.
+    /// Every document [`Node::template_file`] serves: the SCXML and other files of each
+    /// template, then the built-in strategies (`strategies`), as (template, file, size).
+    pub fn template_files(&self) -> Vec<(String, String, usize)> {
+        let mut out: Vec<(String, String, usize)> = self
+            .inner
+            .platform
+            .templates()
+            .list()
+            .iter()
+            .flat_map(|t| {
+                t.files
+                    .iter()
+                    .map(|(f, bytes)| (t.name.clone(), f.clone(), bytes.len()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for name in engine::templates::builtin_strategies() {
+            if let Some(text) = engine::templates::builtin_strategy(&name) {
+                out.push(("strategies".into(), format!("{name}.scxml"), text.len()));
+            }
+        }
+        out
+    }
+
     pub fn template_file(&self, template: &str, file: &str) -> Option<Vec<u8>> {
         if template == "strategies" {
             let name = file.strip_suffix(".scxml")?;

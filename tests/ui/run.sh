@@ -52,6 +52,7 @@ enable-logger = true
 enable-logger-error = true
 enable-resources = true
 enable-patterns = true
+enable-downloaddfm = true
 disable-bulk-cancel-and-export-callback = false
 [callback]
 callback_column_alias = {"_LOB": "Line Of Business"}

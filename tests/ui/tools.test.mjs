@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { asUser, fetchFromPage, login, newPage, noPageErrors, shot } from './helpers.mjs';
@@ -134,6 +135,22 @@ describe('Tools', () => {
     const refused = await asUser('ann', 'POST', '/genesys/1/service/callback/callback-delayed', { _customer_number: '5559990002' });
     assert.equal(refused.status, 400, refused.text);
     assert.match(refused.text, /exception list/);
+    noPageErrors();
+  });
+
+  test('Download DFM: every strategy document, downloaded as the server serves it', async () => {
+    const page = await newPage();
+    await openTool(page, 'ann', 'Download DFM');
+    const panel = page.getByRole('region', { name: 'Download DFM' });
+    const link = panel.getByRole('link', { name: 'user-terminated-delayed.scxml' });
+    await link.waitFor();
+    assert.ok(await panel.getByRole('link', { name: 'default-inbound.scxml' }).count() === 1);
+    await shot(page, '26-tools-dfm');
+    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    const text = await readFile(await download.path(), 'utf8');
+    assert.match(text, /<scxml[\s>]/);
+    const served = await asUser('ann', 'GET', '/genesys/1/document/service_template/callback/user-terminated-delayed.scxml');
+    assert.equal(text, served.text);
     noPageErrors();
   });
 

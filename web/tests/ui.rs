@@ -393,3 +393,28 @@ fn the_tools_list_every_resource_group_and_pattern_group() {
         patterns["default"]
     );
 }
+
+#[test]
+fn the_download_dfm_list_names_every_strategy_document_and_where_it_downloads() {
+    let server = Server::start();
+    let docs = server.get("/admin/documents").json();
+    let docs = docs.as_array().expect("a list");
+    let find = |template: &str, file: &str| {
+        docs.iter()
+            .find(|d| d["template"] == template && d["file"] == file)
+            .cloned()
+            .unwrap_or_else(|| panic!("{template}/{file} is not listed: {docs:?}"))
+    };
+    for (template, file) in [
+        ("callback", "user-terminated-delayed.scxml"),
+        ("callback", "chat-immediate.scxml"),
+        ("strategies", "default-inbound.scxml"),
+    ] {
+        let d = find(template, file);
+        let url = d["url"].as_str().expect("a url");
+        let served = raw_get(&server, url);
+        assert_eq!(served.status, 200, "{url}");
+        assert_eq!(Some(served.body.len() as u64), d["bytes"].as_u64(), "{url}");
+        assert!(served.text().contains("<scxml"), "{url}");
+    }
+}

@@ -15,6 +15,7 @@ export function toolsFor(role, features) {
     admin && { id: 'users', title: 'Users', view: Users },
     features['enable-resources'] === true && { id: 'resources', title: 'Resources', view: Resources },
     features['enable-patterns'] === true && { id: 'patterns', title: 'Patterns', view: Patterns },
+    features['enable-downloaddfm'] === true && { id: 'dfm', title: 'Download DFM', view: Documents },
     { id: 'exceptions', title: 'Exception List', view: Exceptions },
   ].filter(Boolean);
 }
@@ -293,6 +294,26 @@ function Patterns({ canEdit }) {
         <div class="actions"><button type="button" onClick=${() => setAdding(false)}>Cancel</button><button class="primary" type="submit">Add</button></div>
       </form>
     <//>`}
+  </section>`;
+}
+
+// ---- Download DFM ---------------------------------------------------------------------------
+/** The strategy documents the templates ship (what ORS would load), each a download link. */
+function Documents() {
+  const [docs, setDocs] = useState(null);
+  useEffect(() => {
+    api.get('admin/documents', { action: 'Documents Received' }).then(setDocs, (e) => notify('error', e.message));
+  }, []);
+  const byTemplate = new Map();
+  for (const d of docs ?? []) {
+    if (!byTemplate.has(d.template)) byTemplate.set(d.template, []);
+    byTemplate.get(d.template).push(d);
+  }
+  return html`<section class="detail" aria-label="Download DFM">
+    <div class="toolbar"><h2>Download DFM</h2><span class="muted">The SCXML documents the services run; keep the copies deployed elsewhere up to date with these.</span></div>
+    ${[...byTemplate].map(([t, list]) => html`<div key=${t}><h3>${t}</h3>
+      <ul class="plain documents">${list.map((d) => html`<li key=${d.file}>
+        <a href=${d.url} download=${d.file}>${d.file}</a> <span class="muted">${(d.bytes / 1024).toFixed(1)} KB</span></li>`)}</ul></div>`)}
   </section>`;
 }
 

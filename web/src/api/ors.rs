@@ -292,6 +292,25 @@ async fn template_document(
     Ok(HttpResponse::Ok().content_type(ct).body(bytes))
 }
 
+/// `GET /genesys/1/admin/documents`: every document a template ships (the strategy SCXML its
+/// services run) and the built-in strategies, with the URL each downloads from — the Tools >
+/// Download DFM panel.
+pub(crate) async fn documents(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+    authenticate(&req, &state)?;
+    let list: Vec<serde_json::Value> = state
+        .node
+        .template_files()
+        .into_iter()
+        .map(|(template, file, bytes)| {
+            json!({
+                "url": format!("/genesys/1/document/service_template/{template}/{file}"),
+                "template": template, "file": file, "bytes": bytes,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(list))
+}
+
 /// The ORS session API and the template documents.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
