@@ -3,6 +3,7 @@
 import { h } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import htm from 'htm';
+import { api, seg } from './api.js';
 
 export const html = htm.bind(h);
 
@@ -94,4 +95,20 @@ export function matches(query, ...texts) {
 /** Opens a route of the hub: go('services', name) is #/services/<name>. */
 export function go(...parts) {
   location.hash = '#/' + parts.map(encodeURIComponent).join('/');
+}
+
+/**
+ * Stores a service's whole option list and reports the result as `what`; `onSaved(name, options)`
+ * hears the options as the server kept them. True when saved.
+ */
+export async function saveService(name, options, what, onSaved) {
+  try {
+    const saved = await api.put(`admin/services/${seg(name)}`, options, { action: what });
+    notify('ok', what);
+    onSaved(name, saved);
+    return true;
+  } catch (e) {
+    notify('error', e.message);
+    return false;
+  }
 }

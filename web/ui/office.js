@@ -7,7 +7,7 @@
 // hours, imported rule and schedule calendars) to edit, add and remove; clone and delete.
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { api, seg } from './api.js';
-import { Confirm, go, html, Icon, matches, Modal, notify } from './lib.js';
+import { Confirm, go, html, Icon, matches, Modal, notify, saveService } from './lib.js';
 import { log } from './log.js';
 
 const BROWSER_TZ = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
@@ -253,14 +253,7 @@ function OfficeDetail({ name, options, others, canEdit, onSaved, onDeleted }) {
   const [dialog, setDialog] = useState(null);
   const office = options._timezone || 'UTC';
   const readOnly = !canEdit || display !== office;
-  const save = async (next, what) => {
-    try {
-      const saved = await api.put(`admin/services/${seg(name)}`, next, { action: what });
-      notify('ok', what);
-      onSaved(name, saved);
-      return true;
-    } catch (e) { notify('error', e.message); return false; }
-  };
+  const save = (next, what) => saveService(name, next, what, onSaved);
   const clone = async (e) => {
     e.preventDefault();
     const to = e.target.elements.clone.value.trim();

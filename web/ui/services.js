@@ -6,7 +6,7 @@
 // Administrator changes anything; the server refuses the others whatever the page shows.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, seg } from './api.js';
-import { Confirm, go, html, Icon, matches, Modal, notify } from './lib.js';
+import { Confirm, go, html, Icon, matches, Modal, notify, saveService } from './lib.js';
 import { log } from './log.js';
 import { CapacityEditor } from './capacity.js';
 
@@ -115,17 +115,7 @@ function ServiceDetail({ name, options, canEdit, onSaved, onDeleted }) {
   const shown = rows.filter((r) => (advanced || r.kind !== 'advanced') && (!category || r.category === category) &&
     matches(query, r.name, r.value, r.spec?.description));
 
-  const save = async (next, what) => {
-    try {
-      const saved = await api.put(`admin/services/${seg(name)}`, next, { action: what });
-      notify('ok', what);
-      onSaved(name, saved);
-      return true;
-    } catch (e) {
-      notify('error', e.message);
-      return false;
-    }
-  };
+  const save = (next, what) => saveService(name, next, what, onSaved);
   const setValue = async (row, value) => {
     if (await save({ ...options, [row.name]: value }, `Parameter ${row.name} updated`)) setEditing(null);
   };
