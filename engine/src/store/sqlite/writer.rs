@@ -545,10 +545,13 @@ mod tests {
         assert_eq!(mode, "wal");
         super::super::schema::migrate(&mut conn).unwrap();
         conn.wal_hook(Some(on_wal_commit));
-        let (wake, woken) = crossbeam_channel::bounded(1);
+        let (sender, woken) = crossbeam_channel::bounded(1);
         let other = Connection::open(&path).unwrap();
         let thread = std::thread::spawn(move || checkpoint_loop(other, woken));
-        let checkpointer = Checkpointer::new(wake.clone(), thread);
+        let checkpointer = Checkpointer::new(sender.clone(), thread);
+        // Declared after the checkpointer, so a failing assertion drops this sender first and
+        // the checkpointer's join (which waits for every sender to go) ends instead of hanging.
+        let wake = sender;
 
         // A short WAL asks for nothing.
         let (small, _rx) = request(vec![put_template("small")]);
