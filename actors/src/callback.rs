@@ -35,6 +35,19 @@ type Chart = (&'static str, Template, Arc<LoadedDoc>, Arc<Vec<String>>);
 
 /// A callback service's options and its template.
 type ServiceOf = (Vec<(String, String)>, Option<Template>);
+
+/// A callback's service options as they apply to one of its records.
+struct RecordOptions {
+    section: Vec<(String, String)>,
+    values: Vec<(String, String)>,
+    template: Option<Template>,
+}
+
+impl RecordOptions {
+    fn resolved(&self) -> Resolved<'_> {
+        Resolved::new(&self.section, &self.values, self.template.as_deref())
+    }
+}
 type Template = Arc<engine::templates::Template>;
 use crate::node::{Node, NodeError, ServiceAnswer};
 use crate::session::core::{PushSpec, StartSpec};
@@ -548,6 +561,27 @@ impl Node {
             .into());
         }
         Ok((options, template))
+    }
+
+    /// The options of `record`'s service with the record's values (then `extra`, a request's
+    /// parameters) substituted into them: what [`RecordOptions::resolved`] reads.
+    fn record_options(
+        &self,
+        record: &CallbackRecord,
+        extra: &[(String, String)],
+    ) -> Result<RecordOptions, NodeError> {
+        let (options, template) = self.callback_service(&record.service)?;
+        let values: Vec<(String, String)> = record
+            .data
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .chain(extra.iter().cloned())
+            .collect();
+        Ok(RecordOptions {
+            section: substitute(&options, &values),
+            values,
+            template,
+        })
     }
 
     /// Whether `name` is a configured callback service (`_service = callback`, or a template
@@ -1180,14 +1214,9 @@ impl Node {
     }
 
     async fn start_scheduled_session(&self, current: CallbackRecord) -> Result<(), NodeError> {
-        let (options, template) = self.callback_service(&current.service)?;
-        let params: Vec<(String, String)> = current
-            .data
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        let section = substitute(&options, &params);
-        let opts = Resolved::new(&section, &params, template.as_deref());
+        let of_record = self.record_options(&current, &[])?;
+        let opts = of_record.resolved();
+        let params = &of_record.values;
         let id = current.id.clone();
         // Claimed in one step: a callback cancelled or rescheduled meanwhile is left alone.
         let mut claimed = false;
@@ -1451,15 +1480,8 @@ impl Node {
         params: &[(String, String)],
     ) -> Result<(u16, Value), NodeError> {
         let record = self.live_callback(id)?;
-        let (options, template) = self.callback_service(&record.service)?;
-        let stored: Vec<(String, String)> = record
-            .data
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .chain(params.iter().cloned())
-            .collect();
-        let section = substitute(&options, &stored);
-        let opts = Resolved::new(&section, &stored, template.as_deref());
+        let of_record = self.record_options(&record, params)?;
+        let opts = of_record.resolved();
         let scenario = Scenario::of(&opts, false);
         let mut data: Vec<(String, Value)> = params
             .iter()
@@ -1613,14 +1635,8 @@ impl Node {
             .callbacks()
             .get(id)
             .ok_or_else(|| CallbackError::NotFound(format!("Service {id} does not exist.")))?;
-        let (options, template) = self.callback_service(&record.service)?;
-        let stored: Vec<(String, String)> = record
-            .data
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        let section = substitute(&options, &stored);
-        let opts = Resolved::new(&section, &stored, template.as_deref());
+        let of_record = self.record_options(&record, &[])?;
+        let opts = of_record.resolved();
         // Asked for a time to come (the record keeps no request, only the times).
         let scheduled = record.desired_time > record.created_at + 1_000;
         let scenario = Scenario::of(&opts, scheduled);
