@@ -22,6 +22,7 @@ use engine::callback::settings::CallbackSettings;
 use engine::callback::status::StatusNotify;
 use engine::callback::{iso, reason, CallbackError, CallbackRecord, CallbackState, OWN_KEYS};
 use engine::config::option;
+use engine::reporting::Recorder;
 use engine::service_options::Resolved;
 use engine::store::{Millis, WriteOp};
 use parking_lot::Mutex;
@@ -97,6 +98,8 @@ pub struct Callbacks {
     status: Mutex<HashMap<String, Arc<StatusNotify>>>,
     /// Every change to a record, for whoever follows them live (the Callback panel).
     changes: tokio::sync::broadcast::Sender<CallbackChange>,
+    /// The metrics history (states over time, hold times), told every change by the book.
+    recorder: Arc<Mutex<Recorder>>,
 }
 
 /// A change to the callback records, as followers hear it.
@@ -196,18 +199,36 @@ impl Scenario {
 }
 
 impl Callbacks {
-    pub fn new(settings: CallbackSettings) -> Callbacks {
+    /// `recorder` records the states' levels and hold times (the metrics history).
+    pub fn new(settings: CallbackSettings, recorder: Arc<Mutex<Recorder>>) -> Callbacks {
         let (changes, _) = tokio::sync::broadcast::channel(CHANGES_KEPT);
         let mut book = CallbackBook::new();
         let tx = changes.clone();
-        // Under the book's lock: a clone and a channel send, and nothing when nobody follows.
+        let metrics = recorder.clone();
+        // Under the book's lock: the recorder's short lock, then a clone and a channel send
+        // (nothing when nobody follows).
         book.observe(Arc::new(move |c| {
+            {
+                let mut rec = metrics.lock();
+                match c {
+                    BookChange::Put { record, before } => rec.callback_changed(
+                        now(),
+                        &record.id,
+                        &record.service,
+                        before,
+                        Some(record.state),
+                    ),
+                    BookChange::Gone { id, service, state } => {
+                        rec.callback_changed(now(), id, service, Some(state), None)
+                    }
+                }
+            }
             if tx.receiver_count() == 0 {
                 return;
             }
             let _ = tx.send(match c {
-                BookChange::Put(r) => CallbackChange::Put(Arc::new(r.clone())),
-                BookChange::Gone { id, service } => CallbackChange::Gone {
+                BookChange::Put { record, .. } => CallbackChange::Put(Arc::new(record.clone())),
+                BookChange::Gone { id, service, .. } => CallbackChange::Gone {
                     id: id.to_owned(),
                     service: service.to_owned(),
                 },
@@ -215,6 +236,7 @@ impl Callbacks {
         }));
         Callbacks {
             changes,
+            recorder,
             book: Mutex::new(book),
             charts: Mutex::new(Vec::new()),
             scheduler: Mutex::new(Scheduler::new()),
@@ -287,6 +309,16 @@ impl Callbacks {
         if let Some(o) = observer {
             book.observe(o);
         }
+        let counts: Vec<(&str, CallbackState, u64)> = book
+            .counts()
+            .iter()
+            .flat_map(|(svc, m)| m.iter().map(move |(s, n)| (svc.as_str(), *s, *n)))
+            .collect();
+        let queued = book
+            .records()
+            .filter(|r| r.state == CallbackState::Queued)
+            .map(|r| r.id.as_str());
+        self.recorder.lock().callbacks_loaded(now(), counts, queued);
         drop(book);
         drop(sched);
         self.wake.notify_one();
@@ -597,6 +629,7 @@ impl Node {
         req: CallbackRequest,
     ) -> Result<CreateAnswer, NodeError> {
         let (options, template) = self.callback_service(name)?;
+        self.platform().note_access(name, now());
         let section = substitute(&options, &req.params);
         let opts = Resolved::new(&section, &req.params, template.as_deref());
         if let Some(target) = opts.get("_redirect").map(str::trim) {
@@ -1385,7 +1418,7 @@ impl Callbacks {
     ) -> Result<(Callbacks, Vec<String>), engine::platform::PlatformError> {
         let (settings, warnings) =
             CallbackSettings::from_section(platform.section("callback").as_deref());
-        let callbacks = Callbacks::new(settings);
+        let callbacks = Callbacks::new(settings, platform.recorder().clone());
         let records = platform.store().callbacks(now)?;
         let template = platform.templates().get("callback");
         let options = |r: &CallbackRecord| platform.service_options(&r.service).unwrap_or_default();
@@ -1982,7 +2015,10 @@ mod tests {
 
     #[test]
     fn a_chart_update_stops_at_completed_and_keeps_own_keys() {
-        let cb = Callbacks::new(CallbackSettings::default());
+        let cb = Callbacks::new(
+            CallbackSettings::default(),
+            Arc::new(Mutex::new(Recorder::new(0))),
+        );
         let record = CallbackRecord {
             id: "s1".into(),
             service: "cb".into(),

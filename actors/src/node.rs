@@ -339,6 +339,7 @@ impl Node {
         let options = p.service_options(name).ok_or_else(|| {
             PlatformError::NotFound(format!("service '{name}' is not configured"))
         })?;
+        p.note_access(name, crate::center::now());
         let kind = option(&options, "_type").unwrap_or("builtin");
         if kind == "ors" {
             return self.ors_service(name, &options, params).await;

@@ -15,6 +15,7 @@ pub mod patterns;
 pub mod phone;
 pub mod platform;
 pub mod queue;
+pub mod reporting;
 pub mod resources;
 pub mod routing;
 pub mod service_options;

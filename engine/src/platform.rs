@@ -5,7 +5,7 @@
 //! acknowledged is lost. In-memory state (the resource pool, the compiled patterns) is
 //! guarded by locks that are never held across an `.await`. Time is a parameter.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
@@ -15,6 +15,7 @@ use rand::SeedableRng;
 
 use crate::config::{is_ecmascript_identifier, option, Config, ServerConfig};
 use crate::patterns::PatternGroups;
+use crate::reporting::{self, Recorder, Report, ReportKind};
 use crate::resources::{
     Allocation, BookRequest, GroupConfig, MatchRequest, ResourceError, ResourcePool,
     DEFAULT_BOOKING_SECS,
@@ -193,6 +194,23 @@ pub struct Platform {
     patterns: RwLock<PatternGroups>,
     node: AtomicU8,
     rng: Mutex<StdRng>,
+    /// The metrics history being recorded (Tools > Metrics).
+    recorder: Arc<Mutex<Recorder>>,
+}
+
+/// What [`Platform::metrics_report`] reports.
+#[derive(Debug, Clone)]
+pub struct ReportSpec {
+    pub kind: ReportKind,
+    pub from: Millis,
+    pub to: Millis,
+    pub rollup: reporting::Rollup,
+    /// Buckets of a day or an hour follow this zone's clock.
+    pub tz: chrono_tz::Tz,
+    /// The services reported (added up, or a column each for the Services report).
+    pub services: Vec<String>,
+    /// The resource group of the Resources report.
+    pub group: Option<String>,
 }
 
 impl std::fmt::Debug for Platform {
@@ -248,6 +266,14 @@ impl Platform {
             }
         }
         let orphans = pool.restore(store.bookings(now)?);
+        let mut recorder = Recorder::new(now);
+        for group in pool.group_names() {
+            recorder.set_level(
+                now,
+                &format!("pool.used|{group}"),
+                pool.in_use(group) as f64,
+            );
+        }
         if !orphans.is_empty() {
             let ops = orphans
                 .into_iter()
@@ -281,11 +307,241 @@ impl Platform {
             patterns: RwLock::new(patterns),
             node: AtomicU8::new(0),
             rng: Mutex::new(StdRng::from_os_rng()),
+            recorder: Arc::new(Mutex::new(recorder)),
         })
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// The metrics history being recorded; whoever sees a change to record holds it briefly.
+    pub fn recorder(&self) -> &Arc<Mutex<Recorder>> {
+        &self.recorder
+    }
+
+    /// A request reached service `name` (the Services report).
+    pub fn note_access(&self, name: &str, now: Millis) {
+        self.recorder
+            .lock()
+            .count(now, &format!("svc.access|{name}"), 1);
+    }
+
+    /// Bookings ended (`how`: match, timeout or cancel), and their groups' usage now; a match
+    /// also gives its handle time. Called under the pool's lock, right after the change.
+    fn note_bookings(&self, pool: &ResourcePool, ended: &[Booking], how: &str, now: Millis) {
+        if ended.is_empty() {
+            return;
+        }
+        let mut rec = self.recorder.lock();
+        let mut groups: Vec<&str> = Vec::new();
+        for b in ended {
+            rec.count(now, &format!("pool.exit|{}|{how}", b.group), 1);
+            if how == "match" {
+                if let Some(at) = b.booked_at {
+                    rec.duration(now, &format!("pool.aht|{}", b.group), now - at);
+                }
+            }
+            if !groups.contains(&b.group.as_str()) {
+                groups.push(&b.group);
+            }
+        }
+        for g in groups {
+            rec.set_level(now, &format!("pool.used|{g}"), pool.in_use(g) as f64);
+        }
+    }
+
+    /// Stores the closed minutes of the metrics history (and, with `stopping`, the current
+    /// minute so far: the rest of it merges in after a restart).
+    pub async fn save_metrics(&self, now: Millis, stopping: bool) -> Result<(), PlatformError> {
+        let (rows, through) = {
+            let mut rec = self.recorder.lock();
+            if stopping {
+                rec.flush(now)
+            } else {
+                rec.take(now)
+            }
+        };
+        if !rows.is_empty() {
+            if let Err(e) = self.store.write(vec![WriteOp::PutMetrics(rows)]).await {
+                self.recorder.lock().not_saved();
+                return Err(e.into());
+            }
+        }
+        self.recorder.lock().saved(through);
+        Ok(())
+    }
+
+    /// Forgets the metrics history older than `[reporting] metrics-retention-days`.
+    pub async fn purge_metrics(&self, now: Millis) -> Result<(), PlatformError> {
+        let days = self.reporting_settings().retention_days;
+        self.store
+            .write(vec![WriteOp::PurgeMetrics {
+                before: now - days * 86_400_000,
+            }])
+            .await?;
+        Ok(())
+    }
+
+    /// A report of the metrics history (Tools > Metrics) for `spec`'s services (already
+    /// narrowed to what the user sees) or resource group.
+    pub fn metrics_report(&self, spec: &ReportSpec) -> Result<Report, PlatformError> {
+        use reporting::{rollup_by, Bucket};
+        let (from, to, by, tz) = (spec.from, spec.to, spec.rollup, spec.tz);
+        if to <= from {
+            return Err(PlatformError::BadRequest(format!(
+                "the report's end ({}) is not after its start ({})",
+                crate::callback::iso(to),
+                crate::callback::iso(from)
+            )));
+        }
+        if reporting::bucket_count(from, to, by) > reporting::MAX_BUCKETS {
+            return Err(PlatformError::BadRequest(format!(
+                "a report holds at most {} buckets: choose a longer rollup than {} or a shorter range",
+                reporting::MAX_BUCKETS,
+                by.as_str()
+            )));
+        }
+        let mut report = Report::new(spec.kind, from, to, by, tz);
+        // What the recorder holds that is not stored yet: the report is current to the second.
+        let (saved_through, unsaved) = self.recorder.lock().unsaved();
+        // One prefix's series rolled up, summed by key.
+        let read = |prefix: &str,
+                    key: &dyn Fn(&str) -> Option<String>|
+         -> Result<HashMap<String, Vec<Bucket>>, PlatformError> {
+            // The store up to the minute the recorder holds from (it may already have some of
+            // what the recorder holds: those rows are left to the recorder).
+            let (mut prior, mut rows) =
+                self.store
+                    .metric_rows(prefix, from, to.min(saved_through).max(from))?;
+            let extra = unsaved
+                .iter()
+                .filter(|r| r.series.starts_with(prefix))
+                .cloned()
+                .collect();
+            reporting::merge_unsaved(&mut prior, &mut rows, extra, from, to);
+            Ok(rollup_by(&prior, &rows, from, to, by, tz, key))
+        };
+        let exact = |want: String| move |s: &str| (s == want).then(String::new);
+        let last = |s: &str| s.rsplit('|').next().map(str::to_owned);
+        // The buckets of several services added up, by key.
+        let across = |prefix: &dyn Fn(&str) -> String,
+                      key: &dyn Fn(&str, &str) -> Option<String>|
+         -> Result<HashMap<String, Vec<Bucket>>, PlatformError> {
+            let mut all: HashMap<String, Vec<Bucket>> = HashMap::new();
+            for svc in &spec.services {
+                let p = prefix(svc);
+                for (k, b) in read(&p, &|s| key(svc, s))? {
+                    match all.get_mut(&k) {
+                        Some(acc) => reporting::sum_buckets(
+                            reporting::kind_of(&p).unwrap_or(reporting::Kind::Count),
+                            acc,
+                            &b,
+                        ),
+                        None => {
+                            all.insert(k, b);
+                        }
+                    }
+                }
+            }
+            Ok(all)
+        };
+        let n = report.rows.len();
+        let column = |b: Option<&Vec<Bucket>>, f: &dyn Fn(&Bucket) -> Option<f64>| {
+            (0..n)
+                .map(|i| b.and_then(|b| b.get(i)).and_then(f))
+                .collect::<Vec<_>>()
+        };
+        let secs = |v: Option<f64>| v.map(|ms| ms / 1000.0);
+        match spec.kind {
+            ReportKind::Callbacks | ReportKind::Watermark => {
+                let states = across(&|svc| format!("cb.state|{svc}|"), &|_, s| last(s))?;
+                if spec.kind == ReportKind::Callbacks {
+                    for st in crate::callback::CallbackState::ALL {
+                        let c = column(states.get(st.as_str()), &|b| b.max);
+                        report.push_column(st.as_str(), c.into_iter().map(|v| v.or(Some(0.0))));
+                    }
+                } else {
+                    let q = states.get("QUEUED");
+                    let zero = |v: Option<f64>| v.or(Some(0.0));
+                    let (lo, avg, hi) = (
+                        column(q, &|b| zero(b.min)),
+                        column(q, &|b| zero(b.avg)),
+                        column(q, &|b| zero(b.max)),
+                    );
+                    report.push_column("min", lo.into_iter().map(|v| v.or(Some(0.0))));
+                    report.push_column("avg", avg.into_iter().map(|v| v.or(Some(0.0))));
+                    report.push_column("max", hi.into_iter().map(|v| v.or(Some(0.0))));
+                }
+            }
+            ReportKind::HoldTime => {
+                let hold = across(&|svc| format!("cb.hold|{svc}"), &|svc, s| {
+                    (s == format!("cb.hold|{svc}")).then(String::new)
+                })?;
+                let h = hold.get("");
+                report.push_column(
+                    "count",
+                    column(h, &|b| Some(b.n as f64))
+                        .into_iter()
+                        .map(|v| v.or(Some(0.0))),
+                );
+                report.push_column("avg_seconds", column(h, &|b| secs(b.avg)));
+                report.push_column("min_seconds", column(h, &|b| secs(b.min)));
+                report.push_column("max_seconds", column(h, &|b| secs(b.max)));
+            }
+            ReportKind::Services => {
+                for svc in &spec.services {
+                    let p = format!("svc.access|{svc}");
+                    let b = read(&p, &exact(p.clone()))?;
+                    let c = column(b.get(""), &|b| Some(b.n as f64));
+                    report.push_column(svc, c.into_iter().map(|v| v.or(Some(0.0))));
+                }
+            }
+            ReportKind::Resources => {
+                let Some(g) = spec.group.as_deref() else {
+                    return Err(PlatformError::BadRequest(
+                        "the resources report needs a resource group (group=)".to_owned(),
+                    ));
+                };
+                let Some((cfg, _, total)) = self.resource_group(g, spec.to) else {
+                    return Err(PlatformError::NotFound(format!(
+                        "resource group '{g}' does not exist"
+                    )));
+                };
+                let used = read(&format!("pool.used|{g}"), &exact(format!("pool.used|{g}")))?;
+                let exits = read(&format!("pool.exit|{g}|"), &last)?;
+                let aht = read(&format!("pool.aht|{g}"), &exact(format!("pool.aht|{g}")))?;
+                let u = used.get("");
+                let total = total as f64;
+                report.push_column("in_use", column(u, &|b| b.max.or(Some(0.0))));
+                report.push_column(
+                    "available",
+                    column(u, &|b| {
+                        Some(if cfg.locking {
+                            (total - b.max.unwrap_or(0.0)).max(0.0)
+                        } else {
+                            total
+                        })
+                    })
+                    .into_iter()
+                    .map(|v| v.or(Some(total))),
+                );
+                report.push_column("total", std::iter::repeat_n(Some(total), n));
+                for how in ["match", "timeout", "cancel"] {
+                    let c = column(exits.get(how), &|b| Some(b.n as f64));
+                    report.push_column(how, c.into_iter().map(|v| v.or(Some(0.0))));
+                }
+                let a = aht.get("");
+                report.push_column("aht_seconds", column(a, &|b| secs(b.avg)));
+                report.push_column("aht_max_seconds", column(a, &|b| secs(b.max)));
+            }
+        }
+        Ok(report)
+    }
+
+    /// `[reporting]`: how long the metrics history is kept.
+    pub fn reporting_settings(&self) -> reporting::Settings {
+        reporting::Settings::from_section(self.config.read().section("reporting"))
     }
 
     pub fn templates(&self) -> &Templates {
@@ -919,8 +1175,19 @@ impl Platform {
     ) -> Result<Booking, PlatformError> {
         let booking = {
             let mut pool = self.resources.lock();
+            // Bookings past their time end as timeouts before the group is looked at.
+            let expired = pool.expire(now);
+            self.note_bookings(&pool, &expired, "timeout", now);
             let mut rng = self.rng.lock();
-            pool.book(&req, now, &mut *rng).map_err(|e| match e {
+            let booked = pool.book(&req, now, &mut *rng);
+            if let Ok(b) = &booked {
+                self.recorder.lock().set_level(
+                    now,
+                    &format!("pool.used|{}", b.group),
+                    pool.in_use(&b.group) as f64,
+                );
+            }
+            booked.map_err(|e| match e {
                 ResourceError::UnknownGroup(_) => PlatformError::BadRequest(e.to_string()),
                 ResourceError::BadCodeLength(_) => PlatformError::BadRequest(e.to_string()),
                 ResourceError::EmptyGroup(_)
@@ -935,7 +1202,13 @@ impl Platform {
         ops.push(WriteOp::PutBooking(booking.clone()));
         if let Err(e) = self.store.write(ops).await {
             // Not durable: the booking must not stay handed out.
-            self.resources.lock().release(&booking.service_id);
+            let mut pool = self.resources.lock();
+            pool.release(&booking.service_id);
+            self.recorder.lock().set_level(
+                now,
+                &format!("pool.used|{}", booking.group),
+                pool.in_use(&booking.group) as f64,
+            );
             return Err(e.into());
         }
         Ok(booking)
@@ -961,6 +1234,7 @@ impl Platform {
             for b in &chosen {
                 pool.release(&b.service_id);
             }
+            self.note_bookings(&pool, &chosen, "match", now);
             chosen
         };
         if matched.is_empty() {
@@ -1063,7 +1337,12 @@ impl Platform {
     /// `DELETE /genesys/1/service/{id}`: ends a service instance and releases its resources.
     pub async fn delete_service_record(&self, id: &str, now: Millis) -> Result<(), PlatformError> {
         self.service_record(id, now)?;
-        let released = self.resources.lock().release(id);
+        let released = {
+            let mut pool = self.resources.lock();
+            let released = pool.release(id);
+            self.note_bookings(&pool, &released, "cancel", now);
+            released
+        };
         let mut ops: Vec<WriteOp> = released
             .into_iter()
             .map(|b| WriteOp::DeleteBooking {
@@ -1231,7 +1510,11 @@ impl Platform {
 
     /// Removes everything expired: bookings from the pool, and records from the store.
     pub async fn purge_expired(&self, now: Millis) -> Result<(), PlatformError> {
-        self.resources.lock().expire(now);
+        {
+            let mut pool = self.resources.lock();
+            let expired = pool.expire(now);
+            self.note_bookings(&pool, &expired, "timeout", now);
+        }
         self.store
             .write(vec![WriteOp::PurgeExpired { now }])
             .await?;

@@ -298,6 +298,7 @@ impl ResourcePool {
             phone_number: req.phone_number.clone().filter(|p| !p.trim().is_empty()),
             expires_at: now.saturating_add(secs.saturating_mul(1000)),
             locking: g.cfg.locking,
+            booked_at: Some(now),
         };
         g.bookings.push(booking.clone());
         Ok(booking)
@@ -330,6 +331,11 @@ impl ResourcePool {
             .collect();
         out.sort_by_key(|b| std::cmp::Reverse(b.expires_at));
         out
+    }
+
+    /// Bookings of a group held now (until their expiry is noticed).
+    pub fn in_use(&self, name: &str) -> usize {
+        self.groups.get(name).map_or(0, |g| g.bookings.len())
     }
 
     /// Releases every booking of a service; returns them.

@@ -69,6 +69,9 @@ pub struct Booking {
     pub expires_at: Millis,
     /// A locking booking holds the number exclusively until it is matched or expires.
     pub locking: bool,
+    /// When it was booked (`None` for bookings stored before this was kept): a match's
+    /// handle time is from here.
+    pub booked_at: Option<Millis>,
 }
 
 /// A state-chart document a session runs, kept by the hash of its text so a session restored
@@ -175,6 +178,12 @@ pub enum WriteOp {
     DeleteUser {
         name: String,
     },
+    /// Adds minutes of the metrics history (merged with rows of the same series and minute).
+    PutMetrics(Vec<crate::reporting::MinuteRow>),
+    /// Forgets the metrics history before `before`.
+    PurgeMetrics {
+        before: Millis,
+    },
 }
 
 /// Resolves when the batch that holds the write is durable. Await it, or [`Commit::wait`].
@@ -222,6 +231,12 @@ impl Future for Commit {
 /// A configuration section: its name and its options in order.
 pub type Section = (String, Vec<(String, String)>);
 
+/// What [`Store::metric_rows`] reads: `(prior, rows)`.
+pub type MetricRows = (
+    Vec<crate::reporting::MinuteRow>,
+    Vec<crate::reporting::MinuteRow>,
+);
+
 /// What [`Store::write_then`] calls with the outcome.
 pub type Then = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 
@@ -255,4 +270,9 @@ pub trait Store: Send + Sync {
     fn callbacks(&self, now: Millis) -> Result<Vec<crate::callback::CallbackRecord>, StoreError>;
     /// Every user, by name.
     fn users(&self) -> Result<Vec<crate::users::User>, StoreError>;
+    /// The metrics history of the series starting with `prefix`: each series' last row
+    /// before `from` (a level's value then), and its rows in `[from, to)`; by series, then
+    /// minute.
+    fn metric_rows(&self, prefix: &str, from: Millis, to: Millis)
+        -> Result<MetricRows, StoreError>;
 }

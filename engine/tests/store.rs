@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
 
+use engine::reporting::MinuteRow;
 use engine::store::sqlite::{Durability, SqliteStore, DB_FILE, SCHEMA_VERSION};
 use engine::store::{
     Booking, Millis, ServiceRecord, SessionRow, StorageRecord, StorageValue, Store, StoreError,
@@ -47,6 +48,7 @@ fn booking(number: &str, service_id: &str, expires_at: Millis) -> Booking {
         phone_number: Some("+15551234".into()),
         expires_at,
         locking: true,
+        booked_at: Some(1_000),
     }
 }
 
@@ -326,6 +328,7 @@ fn bookings_round_trip_and_skip_expired_ones() {
         access_code: None,
         phone_number: None,
         locking: false,
+        booked_at: None,
         ..booking("8001", "svc-1", 10_000)
     };
     let short = booking("8000", "svc-2", 5_000);
@@ -947,4 +950,66 @@ fn users_are_kept_by_name_with_their_role_services_and_password_hash() {
 
     write(&store, vec![WriteOp::DeleteUser { name: "bea".into() }]);
     assert_eq!(store.users().unwrap(), [al]);
+}
+
+fn minute_row(series: &str, minute: Millis, lo: f64, hi: f64, last: f64) -> MinuteRow {
+    MinuteRow {
+        series: series.into(),
+        minute,
+        n: 1,
+        sum: hi,
+        lo,
+        hi,
+        last,
+    }
+}
+
+#[test]
+fn the_metrics_history_merges_minutes_reads_by_prefix_with_the_prior_row_and_purges() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    const M: Millis = 60_000;
+    write(
+        &store,
+        vec![WriteOp::PutMetrics(vec![
+            minute_row("cb.state|a|QUEUED", 0, 0.0, 4.0, 3.0),
+            minute_row("cb.state|a|QUEUED", 5 * M, 3.0, 9.0, 2.0),
+            minute_row("cb.state|b|QUEUED", 2 * M, 0.0, 1.0, 1.0),
+            minute_row("pool.used|DNIS", 6 * M, 0.0, 1.0, 1.0),
+        ])],
+    );
+    // The rest of minute 5, written after a restart, merges into it.
+    write(
+        &store,
+        vec![WriteOp::PutMetrics(vec![minute_row(
+            "cb.state|a|QUEUED",
+            5 * M,
+            1.0,
+            5.0,
+            1.0,
+        )])],
+    );
+    let (prior, rows) = store.metric_rows("cb.state|a|", 3 * M, 10 * M).unwrap();
+    assert_eq!(
+        prior,
+        vec![minute_row("cb.state|a|QUEUED", 0, 0.0, 4.0, 3.0)]
+    );
+    assert_eq!(
+        rows,
+        vec![MinuteRow {
+            n: 2,
+            sum: 14.0,
+            ..minute_row("cb.state|a|QUEUED", 5 * M, 1.0, 9.0, 1.0)
+        }]
+    );
+    let (prior, rows) = store.metric_rows("cb.state|", 0, 10 * M).unwrap();
+    assert!(prior.is_empty());
+    assert_eq!(rows.len(), 3, "both services, not the pool: {rows:?}");
+    write(&store, vec![WriteOp::PurgeMetrics { before: 5 * M }]);
+    let (prior, rows) = store.metric_rows("", 0, 10 * M).unwrap();
+    assert!(prior.is_empty());
+    assert_eq!(
+        rows.iter().map(|r| r.minute).collect::<Vec<_>>(),
+        [5 * M, 6 * M]
+    );
 }

@@ -1,6 +1,7 @@
 // The Tools tab in a real browser: templates browsed, uploaded and deleted; users made and
 // removed by an Administrator; resource groups and pattern groups edited (a typed value lights
-// up its pattern); a callback service's exception list; and what a Supervisor sees there.
+// up its pattern); a callback service's exception list; the metrics charts; and what a
+// Supervisor sees there.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -8,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { asUser, fetchFromPage, login, newPage, noPageErrors, shot } from './helpers.mjs';
+import { asUser, fetchFromPage, login, newPage, noPageErrors, ROOT, shot } from './helpers.mjs';
 
 async function openTool(page, user, title) {
   await login(page, user);
@@ -151,6 +152,101 @@ describe('Tools', () => {
     assert.match(text, /<scxml[\s>]/);
     const served = await asUser('ann', 'GET', '/genesys/1/document/service_template/callback/user-terminated-delayed.scxml');
     assert.equal(text, served.text);
+    noPageErrors();
+  });
+
+  test('Metrics: callbacks, watermark, services and an access-number pool charted, zoomed and exported', async () => {
+    // Something to report: a callback waiting QUEUED (the load service has no agents), and an
+    // access number booked and matched (the pool's usage and AHT).
+    const waiting = await fetch(`${ROOT}/genesys/1/service/callback/load`, {
+      method: 'POST', body: new URLSearchParams({ _customer_number: '5550999' }),
+    }).then((r) => r.json());
+    assert.ok(waiting._id, JSON.stringify(waiting));
+    const ri = await fetch(`${ROOT}/genesys/1/service/request-interaction`, {
+      method: 'POST', body: new URLSearchParams({ _phone_number: '6505550123' }),
+    }).then((r) => r.json());
+    await fetch(`${ROOT}/genesys/1/service/match-interaction`, {
+      method: 'POST', body: new URLSearchParams({ _access_number: ri._access_number, _phone_number: '6505550123' }),
+    });
+    const page = await newPage();
+    await openTool(page, 'ann', 'Metrics');
+    const panel = page.getByRole('region', { name: 'Metrics' });
+    const chart = panel.locator('.chart[data-ready="true"]');
+    const legend = () => panel.locator('.u-legend').textContent();
+    await panel.getByRole('img', { name: 'Callbacks by state — all services' }).waitFor();
+    await chart.waitFor();
+    for (const state of ['SCHEDULED', 'QUEUED', 'ROUTING', 'PROCESSING', 'COMPLETED']) assert.match(await legend(), new RegExp(state));
+    await shot(page, '27-tools-metrics-callback');
+
+    // Advanced: the QUEUED watermark, by 15 minutes over the last 24 hours.
+    await panel.getByLabel('Display Advanced Metrics').check();
+    await panel.getByLabel('Metric Type').selectOption('watermark');
+    await panel.getByRole('img', { name: 'QUEUED watermark — all services' }).waitFor();
+    await chart.waitFor();
+    assert.match(await legend(), /MIN.*AVG.*MAX/s);
+    await panel.getByText('Figures').click();
+    const headers = await panel.locator('.figures th').allTextContents();
+    assert.deepEqual(headers, ['Time', 'MIN', 'AVG', 'MAX']);
+    // The load service's callbacks wait QUEUED: the latest bucket's high counts them.
+    const cells = await panel.locator('.figures tbody tr').first().locator('td').allTextContents();
+    assert.ok(Number(cells[3]) > 0, cells.join());
+    // Zoom: drag across the chart and it shows less time; double-click and it shows it all.
+    const shown = async () => {
+      const [from, to] = (await panel.locator('.chart').getAttribute('data-range')).split('-').map(Number);
+      return to - from;
+    };
+    const whole = await shown();
+    const over = await panel.locator('.u-over').boundingBox();
+    await page.mouse.move(over.x + over.width * 0.2, over.y + over.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(over.x + over.width * 0.5, over.y + over.height / 2, { steps: 8 });
+    await page.mouse.up();
+    await page.waitForFunction((w) => {
+      const [from, to] = document.querySelector('.metrics .chart').dataset.range.split('-').map(Number);
+      return to - from < w * 0.5;
+    }, whole);
+    await shot(page, '28-tools-metrics-watermark-zoomed');
+    await page.mouse.dblclick(over.x + over.width * 0.4, over.y + over.height / 2);
+    await page.waitForFunction((w) => {
+      const [from, to] = document.querySelector('.metrics .chart').dataset.range.split('-').map(Number);
+      return to - from === w;
+    }, whole);
+    assert.equal(await shown(), whole);
+
+    // Hold time, by media.
+    await panel.getByLabel('Metric Type').selectOption('holdtime');
+    await panel.getByLabel('Media Type').selectOption('voice');
+    await panel.getByRole('img', { name: 'Hold time — all services' }).waitFor();
+
+    // Services: a line per service, request-interaction among them; the CSV is the same report.
+    await panel.getByRole('tab', { name: 'Services' }).click();
+    await panel.getByRole('img', { name: 'Service requests — all services' }).waitFor();
+    await chart.waitFor();
+    assert.match(await legend(), /request-interaction/);
+    const [download] = await Promise.all([page.waitForEvent('download'), panel.getByRole('link', { name: 'Export CSV' }).click()]);
+    const csv = await readFile(await download.path(), 'utf8');
+    const [header, ...lines] = csv.trim().split('\r\n');
+    assert.ok(header.startsWith('time,') && header.includes('request-interaction'), header);
+    const col = header.split(',').indexOf('request-interaction');
+    assert.ok(lines.reduce((n, l) => n + Number(l.split(',')[col] || 0), 0) >= 1, csv);
+
+    // Resources and Operational metrics of the DNIS pool.
+    await panel.getByRole('tab', { name: 'Resources' }).click();
+    await panel.getByRole('img', { name: 'Resource usage — resource group DNIS' }).waitFor();
+    await chart.waitFor();
+    assert.match(await legend(), /In Use.*Available.*Total/s);
+    await panel.getByRole('tab', { name: 'Operational' }).click();
+    await panel.getByRole('img', { name: 'Operational metrics — resource group DNIS' }).waitFor();
+    await chart.waitFor();
+    assert.match(await legend(), /AHT \(s\).*Matched.*Timed Out/s);
+    await panel.getByLabel('Range').selectOption('hour');
+    await chart.waitFor();
+    await panel.locator('details.figures').evaluate((d) => { d.open = true; });
+    const matched = await panel.locator('.figures tbody tr').evaluateAll((rs) => rs.map((r) => Number(r.children[3].textContent || 0)));
+    assert.ok(matched.reduce((a, b) => a + b, 0) >= 1, matched.join());
+    await shot(page, '29-tools-metrics-operational');
+    const cancelled = await fetch(`${ROOT}/genesys/1/service/callback/load/${waiting._id}`, { method: 'DELETE' });
+    assert.equal(cancelled.status, 200);
     noPageErrors();
   });
 

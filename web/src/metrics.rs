@@ -284,6 +284,14 @@ impl Store for TimedStore {
     fn users(&self) -> Result<Vec<engine::users::User>, StoreError> {
         self.inner.users()
     }
+    fn metric_rows(
+        &self,
+        prefix: &str,
+        from: Millis,
+        to: Millis,
+    ) -> Result<engine::store::MetricRows, StoreError> {
+        self.inner.metric_rows(prefix, from, to)
+    }
 }
 
 /// `GET /metrics`.

@@ -6,6 +6,7 @@ import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { api, seg } from './api.js';
 import { Confirm, go, html, Icon, matches, Modal, notify } from './lib.js';
 import { log } from './log.js';
+import { Metrics } from './metrics.js';
 
 /** The tools a user sees, in the menu's order. */
 export function toolsFor(role, features) {
@@ -16,6 +17,9 @@ export function toolsFor(role, features) {
     features['enable-resources'] === true && { id: 'resources', title: 'Resources', view: Resources },
     features['enable-patterns'] === true && { id: 'patterns', title: 'Patterns', view: Patterns },
     features['enable-downloaddfm'] === true && { id: 'dfm', title: 'Download DFM', view: Documents },
+    features['enable-sample'] === true && { id: 'sample', title: 'Sample', view: Sample },
+    features['enable-metrics'] === true && role !== 'CallbackReadOnly' && { id: 'metrics', title: 'Metrics', view: Metrics },
+    features['enable-config'] === true && { id: 'config', title: 'Config', view: Config },
     { id: 'exceptions', title: 'Exception List', view: Exceptions },
   ].filter(Boolean);
 }
@@ -314,6 +318,30 @@ function Documents() {
     ${[...byTemplate].map(([t, list]) => html`<div key=${t}><h3>${t}</h3>
       <ul class="plain documents">${list.map((d) => html`<li key=${d.file}>
         <a href=${d.url} download=${d.file}>${d.file}</a> <span class="muted">${(d.bytes / 1024).toFixed(1)} KB</span></li>`)}</ul></div>`)}
+  </section>`;
+}
+
+// ---- Sample ---------------------------------------------------------------------------------
+/** The JavaScript sample application (samples/web/), running against this server. */
+function Sample() {
+  return html`<section class="detail sample" aria-label="Sample">
+    <div class="toolbar"><h2>Sample</h2>
+      <span class="muted">A browser application that runs the contact scenarios against this server: pick a scenario, Connect,
+        and follow the dialogs; pushes arrive over CometD. Its source is in samples/web/.</span>
+      <a class="button" href="/genesys/sample/" target="_blank" rel="noopener">Open in a New Window</a></div>
+    <iframe class="sample-frame" src="/genesys/sample/" title="GMS Sample"></iframe>
+  </section>`;
+}
+
+// ---- Config ---------------------------------------------------------------------------------
+/** The help's Jetty snippet for port restrictions: Ringback has neither, so the default message. */
+function Config() {
+  return html`<section class="detail" aria-label="Config">
+    <div class="toolbar"><h2>Config</h2></div>
+    <p>Port restrictions are not enabled in this configuration, so there is no snippet to add.</p>
+    <p class="muted">Ringback serves the REST API, the Service Management UI and CometD push on the one address it listens
+      on (<code>ringback serve --listen ADDRESS</code>); there is no <code>jetty-http.xml</code>. To keep a port for
+      administration only, put a reverse proxy in front of it and allow <code>/genesys/1/admin/</code> only there.</p>
   </section>`;
 }
 

@@ -14,10 +14,18 @@ use crate::store::Millis;
 /// A change to the book, as its observer hears it.
 #[derive(Debug, Clone, Copy)]
 pub enum BookChange<'a> {
-    /// A record was added or changed (as it is now).
-    Put(&'a CallbackRecord),
-    /// A record left the book (expired or removed).
-    Gone { id: &'a str, service: &'a str },
+    /// A record was added or changed (as it is now; `before`: its state before, `None` when
+    /// it is new).
+    Put {
+        record: &'a CallbackRecord,
+        before: Option<CallbackState>,
+    },
+    /// A record left the book (expired or removed), in `state`.
+    Gone {
+        id: &'a str,
+        service: &'a str,
+        state: CallbackState,
+    },
 }
 
 /// Told every change, under the book's lock: it must only hand the change on (a channel send).
@@ -98,6 +106,11 @@ impl CallbackBook {
         self.records.is_empty()
     }
 
+    /// Every record, in no particular order.
+    pub fn records(&self) -> impl Iterator<Item = &CallbackRecord> {
+        self.records.values().map(|r| &**r)
+    }
+
     pub fn get(&self, id: &str) -> Option<&CallbackRecord> {
         self.records.get(id).map(|r| &**r)
     }
@@ -128,11 +141,15 @@ impl CallbackBook {
     pub fn insert(&mut self, record: CallbackRecord, throttled: &[(String, String)]) {
         self.throttles
             .note(&record.service, throttled, record.created_at);
-        if let Some(old) = self.records.remove(&record.id) {
+        let before = self.records.remove(&record.id).map(|old| {
             self.count(&old, false);
-        }
+            old.state
+        });
         self.count(&record, true);
-        self.watch.tell(BookChange::Put(&record));
+        self.watch.tell(BookChange::Put {
+            record: &record,
+            before,
+        });
         self.records.insert(record.id.clone(), Box::new(record));
     }
 
@@ -144,9 +161,13 @@ impl CallbackBook {
     ) -> Option<&CallbackRecord> {
         let mut record = self.records.remove(id)?;
         self.count(&record, false);
+        let before = Some(record.state);
         change(&mut record);
         self.count(&record, true);
-        self.watch.tell(BookChange::Put(&record));
+        self.watch.tell(BookChange::Put {
+            record: &record,
+            before,
+        });
         let id = record.id.clone();
         self.records.insert(id.clone(), record);
         self.records.get(&id).map(|r| &**r)
@@ -158,6 +179,7 @@ impl CallbackBook {
         self.watch.tell(BookChange::Gone {
             id: &r.id,
             service: &r.service,
+            state: r.state,
         });
         Some(*r)
     }
@@ -275,8 +297,15 @@ mod tests {
         let mut book = CallbackBook::new();
         book.observe(Arc::new(move |c| {
             let line = match c {
-                BookChange::Put(r) => format!("put {} {}", r.id, r.state.as_str()),
-                BookChange::Gone { id, service } => format!("gone {id} {service}"),
+                BookChange::Put { record: r, before } => format!(
+                    "put {} {}{}",
+                    r.id,
+                    before.map_or(String::new(), |b| format!("{} -> ", b.as_str())),
+                    r.state.as_str()
+                ),
+                BookChange::Gone { id, service, state } => {
+                    format!("gone {id} {service} {}", state.as_str())
+                }
             };
             sink.lock().unwrap().push(line);
         }));
@@ -293,8 +322,8 @@ mod tests {
             [
                 "put a SCHEDULED",
                 "put b QUEUED",
-                "put a QUEUED",
-                "gone a s"
+                "put a SCHEDULED -> QUEUED",
+                "gone a s QUEUED"
             ]
         );
     }

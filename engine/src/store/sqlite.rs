@@ -20,10 +20,11 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 pub use schema::SCHEMA_VERSION;
 
 use super::{
-    Booking, Commit, Millis, ServiceRecord, SessionRow, StorageRecord, StorageValue, Store,
-    StoreError, StoredDocument, Then, WriteOp,
+    Booking, Commit, MetricRows, Millis, ServiceRecord, SessionRow, StorageRecord, StorageValue,
+    Store, StoreError, StoredDocument, Then, WriteOp,
 };
 use crate::callback::{CallbackRecord, CallbackState};
+use crate::reporting::MinuteRow;
 use crate::users::{Role, User};
 use writer::Request;
 
@@ -341,7 +342,8 @@ impl Store for SqliteStore {
         self.read(|conn| {
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT grp, number, access_code, service_id, phone_number, expires_at, locking
+                    "SELECT grp, number, access_code, service_id, phone_number, expires_at, locking,
+                            booked_at
                      FROM bookings WHERE expires_at > ?1 ORDER BY grp, number, service_id",
                 )
                 .map_err(backend(what))?;
@@ -355,6 +357,7 @@ impl Store for SqliteStore {
                         phone_number: r.get(4)?,
                         expires_at: r.get(5)?,
                         locking: r.get(6)?,
+                        booked_at: r.get(7)?,
                     })
                 })
                 .map_err(backend(what))?;
@@ -418,6 +421,55 @@ impl Store for SqliteStore {
                 Ok(record)
             })
             .collect()
+    }
+
+    fn metric_rows(
+        &self,
+        prefix: &str,
+        from: Millis,
+        to: Millis,
+    ) -> Result<MetricRows, StoreError> {
+        let what = "reading the metrics history";
+        // Series in [prefix, prefix + U+10FFFF): every series that starts with it.
+        let end = format!("{prefix}\u{10FFFF}");
+        self.read(|conn| {
+            let row = |r: &rusqlite::Row<'_>| {
+                Ok(MinuteRow {
+                    series: r.get(0)?,
+                    minute: r.get(1)?,
+                    n: r.get::<_, i64>(2)?.max(0) as u64,
+                    sum: r.get(3)?,
+                    lo: r.get(4)?,
+                    hi: r.get(5)?,
+                    last: r.get(6)?,
+                })
+            };
+            // SQLite takes the bare columns of a MAX() aggregate from the row holding the max.
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT series, MAX(minute), n, sum, lo, hi, last FROM metrics
+                     WHERE series >= ?1 AND series < ?2 AND minute < ?3 GROUP BY series",
+                )
+                .map_err(backend(what))?;
+            let prior = stmt
+                .query_map(params![prefix, end, from], row)
+                .map_err(backend(what))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend(what))?;
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT series, minute, n, sum, lo, hi, last FROM metrics
+                     WHERE series >= ?1 AND series < ?2 AND minute >= ?3 AND minute < ?4
+                     ORDER BY series, minute",
+                )
+                .map_err(backend(what))?;
+            let rows = stmt
+                .query_map(params![prefix, end, from, to], row)
+                .map_err(backend(what))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend(what))?;
+            Ok((prior, rows))
+        })
     }
 
     fn users(&self) -> Result<Vec<User>, StoreError> {

@@ -392,6 +392,8 @@ pub fn switch_for(req: &HttpRequest) -> Option<(&'static str, bool, &'static str
         Some(("enable-patterns", true, "the Patterns panel"))
     } else if under("/genesys/1/admin/documents") {
         Some(("enable-downloaddfm", true, "the Download DFM panel"))
+    } else if under("/genesys/1/admin/metrics") {
+        Some(("enable-metrics", true, "the Metrics panel"))
     } else if path == "/genesys/1/admin/callback/cancel"
         || path == "/genesys/1/admin/callback/reportcancelled"
     {

@@ -10,5 +10,6 @@ pub mod monitor;
 pub mod notification;
 pub mod ors;
 pub mod params;
+pub mod reports;
 pub mod routes;
 pub mod users;

@@ -1059,9 +1059,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .default_service(web::to(not_found)),
             )
             .service(
-                super::callback_panel::admin_routes(super::callback::admin_routes(web::scope(
-                    "/admin",
-                )))
+                super::reports::admin_routes(super::callback_panel::admin_routes(
+                    super::callback::admin_routes(web::scope("/admin")),
+                ))
                 .service(resource("/node/status").route(web::get().to(node_status)))
                 .service(resource("/node/changestatus/{status}").route(web::post().to(node_change)))
                 .service(resource("/login").route(web::post().to(super::login::login)))

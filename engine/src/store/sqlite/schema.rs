@@ -112,6 +112,22 @@ const MIGRATIONS: &[&str] = &[
         updated_at    INTEGER NOT NULL
     ) WITHOUT ROWID;
     ",
+    // 5: the metrics history (engine::reporting), and when each booking was made.
+    "
+    CREATE TABLE metrics (
+        series TEXT NOT NULL,
+        minute INTEGER NOT NULL,
+        n      INTEGER NOT NULL,
+        sum    REAL NOT NULL,
+        lo     REAL NOT NULL,
+        hi     REAL NOT NULL,
+        last   REAL NOT NULL,
+        PRIMARY KEY (series, minute)
+    ) WITHOUT ROWID;
+    CREATE INDEX metrics_minute ON metrics (minute);
+
+    ALTER TABLE bookings ADD COLUMN booked_at INTEGER NULL;
+    ",
 ];
 
 /// Brings the database up to [`SCHEMA_VERSION`], one transaction per migration.

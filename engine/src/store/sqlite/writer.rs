@@ -331,8 +331,9 @@ fn apply(conn: &Connection, op: &WriteOp) -> Result<(), StoreError> {
         WriteOp::PutBooking(b) => {
             conn.prepare_cached(
                 "INSERT OR REPLACE INTO bookings
-                     (grp, number, service_id, access_code, phone_number, expires_at, locking)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                     (grp, number, service_id, access_code, phone_number, expires_at, locking,
+                      booked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -342,7 +343,8 @@ fn apply(conn: &Connection, op: &WriteOp) -> Result<(), StoreError> {
                     b.access_code,
                     b.phone_number,
                     b.expires_at,
-                    b.locking
+                    b.locking,
+                    b.booked_at
                 ])
             })
             .map_err(backend("writing a booking"))?;
@@ -477,6 +479,36 @@ fn apply(conn: &Connection, op: &WriteOp) -> Result<(), StoreError> {
                 .and_then(|mut s| s.execute([name]))
                 .map_err(backend("deleting a user"))?;
         }
+        WriteOp::PutMetrics(rows) => {
+            let what = "writing the metrics history";
+            let mut put = conn
+                .prepare_cached(
+                    "INSERT INTO metrics (series, minute, n, sum, lo, hi, last)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     ON CONFLICT (series, minute) DO UPDATE SET
+                        n = n + excluded.n, sum = sum + excluded.sum,
+                        lo = MIN(lo, excluded.lo), hi = MAX(hi, excluded.hi),
+                        last = excluded.last",
+                )
+                .map_err(backend(what))?;
+            for r in rows {
+                put.execute(params![
+                    r.series,
+                    r.minute,
+                    i64::try_from(r.n).unwrap_or(i64::MAX),
+                    r.sum,
+                    r.lo,
+                    r.hi,
+                    r.last
+                ])
+                .map_err(backend(what))?;
+            }
+        }
+        WriteOp::PurgeMetrics { before } => {
+            conn.prepare_cached("DELETE FROM metrics WHERE minute < ?1")
+                .and_then(|mut s| s.execute([before]))
+                .map_err(backend("purging the metrics history"))?;
+        }
     }
     Ok(())
 }
@@ -511,6 +543,7 @@ fn payload_size(ops: &[WriteOp]) -> usize {
             WriteOp::PutCallback(r) => {
                 r.id.len() + r.data.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() + 96
             }
+            WriteOp::PutMetrics(rows) => rows.iter().map(|r| r.series.len() + 48).sum(),
             _ => 64,
         })
         .sum()
