@@ -15,7 +15,19 @@ use base64::Engine as _;
 use include_dir::{include_dir, Dir};
 use sha2::{Digest, Sha256};
 
+use crate::api::routes::State;
+
 static FILES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/ui");
+
+/// The JavaScript sample application (`samples/web/`), served at `/genesys/sample/` when
+/// `[features] enable-sample` is on (Tools > Sample frames it).
+static SAMPLE: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../samples/web");
+
+/// The sample's policy: this server's scripts, styles and connections only; framed only by
+/// this server's pages (the hub's Tools > Sample).
+const SAMPLE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+    img-src 'self' data:; connect-src 'self'; frame-ancestors 'self'; base-uri 'none'; \
+    form-action 'self'";
 
 /// The page every UI route answers with.
 const INDEX: &str = "index.html";
@@ -66,9 +78,33 @@ fn content_security_policy() -> &'static str {
     })
 }
 
-/// One embedded file, or 404.
+/// How a set of pages is served: its files and the headers of its HTML pages.
+struct Site {
+    files: &'static Dir<'static>,
+    policy: fn() -> &'static str,
+    frame_options: &'static str,
+}
+
+const HUB: Site = Site {
+    files: &FILES,
+    policy: content_security_policy,
+    frame_options: "DENY",
+};
+
+const SAMPLE_SITE: Site = Site {
+    files: &SAMPLE,
+    policy: || SAMPLE_POLICY,
+    frame_options: "SAMEORIGIN",
+};
+
+/// One embedded file of the hub, or 404.
 fn file(req: &HttpRequest, path: &str) -> HttpResponse {
-    let Some(f) = FILES.get_file(path) else {
+    serve(&HUB, req, path)
+}
+
+/// One embedded file of `site`, or 404.
+fn serve(site: &Site, req: &HttpRequest, path: &str) -> HttpResponse {
+    let Some(f) = site.files.get_file(path) else {
         return HttpResponse::NotFound()
             .content_type("text/plain; charset=utf-8")
             .body(format!("no UI file '{path}'"));
@@ -90,9 +126,9 @@ fn file(req: &HttpRequest, path: &str) -> HttpResponse {
     if path.ends_with(".html") {
         resp.insert_header((
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(content_security_policy()),
+            HeaderValue::from_static((site.policy)()),
         ))
-        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
+        .insert_header((header::X_FRAME_OPTIONS, site.frame_options))
         .insert_header((header::REFERRER_POLICY, "same-origin"));
     }
     if fresh {
@@ -120,13 +156,38 @@ async fn to_hub() -> HttpResponse {
         .finish()
 }
 
+/// `GET /genesys/sample/{path}`: the JavaScript sample, when `[features] enable-sample` is on
+/// (otherwise 404, as for a page that is not there).
+async fn sample(req: HttpRequest, state: State, path: web::Path<String>) -> HttpResponse {
+    if !crate::api::routes::features(&state).is_set("enable-sample") {
+        return HttpResponse::NotFound()
+            .content_type("text/plain; charset=utf-8")
+            .body("the JavaScript sample is off: [features] enable-sample = false");
+    }
+    let path = path.into_inner();
+    serve(
+        &SAMPLE_SITE,
+        &req,
+        if path.is_empty() { INDEX } else { &path },
+    )
+}
+
+/// `/genesys/sample` → `/genesys/sample/` (the sample's URLs are relative to it).
+async fn to_sample() -> HttpResponse {
+    HttpResponse::MovedPermanently()
+        .insert_header((header::LOCATION, "/genesys/sample/"))
+        .finish()
+}
+
 /// Mounts the UI; before the API scopes' catch-alls.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/genesys").route(web::get().to(to_hub)))
         .service(web::resource("/genesys/").route(web::get().to(index)))
         .service(web::resource("/genesys/admin/login.jsp").route(web::get().to(to_hub)))
         .service(web::resource("/genesys/develop/index.html").route(web::get().to(to_hub)))
-        .service(web::resource("/genesys/ui/{path:.*}").route(web::get().to(asset)));
+        .service(web::resource("/genesys/ui/{path:.*}").route(web::get().to(asset)))
+        .service(web::resource("/genesys/sample").route(web::get().to(to_sample)))
+        .service(web::resource("/genesys/sample/{path:.*}").route(web::get().to(sample)));
 }
 
 #[cfg(test)]
@@ -143,11 +204,13 @@ mod tests {
                 walk(d, out);
             }
         }
-        let mut all = Vec::new();
-        walk(&FILES, &mut all);
-        assert!(all.iter().any(|p| p == INDEX), "{all:?}");
-        for p in all {
-            assert_ne!(content_type(&p), "application/octet-stream", "{p}");
+        for site in [&FILES, &SAMPLE] {
+            let mut all = Vec::new();
+            walk(site, &mut all);
+            assert!(all.iter().any(|p| p == INDEX), "{all:?}");
+            for p in all {
+                assert_ne!(content_type(&p), "application/octet-stream", "{p}");
+            }
         }
     }
 

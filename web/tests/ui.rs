@@ -418,3 +418,73 @@ fn the_download_dfm_list_names_every_strategy_document_and_where_it_downloads() 
         assert!(served.text().contains("<scxml"), "{url}");
     }
 }
+
+#[test]
+fn the_sample_is_served_when_its_switch_is_on_and_may_be_framed_by_the_hub() {
+    let off = Server::start();
+    let r = raw_get(&off, "/genesys/sample/");
+    assert_eq!(r.status, 404);
+    assert_eq!(
+        r.text(),
+        "the JavaScript sample is off: [features] enable-sample = false"
+    );
+
+    let server = Server::start_with_config(&format!(
+        "{}\n[features]\nenable-sample = true\n",
+        common::sample_ini()
+    ));
+    let to_sample = raw_get(&server, "/genesys/sample");
+    assert_eq!(to_sample.status, 301);
+    assert_eq!(to_sample.header("location"), Some("/genesys/sample/"));
+    let page = raw_get(&server, "/genesys/sample/");
+    assert_eq!(page.status, 200);
+    assert_eq!(page.content_type, "text/html");
+    let csp = page.header("content-security-policy").expect("a CSP");
+    assert!(
+        csp.contains("script-src 'self';"),
+        "no inline scripts: {csp}"
+    );
+    assert!(csp.contains("frame-ancestors 'self'"), "{csp}");
+    assert_eq!(page.header("x-frame-options"), Some("SAMEORIGIN"));
+    // The page's files, and the modules they import, down to the vendored CometD client.
+    let mut todo: Vec<String> = page
+        .text()
+        .split('"')
+        .filter(|s| s.ends_with(".js") || s.ends_with(".css"))
+        .map(str::to_owned)
+        .collect();
+    let mut seen = Vec::new();
+    while let Some(path) = todo.pop() {
+        if seen.contains(&path) {
+            continue;
+        }
+        let r = raw_get(&server, &format!("/genesys/sample/{path}"));
+        assert_eq!(r.status, 200, "{path}");
+        let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+        if path.ends_with(".js") {
+            assert_eq!(r.content_type, "text/javascript", "{path}");
+            for import in r
+                .text()
+                .lines()
+                .filter_map(|l| l.split_once(" from ").map(|(_, f)| f))
+                .filter_map(|f| f.split(['"', '\'']).nth(1))
+                .filter(|s| s.starts_with("./"))
+            {
+                let joined = if dir.is_empty() {
+                    import[2..].to_owned()
+                } else {
+                    format!("{dir}/{}", &import[2..])
+                };
+                todo.push(joined);
+            }
+        } else {
+            assert_eq!(r.content_type, "text/css", "{path}");
+        }
+        seen.push(path);
+    }
+    assert!(
+        seen.iter().any(|p| p.ends_with("vendor/cometd/cometd.js")),
+        "{seen:?}"
+    );
+    assert_eq!(raw_get(&server, "/genesys/sample/no-such.js").status, 404);
+}
