@@ -76,7 +76,19 @@ fn records_json(records: &[CallbackRecord], base: &str) -> HttpResponse {
 }
 
 /// `POST /genesys/1/service/callback/{name}` (form, multipart or JSON).
-async fn create(
+#[utoipa::path(
+    post,
+    path = "/genesys/1/service/callback/{name}",
+    tag = "Callback",
+    summary = "Requests a callback (immediate, delayed or scheduled, as the service says)",
+    params(("name" = String, Path, description = "The name (a service, template, queue or event)")),
+    request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
+    responses(
+        (status = 200, description = "The scenario's first answer (a dialog), with the callback _id", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn create(
     req: HttpRequest,
     state: State,
     name: Path<String>,
@@ -109,7 +121,18 @@ pub(crate) async fn create_answer(
 }
 
 /// `GET /genesys/1/service/callback/{name}?prop=value…&operand=AND|OR`.
-async fn query(
+#[utoipa::path(
+    get,
+    path = "/genesys/1/service/callback/{name}",
+    tag = "Callback",
+    summary = "Callbacks of a service matching the query (properties, ! to negate, repeated keys)",
+    params(("name" = String, Path, description = "The name (a service, template, queue or event)")),
+    responses(
+        (status = 200, description = "The records", body = Vec<serde_json::Value>),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn query(
     req: HttpRequest,
     state: State,
     name: Path<String>,
@@ -123,7 +146,17 @@ async fn query(
 }
 
 /// `GET /genesys/1/service/callback?…`: across services.
-async fn query_all(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/genesys/1/service/callback",
+    tag = "Callback",
+    summary = "Callbacks of every service matching the query",
+    responses(
+        (status = 200, description = "The records", body = Vec<serde_json::Value>),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn query_all(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
     contact_center(&req)?;
     let q = query_pairs(&req)?;
@@ -142,7 +175,18 @@ fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, ApiError> {
 }
 
 /// `GET /genesys/1/service/callback/{name}/{id}`: one record.
-async fn one(
+#[utoipa::path(
+    get,
+    path = "/genesys/1/service/callback/{name}/{id}",
+    tag = "Callback",
+    summary = "One callback record",
+    params(("name" = String, Path, description = "The name (a service, template, queue or event)"), ("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
+    responses(
+        (status = 200, description = "The record", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn one(
     req: HttpRequest,
     state: State,
     path: Path<(String, String)>,
@@ -161,7 +205,19 @@ async fn one(
 
 /// `PUT /genesys/1/service/callback/{name}/{id}`: reschedule or change properties; an empty
 /// body on success, as GMS answers.
-async fn update(
+#[utoipa::path(
+    put,
+    path = "/genesys/1/service/callback/{name}/{id}",
+    tag = "Callback",
+    summary = "Reschedules a callback or changes its properties",
+    params(("name" = String, Path, description = "The name (a service, template, queue or event)"), ("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Changed"),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn update(
     req: HttpRequest,
     state: State,
     path: Path<(String, String)>,
@@ -176,7 +232,18 @@ async fn update(
 }
 
 /// `DELETE /genesys/1/service/callback/{name}/{id}[?discard_ors_failure=true]`.
-async fn cancel(
+#[utoipa::path(
+    delete,
+    path = "/genesys/1/service/callback/{name}/{id}",
+    tag = "Callback",
+    summary = "Cancels a callback",
+    params(("name" = String, Path, description = "The name (a service, template, queue or event)"), ("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
+    responses(
+        (status = "default", description = "The cancellation dialog, with the status the scenario gives", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn cancel(
     req: HttpRequest,
     state: State,
     path: Path<(String, String)>,
@@ -239,7 +306,19 @@ fn chat_json(v: &ChatView, base: &str, verbose: bool) -> Value {
 /// `POST /genesys/1/service/{id}/ixn/chat` (Chat API v1): starts the chat of a chat
 /// callback. With `notify_by=comet` the answer is `{_id, comet_channel}` (the agent's messages
 /// are pushed on that channel); else the chat as it is.
-async fn chat_start(
+#[utoipa::path(
+    post,
+    path = "/genesys/1/service/{id}/ixn/chat",
+    tag = "Chat",
+    summary = "Starts the chat of a chat callback",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
+    request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
+    responses(
+        (status = 200, description = "The chat", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn chat_start(
     req: HttpRequest,
     state: State,
     id: Path<String>,
@@ -260,7 +339,19 @@ async fn chat_start(
 }
 
 /// `POST /genesys/1/service/{id}/ixn/chat/{send|refresh|startTyping|stopTyping|disconnect}`.
-async fn chat_op(
+#[utoipa::path(
+    post,
+    path = "/genesys/1/service/{id}/ixn/chat/{op}",
+    tag = "Chat",
+    summary = "A chat operation: send, refresh, startTyping, stopTyping, disconnect, ...",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)"), ("op" = String, Path, description = "The chat operation")),
+    request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
+    responses(
+        (status = 200, description = "The chat", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn chat_op(
     req: HttpRequest,
     state: State,
     path: Path<(String, String)>,
@@ -299,7 +390,19 @@ async fn chat_op(
 }
 
 /// `POST|GET /genesys/1/service/{id}/connect`.
-async fn connect(
+#[utoipa::path(
+    method(get, post),
+    path = "/genesys/1/service/{id}/connect",
+    tag = "Callback",
+    summary = "The customer is ready: connect the callback now",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
+    request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
+    responses(
+        (status = "default", description = "The scenario's answer", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn connect(
     req: HttpRequest,
     state: State,
     id: Path<String>,
@@ -312,7 +415,21 @@ async fn connect(
 }
 
 /// `GET|POST /genesys/1/service/{id}/check-queue-position`.
-async fn check_queue_position(state: State, id: Path<String>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    method(get, post),
+    path = "/genesys/1/service/{id}/check-queue-position",
+    tag = "Callback",
+    summary = "The callback's position and estimated wait",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
+    responses(
+        (status = 200, description = "Position, EWT, total waiting", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn check_queue_position(
+    state: State,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let p: QueuePosition = state.node.queue_position(&id.into_inner()).await?;
     let eta = match p.eta {
         Some(s) => json!(s.round() as i64),
@@ -332,7 +449,19 @@ async fn check_queue_position(state: State, id: Path<String>) -> Result<HttpResp
 
 /// `GET|POST /genesys/1/service/{id}/{action}`: a dialog the app was pushed, or a menu's
 /// action (`snooze`, `cancel`).
-async fn dialog(
+#[utoipa::path(
+    method(get, post),
+    path = "/genesys/1/service/{id}/{action}",
+    tag = "Callback",
+    summary = "A dialog step the scenario offered (its _action URL)",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)"), ("action" = String, Path, description = "The action")),
+    request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
+    responses(
+        (status = "default", description = "The scenario's answer", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn dialog(
     req: HttpRequest,
     state: State,
     path: Path<(String, String)>,
@@ -399,7 +528,19 @@ fn notification_message(p: &params::Params, id: &str) -> Result<Value, ApiError>
 /// `POST /genesys/1/service/{id}/internal-notification` (the agent desktop to the app, once
 /// called `poke`): pushed to the callback's device, kept for `retrieve-notifications` when it
 /// cannot be pushed.
-async fn internal_notification(
+#[utoipa::path(
+    post,
+    path = "/genesys/1/service/{id}/internal-notification",
+    tag = "Notifications",
+    summary = "Sends a notification to the session's customer",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
+    request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
+    responses(
+        (status = 200, description = "Sent", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn internal_notification(
     req: HttpRequest,
     state: State,
     notifier: Data<Notifier>,
@@ -424,7 +565,18 @@ async fn internal_notification(
 
 /// `POST|GET /genesys/1/service/{id}/retrieve-notifications`: the notifications kept for the
 /// callback's device because they could not be pushed (`[]` when push delivered them).
-async fn retrieve_notifications(
+#[utoipa::path(
+    method(get, post),
+    path = "/genesys/1/service/{id}/retrieve-notifications",
+    tag = "Notifications",
+    summary = "The notifications kept for a session",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
+    responses(
+        (status = 200, description = "The notifications", body = Vec<serde_json::Value>),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn retrieve_notifications(
     state: State,
     notifier: Data<Notifier>,
     id: Path<String>,
@@ -446,7 +598,19 @@ fn agent_box(id: &str) -> String {
 
 /// `POST /genesys/1/service/{id}/agent-notification` (the app to the agent): kept, durably,
 /// for the desktop's `retrieve-agent-notifications`.
-async fn agent_notification(
+#[utoipa::path(
+    post,
+    path = "/genesys/1/service/{id}/agent-notification",
+    tag = "Notifications",
+    summary = "Sends a notification to the session's agent",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
+    request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
+    responses(
+        (status = 200, description = "Sent", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn agent_notification(
     req: HttpRequest,
     state: State,
     id: Path<String>,
@@ -481,7 +645,18 @@ async fn agent_notification(
 
 /// `POST|GET /genesys/1/service/{id}/retrieve-agent-notifications`: the app's messages for the
 /// agent, oldest first, each `{"message", "tag"}`; they are gone once read.
-async fn retrieve_agent_notifications(
+#[utoipa::path(
+    method(get, post),
+    path = "/genesys/1/service/{id}/retrieve-agent-notifications",
+    tag = "Notifications",
+    summary = "The agent notifications kept for a session",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
+    responses(
+        (status = 200, description = "The notifications", body = Vec<serde_json::Value>),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn retrieve_agent_notifications(
     state: State,
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -565,7 +740,18 @@ fn availability_query(
 }
 
 /// `GET /genesys/1/service/callback/{name}/availability`: `{"<slot start>": places left}`.
-async fn availability_v1(
+#[utoipa::path(
+    get,
+    path = "/genesys/1/service/callback/{name}/availability",
+    tag = "Callback",
+    summary = "Bookable time slots (v1)",
+    params(("name" = String, Path, description = "The name (a service, template, queue or event)")),
+    responses(
+        (status = 200, description = "Slots by time", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn availability_v1(
     req: HttpRequest,
     state: State,
     name: Path<String>,
@@ -584,7 +770,18 @@ async fn availability_v1(
 }
 
 /// `GET /genesys/2/service/callback/{name}/availability`: the slots with their local time.
-async fn availability_v2(
+#[utoipa::path(
+    get,
+    path = "/genesys/2/service/callback/{name}/availability",
+    tag = "Callback",
+    summary = "Bookable time slots (v2)",
+    params(("name" = String, Path, description = "The name (a service, template, queue or event)")),
+    responses(
+        (status = 200, description = "Slots", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn availability_v2(
     req: HttpRequest,
     state: State,
     name: Path<String>,
@@ -631,7 +828,17 @@ pub fn configure_v2(cfg: &mut web::ServiceConfig) {
 
 /// `GET /genesys/1/admin/callback/queues?target=&start_time=&end_time=&max=&states=&…`:
 /// records per service, by default from 15 minutes ago to 24 hours ahead.
-async fn admin_queues(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/genesys/1/admin/callback/queues",
+    tag = "Callback administration",
+    summary = "Callbacks by service in a time range",
+    responses(
+        (status = 200, description = "Records by service", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn admin_queues(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
     contact_center(&req)?;
     let q = query_pairs(&req)?;
@@ -696,7 +903,18 @@ async fn admin_queues(req: HttpRequest, state: State) -> Result<HttpResponse, Ap
 /// `POST /genesys/1/admin/callback/cancel` `{"reason": "...", "ids": [...]}`: each callback
 /// ends COMPLETED with the reason (`CANCELLED_BY_ADMIN` by default); answers what happened to
 /// each.
-async fn admin_cancel(
+#[utoipa::path(
+    post,
+    path = "/genesys/1/admin/callback/cancel",
+    tag = "Callback administration",
+    summary = "Cancels many callbacks",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses(
+        (status = 200, description = "What was cancelled", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn admin_cancel(
     req: HttpRequest,
     state: State,
     payload: Payload,
@@ -746,7 +964,20 @@ async fn admin_cancel(
 
 /// `GET /genesys/1/admin/callback/watermarks[?service_name=a&service_name=b]`: callbacks
 /// waiting per service and in total.
-async fn admin_watermarks(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/genesys/1/admin/callback/watermarks",
+    tag = "Callback administration",
+    summary = "Callbacks waiting, by service",
+    responses(
+        (status = 200, description = "Counts by service and total", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn admin_watermarks(
+    req: HttpRequest,
+    state: State,
+) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
     let q = query_pairs(&req)?;
     let wanted: Vec<&str> = q
@@ -777,7 +1008,18 @@ async fn admin_watermarks(req: HttpRequest, state: State) -> Result<HttpResponse
 
 /// `POST /genesys/1/admin/callback/reportcancelled` `{"callback_reason", "exported_properties"}`:
 /// the cancelled callbacks as CSV.
-async fn admin_report_cancelled(
+#[utoipa::path(
+    post,
+    path = "/genesys/1/admin/callback/reportcancelled",
+    tag = "Callback administration",
+    summary = "The cancelled callbacks as CSV",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The report", body = String, content_type = "text/csv"),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn admin_report_cancelled(
     req: HttpRequest,
     state: State,
     payload: Payload,

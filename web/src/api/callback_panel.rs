@@ -22,7 +22,17 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// `GET /genesys/1/admin/callback/settings`: the callback services the user sees, the column
 /// aliases and the keys.
-async fn settings(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/genesys/1/admin/callback/settings",
+    tag = "Callback administration",
+    summary = "The Callback panel's settings: services, column aliases, keys, states",
+    responses(
+        (status = 200, description = "Settings", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn settings(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
     let visible = Visible::of(&req, &state);
     let services: Vec<String> = state
@@ -48,7 +58,18 @@ async fn settings(req: HttpRequest, state: State) -> Result<HttpResponse, ApiErr
 }
 
 /// `GET /genesys/1/admin/callback/diagnostics/{id}`.
-async fn diagnostics(
+#[utoipa::path(
+    get,
+    path = "/genesys/1/admin/callback/diagnostics/{id}",
+    tag = "Callback administration",
+    summary = "A callback's diagnostics (EWT, position, agents, scenario, ...)",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
+    responses(
+        (status = 200, description = "Diagnostics", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn diagnostics(
     req: HttpRequest,
     state: State,
     id: Path<String>,
@@ -98,7 +119,17 @@ fn event(name: &str, data: &Value) -> Bytes {
 /// `GET /genesys/1/admin/callback/events`: `callback` events (a record as the queues answer it)
 /// and `gone` events (`{"_id","_service_name"}`) for the services the user sees; `reload` when
 /// the follower fell behind (the page queries afresh). Ends when the server stops.
-async fn events(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/genesys/1/admin/callback/events",
+    tag = "Callback administration",
+    summary = "Server-sent events of every callback change the user may see",
+    responses(
+        (status = 200, description = "The event stream", body = String, content_type = "text/event-stream"),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn events(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
     let visible = Visible::of(&req, &state);
     let base = base_url(&req);

@@ -167,14 +167,35 @@ fn parse_item(s: &str) -> Result<ItemId, ApiError> {
 
 // ---- agent desktop ------------------------------------------------------------------------
 
-async fn agents_list(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/ringback/1/agents",
+    tag = "Contact center",
+    summary = "Agents and their states",
+    responses(
+        (status = 200, description = "Agents", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn agents_list(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
     let agents = state.engine.agents().await?;
     Ok(HttpResponse::Ok()
         .json(json!({ "agents": agents.iter().map(agent_json).collect::<Vec<_>>() })))
 }
 
-async fn agent_get(
+#[utoipa::path(
+    get,
+    path = "/ringback/1/agents/{id}",
+    tag = "Contact center",
+    summary = "An agent's state",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
+    responses(
+        (status = 200, description = "The agent", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn agent_get(
     req: HttpRequest,
     state: State,
     id: Path<String>,
@@ -184,7 +205,19 @@ async fn agent_get(
     Ok(HttpResponse::Ok().json(agent_json(&a)))
 }
 
-async fn agent_action(
+#[utoipa::path(
+    post,
+    path = "/ringback/1/agents/{id}/{action}",
+    tag = "Contact center",
+    summary = "login, logout, ready, not-ready, ...",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)"), ("action" = String, Path, description = "The action")),
+    request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
+    responses(
+        (status = 200, description = "The agent", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn agent_action(
     req: HttpRequest,
     state: State,
     path: Path<(String, String)>,
@@ -202,7 +235,18 @@ async fn agent_action(
     Ok(HttpResponse::Ok().json(agent_json(&a)))
 }
 
-async fn offer_action(
+#[utoipa::path(
+    post,
+    path = "/ringback/1/agents/{id}/offers/{offer}/{action}",
+    tag = "Contact center",
+    summary = "Accepts or rejects an offer",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)"), ("offer" = String, Path, description = "An offer id"), ("action" = String, Path, description = "The action")),
+    responses(
+        (status = 200, description = "The agent", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn offer_action(
     req: HttpRequest,
     state: State,
     path: Path<(String, String, String)>,
@@ -218,7 +262,19 @@ async fn offer_action(
     Ok(HttpResponse::Ok().json(agent_json(&a)))
 }
 
-async fn interaction_action(
+#[utoipa::path(
+    post,
+    path = "/ringback/1/agents/{id}/interactions/{ixn}/{action}",
+    tag = "Contact center",
+    summary = "answer, hangup, transfer, ... an agent's interaction",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)"), ("ixn" = String, Path, description = "An interaction id"), ("action" = String, Path, description = "The action")),
+    request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
+    responses(
+        (status = 200, description = "The agent", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn interaction_action(
     req: HttpRequest,
     state: State,
     path: Path<(String, String, String)>,
@@ -265,7 +321,18 @@ struct EventsQuery {
     timeout: Option<String>,
 }
 
-async fn agent_events(
+#[utoipa::path(
+    get,
+    path = "/ringback/1/agents/{id}/events",
+    tag = "Contact center",
+    summary = "An agent's events since a sequence number (long poll)",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
+    responses(
+        (status = 200, description = "Events", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn agent_events(
     req: HttpRequest,
     state: State,
     id: Path<String>,
@@ -303,7 +370,17 @@ async fn agent_events(
 
 // ---- queues ------------------------------------------------------------------------------
 
-async fn queues_list(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/ringback/1/queues",
+    tag = "Contact center",
+    summary = "Virtual queues and their figures",
+    responses(
+        (status = 200, description = "Queues", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn queues_list(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
     let qs = state.engine.queues().await?;
     Ok(HttpResponse::Ok().json(json!({
@@ -311,7 +388,18 @@ async fn queues_list(req: HttpRequest, state: State) -> Result<HttpResponse, Api
     })))
 }
 
-async fn queue_get(
+#[utoipa::path(
+    get,
+    path = "/ringback/1/queues/{name}",
+    tag = "Contact center",
+    summary = "A virtual queue",
+    params(("name" = String, Path, description = "The name (a service, template, queue or event)")),
+    responses(
+        (status = 200, description = "The queue", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn queue_get(
     req: HttpRequest,
     state: State,
     name: Path<String>,
@@ -356,13 +444,34 @@ pub(crate) fn urs_stat_json(report: Option<&QueueReport>) -> HttpResponse {
 
 // ---- telephony ---------------------------------------------------------------------------
 
-async fn rules_get(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/ringback/1/telephony/rules",
+    tag = "Telephony simulator",
+    summary = "The dial rules",
+    responses(
+        (status = 200, description = "Rules", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn rules_get(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
     let rules = state.engine.dial_rules().await?;
     Ok(HttpResponse::Ok().json(rules.to_value()))
 }
 
-async fn rules_put(
+#[utoipa::path(
+    put,
+    path = "/ringback/1/telephony/rules",
+    tag = "Telephony simulator",
+    summary = "Replaces the dial rules",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Rules", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn rules_put(
     req: HttpRequest,
     state: State,
     payload: Payload,
@@ -377,7 +486,18 @@ async fn rules_put(
     Ok(HttpResponse::Ok().json(body))
 }
 
-async fn call_create(
+#[utoipa::path(
+    post,
+    path = "/ringback/1/telephony/calls",
+    tag = "Telephony simulator",
+    summary = "A new inbound call",
+    request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
+    responses(
+        (status = 201, description = "The call", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn call_create(
     req: HttpRequest,
     state: State,
     payload: Payload,
@@ -432,7 +552,18 @@ fn ticket_json(t: &actors::node::CallTicket) -> Value {
     body
 }
 
-async fn chat_create(
+#[utoipa::path(
+    post,
+    path = "/ringback/1/telephony/chats",
+    tag = "Telephony simulator",
+    summary = "A new inbound chat",
+    request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
+    responses(
+        (status = 201, description = "The chat", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn chat_create(
     req: HttpRequest,
     state: State,
     payload: Payload,
@@ -454,7 +585,18 @@ fn parse_ixn(s: &str) -> Result<IxnId, ApiError> {
         .map_err(|_| ApiError::NotFound(format!("no interaction '{s}'")))
 }
 
-async fn call_get(
+#[utoipa::path(
+    get,
+    path = "/ringback/1/telephony/calls/{ixn}",
+    tag = "Telephony simulator",
+    summary = "A call",
+    params(("ixn" = String, Path, description = "An interaction id")),
+    responses(
+        (status = 200, description = "The call", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn call_get(
     req: HttpRequest,
     state: State,
     ixn: Path<String>,
@@ -463,7 +605,18 @@ async fn call_get(
     call_answer(&state, parse_ixn(&ixn)?).await
 }
 
-async fn call_hangup(
+#[utoipa::path(
+    post,
+    path = "/ringback/1/telephony/calls/{ixn}/hangup",
+    tag = "Telephony simulator",
+    summary = "Hangs up a call",
+    params(("ixn" = String, Path, description = "An interaction id")),
+    responses(
+        (status = 200, description = "The call, or nothing once it is gone"),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn call_hangup(
     req: HttpRequest,
     state: State,
     ixn: Path<String>,
@@ -477,7 +630,22 @@ async fn call_hangup(
     }
 }
 
-async fn dial(req: HttpRequest, state: State, payload: Payload) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    post,
+    path = "/ringback/1/telephony/dial",
+    tag = "Telephony simulator",
+    summary = "Dials from an agent's phone",
+    request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
+    responses(
+        (status = 201, description = "The call", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn dial(
+    req: HttpRequest,
+    state: State,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
     let p = params::read(&req, payload).await?;
     let number = required(
@@ -495,7 +663,19 @@ async fn dial(req: HttpRequest, state: State, payload: Payload) -> Result<HttpRe
     }
 }
 
-async fn treatment_put(
+#[utoipa::path(
+    put,
+    path = "/ringback/1/telephony/calls/{ixn}/treatment",
+    tag = "Telephony simulator",
+    summary = "Plays a treatment on a call",
+    params(("ixn" = String, Path, description = "An interaction id")),
+    request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
+    responses(
+        (status = 200, description = "Playing"),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn treatment_put(
     req: HttpRequest,
     state: State,
     ixn: Path<String>,
@@ -509,7 +689,18 @@ async fn treatment_put(
     call_answer(&state, id).await
 }
 
-async fn treatment_delete(
+#[utoipa::path(
+    delete,
+    path = "/ringback/1/telephony/calls/{ixn}/treatment",
+    tag = "Telephony simulator",
+    summary = "Stops a call's treatment",
+    params(("ixn" = String, Path, description = "An interaction id")),
+    responses(
+        (status = 200, description = "Stopped"),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn treatment_delete(
     req: HttpRequest,
     state: State,
     ixn: Path<String>,
@@ -529,6 +720,16 @@ async fn call_answer(state: &State, id: IxnId) -> Result<HttpResponse, ApiError>
 
 // ---- admin: agents -------------------------------------------------------------------------
 
+#[utoipa::path(
+    get,
+    path = "/genesys/1/admin/agents",
+    tag = "Contact center",
+    summary = "Every configured agent",
+    responses(
+        (status = 200, description = "Agents by id", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
 pub(crate) async fn admin_agents(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
     let body: Map<String, Value> = state
@@ -540,6 +741,17 @@ pub(crate) async fn admin_agents(req: HttpRequest, state: State) -> Result<HttpR
     Ok(HttpResponse::Ok().json(Value::Object(body)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/genesys/1/admin/agents/{id}",
+    tag = "Contact center",
+    summary = "An agent's configuration",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
+    responses(
+        (status = 200, description = "Options", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
 pub(crate) async fn admin_agent_get(
     req: HttpRequest,
     state: State,
@@ -553,6 +765,18 @@ pub(crate) async fn admin_agent_get(
     Ok(HttpResponse::Ok().json(options_json(&o)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/genesys/1/admin/agents/{id}",
+    tag = "Contact center",
+    summary = "Creates or replaces an agent",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Options stored", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
 pub(crate) async fn admin_agent_put(
     req: HttpRequest,
     state: State,
@@ -567,6 +791,17 @@ pub(crate) async fn admin_agent_put(
     Ok(HttpResponse::Ok().json(options_json(&options)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/genesys/1/admin/agents/{id}",
+    tag = "Contact center",
+    summary = "Removes an agent",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
+    responses(
+        (status = 200, description = "Removed"),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
 pub(crate) async fn admin_agent_delete(
     req: HttpRequest,
     state: State,

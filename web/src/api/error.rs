@@ -53,11 +53,16 @@ pub enum ApiError {
     Callback(engine::callback::CallbackError),
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// The GMS error body every error answers with (a refused desired time adds `availability`).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorBody)]
+pub(crate) struct Body<'a> {
+    /// GMS's Java exception class for the kind of error.
     exception: &'a str,
     message: &'a str,
+    /// The HTTP status again.
     code: u16,
+    /// Its reason phrase.
     phrase: &'a str,
 }
 

@@ -50,6 +50,17 @@ fn session_cookie(req: &HttpRequest, value: &str, age: CookieAge) -> Cookie<'sta
 }
 
 /// `POST /genesys/1/admin/login`.
+#[utoipa::path(
+    post,
+    path = "/genesys/1/admin/login",
+    tag = "Users",
+    summary = "Logs in (a session cookie and a CSRF token)",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The user, its features and the CSRF token", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
 pub(crate) async fn login(
     req: HttpRequest,
     state: State,
@@ -89,6 +100,16 @@ pub(crate) async fn login(
 }
 
 /// `POST /genesys/1/admin/logout`: ends the login (if any) and clears its cookie.
+#[utoipa::path(
+    post,
+    path = "/genesys/1/admin/logout",
+    tag = "Users",
+    summary = "Logs out",
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
 pub(crate) async fn logout(req: HttpRequest, state: State) -> HttpResponse {
     if let Some(c) = req.cookie(SESSION_COOKIE) {
         state.users.logout(c.value());
@@ -99,6 +120,16 @@ pub(crate) async fn logout(req: HttpRequest, state: State) -> HttpResponse {
 }
 
 /// `GET /genesys/1/admin/me`: the request's user; on a server without users, that it is open.
+#[utoipa::path(
+    get,
+    path = "/genesys/1/admin/me",
+    tag = "Users",
+    summary = "Who is asking: the user, role, services and the UI's features",
+    responses(
+        (status = 200, description = "The user", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
 pub(crate) async fn me(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
     let ext = req.extensions();
     if let Some(Authenticated(user)) = ext.get::<Authenticated>() {

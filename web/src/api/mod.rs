@@ -8,6 +8,7 @@ pub mod error;
 pub mod login;
 pub mod monitor;
 pub mod notification;
+pub mod openapi;
 pub mod ors;
 pub mod params;
 pub mod reports;

@@ -67,6 +67,16 @@ fn probe(agent: &ureq::Agent, url: &str, auth: Option<&str>) -> Probe {
 }
 
 /// `GET /genesys/1/admin/nodes`.
+#[utoipa::path(
+    get,
+    path = "/genesys/1/admin/nodes",
+    tag = "Node",
+    summary = "This node and its cluster peers with their status",
+    responses(
+        (status = 200, description = "Nodes", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
 pub(crate) async fn nodes(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
     let server = state.platform.server();

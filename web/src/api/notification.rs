@@ -149,7 +149,18 @@ fn opt_text(body: &serde_json::Map<String, Value>, key: &str) -> Result<Option<S
     }
 }
 
-async fn subscribe(
+#[utoipa::path(
+    post,
+    path = "/genesys/1/notification/subscription",
+    tag = "Notifications",
+    summary = "Subscribes to notifications",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The subscription id", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn subscribe(
     req: HttpRequest,
     payload: Payload,
     state: Data<AppState>,
@@ -191,7 +202,18 @@ async fn subscribe(
     Ok(HttpResponse::Ok().json(json!({"id": id})))
 }
 
-async fn unsubscribe(
+#[utoipa::path(
+    delete,
+    path = "/genesys/1/notification/subscription/{id}",
+    tag = "Notifications",
+    summary = "Ends a subscription",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
+    responses(
+        (status = 200, description = "Ended", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn unsubscribe(
     req: HttpRequest,
     id: Path<String>,
     state: Data<AppState>,
@@ -202,7 +224,18 @@ async fn unsubscribe(
     Ok(HttpResponse::Ok().json(json!({})))
 }
 
-async fn publish(
+#[utoipa::path(
+    post,
+    path = "/genesys/1/notification/publish",
+    tag = "Notifications",
+    summary = "Publishes a notification",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The message id", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn publish(
     req: HttpRequest,
     payload: Payload,
     state: Data<AppState>,
@@ -235,7 +268,20 @@ async fn publish(
 
 /// `retrieve-notifications`: the messages kept for the caller's device (its `gms_user`, or a
 /// `_device_notification_id` parameter), oldest first, each `{"id", "tag", "message"}`.
-async fn retrieve(req: HttpRequest, notifier: Data<Notifier>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    method(get, post),
+    path = "/genesys/1/service/retrieve-notifications",
+    tag = "Notifications",
+    summary = "The notifications kept for a subscriber",
+    responses(
+        (status = 200, description = "The notifications", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn retrieve(
+    req: HttpRequest,
+    notifier: Data<Notifier>,
+) -> Result<HttpResponse, ApiError> {
     let param = form_urlencoded::parse(req.query_string().as_bytes())
         .find(|(k, _)| k == "_device_notification_id")
         .map(|(_, v)| v.into_owned())
@@ -250,7 +296,18 @@ async fn retrieve(req: HttpRequest, notifier: Data<Notifier>) -> Result<HttpResp
 }
 
 /// Ends the CometD sessions of a `gms_user`; its clients are told to handshake again.
-async fn forget_sessions(
+#[utoipa::path(
+    delete,
+    path = "/genesys/1/admin/cometd/sessions/{gms_user}",
+    tag = "Notifications",
+    summary = "Ends a user's CometD sessions",
+    params(("gms_user" = String, Path, description = "The gms_user of the sessions")),
+    responses(
+        (status = 200, description = "How many ended", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn forget_sessions(
     req: HttpRequest,
     user: Path<String>,
     state: Data<AppState>,
@@ -263,7 +320,17 @@ async fn forget_sessions(
 }
 
 /// Counts of the CometD server: sessions, held connects, messages waiting.
-async fn cometd_stats(
+#[utoipa::path(
+    get,
+    path = "/genesys/1/admin/cometd/stats",
+    tag = "Notifications",
+    summary = "CometD sessions, held connects and queued messages",
+    responses(
+        (status = 200, description = "The figures", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn cometd_stats(
     req: HttpRequest,
     state: Data<AppState>,
     hub: Data<PushHub>,

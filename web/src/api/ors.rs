@@ -97,7 +97,22 @@ fn object(pairs: Vec<(String, Value)>) -> Value {
 
 /// `POST /scxml/session/start`: `src` (inline markup, a template or built-in strategy name, or
 /// a URL on an allowed host); every other parameter is session data.
-async fn start(req: HttpRequest, state: State, payload: Payload) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    post,
+    path = "/scxml/session/start",
+    tag = "ORS sessions",
+    summary = "Starts a session of an SCXML document (src= URL or template, or inline)",
+    request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
+    responses(
+        (status = 200, description = "The session id", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn start(
+    req: HttpRequest,
+    state: State,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
     let mut data = values(&req, payload).await?;
     let src = match data.iter().position(|(k, _)| k == "src") {
@@ -132,7 +147,19 @@ fn start_json(r: &StartReply) -> serde_json::Value {
 }
 
 /// `POST /scxml/session/{id}/event/{name}`: parameters become `_event.data`.
-async fn event(
+#[utoipa::path(
+    post,
+    path = "/scxml/session/{id}/event/{name}",
+    tag = "ORS sessions",
+    summary = "Sends an event to a session",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)"), ("name" = String, Path, description = "The name (a service, template, queue or event)")),
+    request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
+    responses(
+        (status = 200, description = "Queued", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn event(
     req: HttpRequest,
     state: State,
     path: Path<(String, String)>,
@@ -175,7 +202,19 @@ fn check_event_name(name: &str) -> Result<(), ApiError> {
 
 /// `POST /scxml/session/{id}/request/{name}`: answered by the chart's `<session:response>`;
 /// 504 when none comes within `[ors] request_timeout`.
-async fn request(
+#[utoipa::path(
+    post,
+    path = "/scxml/session/{id}/request/{name}",
+    tag = "ORS sessions",
+    summary = "Sends a request to a session and waits for its answer",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)"), ("name" = String, Path, description = "The name (a service, template, queue or event)")),
+    request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
+    responses(
+        (status = "default", description = "The session's answer, with the status it chose", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn request(
     req: HttpRequest,
     state: State,
     path: Path<(String, String)>,
@@ -187,7 +226,18 @@ async fn request(
     Ok(HttpResponse::build(status).json(value_json(&body)))
 }
 
-async fn terminate(
+#[utoipa::path(
+    post,
+    path = "/scxml/session/{id}/terminate",
+    tag = "ORS sessions",
+    summary = "Ends a session",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
+    responses(
+        (status = 200, description = "Ended", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn terminate(
     req: HttpRequest,
     state: State,
     id: Path<String>,
@@ -198,7 +248,22 @@ async fn terminate(
 }
 
 /// `GET /scxml/session/{id}`: active states, the data model, timers, what it owns.
-async fn query(req: HttpRequest, state: State, id: Path<String>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/scxml/session/{id}",
+    tag = "ORS sessions",
+    summary = "A session's state",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
+    responses(
+        (status = 200, description = "The session", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn query(
+    req: HttpRequest,
+    state: State,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
     let info = state.node.info(&id).await?;
     Ok(HttpResponse::Ok().json(info_json(&info)))
@@ -247,7 +312,17 @@ struct Page {
 }
 
 /// `GET /scxml/sessions?offset=&limit=`: live session ids, sorted.
-async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/scxml/sessions",
+    tag = "ORS sessions",
+    summary = "Live sessions",
+    responses(
+        (status = 200, description = "Session ids", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
     let q = Query::<Page>::from_query(req.query_string())
         .map_err(|e| ApiError::BadRequest(format!("bad query string: {e}")))?;
@@ -272,7 +347,18 @@ async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> 
 }
 
 /// `GET /genesys/1/document/service_template/<name>/<file>`.
-async fn template_document(
+#[utoipa::path(
+    get,
+    path = "/genesys/1/document/service_template/{name}/{file}",
+    tag = "ORS sessions",
+    summary = "A document of a service template (SCXML, audio, ...)",
+    params(("name" = String, Path, description = "The name (a service, template, queue or event)"), ("file" = String, Path, description = "A file of the template")),
+    responses(
+        (status = 200, description = "The file"),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn template_document(
     req: HttpRequest,
     state: State,
     path: Path<(String, String)>,
@@ -295,6 +381,16 @@ async fn template_document(
 /// `GET /genesys/1/admin/documents`: every document a template ships (the strategy SCXML its
 /// services run) and the built-in strategies, with the URL each downloads from — the Tools >
 /// Download DFM panel.
+#[utoipa::path(
+    get,
+    path = "/genesys/1/admin/documents",
+    tag = "Administration",
+    summary = "Every template's SCXML documents and the built-in strategies (Download DFM)",
+    responses(
+        (status = 200, description = "Documents", body = Vec<serde_json::Value>),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
 pub(crate) async fn documents(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
     let list: Vec<serde_json::Value> = state

@@ -59,7 +59,17 @@ fn number(v: Option<f64>) -> Value {
 }
 
 /// `GET /genesys/1/admin/metrics`.
-async fn catalogue(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/genesys/1/admin/metrics",
+    tag = "Metrics",
+    summary = "What the metrics history can report",
+    responses(
+        (status = 200, description = "Reports, rollups, services, resource groups, retention", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn catalogue(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
     let services: Vec<Value> = visible_services(&req, &state)
         .into_iter()
@@ -83,7 +93,18 @@ async fn catalogue(req: HttpRequest, state: State) -> Result<HttpResponse, ApiEr
 }
 
 /// `GET /genesys/1/admin/metrics/{report}`.
-async fn report(
+#[utoipa::path(
+    get,
+    path = "/genesys/1/admin/metrics/{report}",
+    tag = "Metrics",
+    summary = "A report of the metrics history (JSON, or CSV with format=csv)",
+    params(("report" = String, Path, description = "callbacks, watermark, holdtime, services or resources")),
+    responses(
+        (status = 200, description = "The report", content((serde_json::Value = "application/json"), (String = "text/csv"))),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn report(
     req: HttpRequest,
     state: State,
     kind: Path<String>,

@@ -242,14 +242,35 @@ pub(crate) async fn read_limited(mut payload: Payload, limit: usize) -> Result<V
 
 // ---- Node API ------------------------------------------------------------------------------
 
-async fn node_status(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/genesys/1/admin/node/status",
+    tag = "Node",
+    summary = "The node status: ONLINE, OFFLINE or SHUTDOWN",
+    responses(
+        (status = 200, description = "The status", body = String, content_type = "text/plain"),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn node_status(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain")
         .body(state.platform.node_status().as_str()))
 }
 
-async fn node_change(
+#[utoipa::path(
+    post,
+    path = "/genesys/1/admin/node/changestatus/{status}",
+    tag = "Node",
+    summary = "Changes the node status (ONLINE, OFFLINE; SHUTDOWN stops the server gracefully)",
+    params(("status" = String, Path, description = "ONLINE, OFFLINE or SHUTDOWN")),
+    responses(
+        (status = 200, description = "The new status", body = String, content_type = "text/plain"),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn node_change(
     req: HttpRequest,
     state: State,
     status: Path<String>,
@@ -273,7 +294,20 @@ async fn node_change(
 
 // ---- Admin API -----------------------------------------------------------------------------
 
-async fn admin_services(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/genesys/1/admin/services",
+    tag = "Administration",
+    summary = "Every configured service and its options",
+    responses(
+        (status = 200, description = "Services by name", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn admin_services(
+    req: HttpRequest,
+    state: State,
+) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
     let visible = Visible::of(&req, &state);
     let all: Map<String, Value> = state
@@ -286,7 +320,18 @@ async fn admin_services(req: HttpRequest, state: State) -> Result<HttpResponse, 
     Ok(HttpResponse::Ok().json(Value::Object(all)))
 }
 
-async fn admin_service_get(
+#[utoipa::path(
+    get,
+    path = "/genesys/1/admin/services/{name}",
+    tag = "Administration",
+    summary = "A service's options",
+    params(("name" = String, Path, description = "The name (a service, template, queue or event)")),
+    responses(
+        (status = 200, description = "Options by name", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn admin_service_get(
     req: HttpRequest,
     state: State,
     name: Path<String>,
@@ -300,7 +345,19 @@ async fn admin_service_get(
     Ok(HttpResponse::Ok().json(options_json(&opts)))
 }
 
-async fn admin_service_put(
+#[utoipa::path(
+    put,
+    path = "/genesys/1/admin/services/{name}",
+    tag = "Administration",
+    summary = "Creates or replaces a service's options",
+    params(("name" = String, Path, description = "The name (a service, template, queue or event)")),
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The options stored", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn admin_service_put(
     req: HttpRequest,
     state: State,
     name: Path<String>,
@@ -315,7 +372,19 @@ async fn admin_service_put(
 
 /// `POST /genesys/1/admin/services/{name}` with `{"template": T, "preset": P}`: a new service
 /// from template `T` (and its "Common Default Configuration" `P`); 201 with its options.
-async fn admin_service_create(
+#[utoipa::path(
+    post,
+    path = "/genesys/1/admin/services/{name}",
+    tag = "Administration",
+    summary = "Creates a service from a template and preset",
+    params(("name" = String, Path, description = "The name (a service, template, queue or event)")),
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The options of the new service", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn admin_service_create(
     req: HttpRequest,
     state: State,
     name: Path<String>,
@@ -344,7 +413,18 @@ async fn admin_service_create(
     Ok(HttpResponse::Created().json(options_json(&options)))
 }
 
-async fn admin_service_delete(
+#[utoipa::path(
+    delete,
+    path = "/genesys/1/admin/services/{name}",
+    tag = "Administration",
+    summary = "Deletes a service",
+    params(("name" = String, Path, description = "The name (a service, template, queue or event)")),
+    responses(
+        (status = 200, description = "Deleted"),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn admin_service_delete(
     req: HttpRequest,
     state: State,
     name: Path<String>,
@@ -354,7 +434,18 @@ async fn admin_service_delete(
     Ok(HttpResponse::Ok().finish())
 }
 
-async fn admin_config_get(
+#[utoipa::path(
+    get,
+    path = "/genesys/1/admin/config/{section}",
+    tag = "Administration",
+    summary = "A configuration section",
+    params(("section" = String, Path, description = "A configuration section")),
+    responses(
+        (status = 200, description = "Options by name", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn admin_config_get(
     req: HttpRequest,
     state: State,
     section: Path<String>,
@@ -367,7 +458,19 @@ async fn admin_config_get(
     Ok(HttpResponse::Ok().json(options_json(&opts)))
 }
 
-async fn admin_config_put(
+#[utoipa::path(
+    put,
+    path = "/genesys/1/admin/config/{section}",
+    tag = "Administration",
+    summary = "Replaces a configuration section",
+    params(("section" = String, Path, description = "A configuration section")),
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The options stored", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn admin_config_put(
     req: HttpRequest,
     state: State,
     section: Path<String>,
@@ -381,7 +484,20 @@ async fn admin_config_put(
     )))
 }
 
-async fn admin_templates(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/genesys/1/admin/templates",
+    tag = "Administration",
+    summary = "The service templates",
+    responses(
+        (status = 200, description = "Templates", body = Vec<serde_json::Value>),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn admin_templates(
+    req: HttpRequest,
+    state: State,
+) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
     let list: Vec<Value> = state
         .platform
@@ -401,7 +517,18 @@ async fn admin_templates(req: HttpRequest, state: State) -> Result<HttpResponse,
     Ok(HttpResponse::Ok().json(list))
 }
 
-async fn admin_template_get(
+#[utoipa::path(
+    get,
+    path = "/genesys/1/admin/templates/{name}",
+    tag = "Administration",
+    summary = "A template with its options and presets",
+    params(("name" = String, Path, description = "The name (a service, template, queue or event)")),
+    responses(
+        (status = 200, description = "The template", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn admin_template_get(
     req: HttpRequest,
     state: State,
     name: Path<String>,
@@ -438,7 +565,19 @@ async fn admin_template_get(
     })))
 }
 
-async fn admin_template_upload(
+#[utoipa::path(
+    method(post, put),
+    path = "/genesys/1/admin/templates/{name}",
+    tag = "Administration",
+    summary = "Uploads a template (a zip holding template.json)",
+    params(("name" = String, Path, description = "The name (a service, template, queue or event)")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The template zip (or a multipart form whose file part is it)"),
+    responses(
+        (status = 200, description = "Stored"),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn admin_template_upload(
     req: HttpRequest,
     state: State,
     name: Path<String>,
@@ -467,7 +606,18 @@ async fn admin_template_upload(
     Ok(HttpResponse::Ok().finish())
 }
 
-async fn admin_template_delete(
+#[utoipa::path(
+    delete,
+    path = "/genesys/1/admin/templates/{name}",
+    tag = "Administration",
+    summary = "Deletes an uploaded template",
+    params(("name" = String, Path, description = "The name (a service, template, queue or event)")),
+    responses(
+        (status = 200, description = "Deleted"),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn admin_template_delete(
     req: HttpRequest,
     state: State,
     name: Path<String>,
@@ -491,7 +641,20 @@ fn resource_json(state: &State, group: &str) -> Option<Value> {
 }
 
 /// `GET /genesys/1/admin/resources`: every resource group, by name.
-async fn admin_resources_list(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/genesys/1/admin/resources",
+    tag = "Administration",
+    summary = "Every resource group (access numbers)",
+    responses(
+        (status = 200, description = "Groups by name", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn admin_resources_list(
+    req: HttpRequest,
+    state: State,
+) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
     let all: Map<String, Value> = state
         .platform
@@ -502,7 +665,18 @@ async fn admin_resources_list(req: HttpRequest, state: State) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(Value::Object(all)))
 }
 
-async fn admin_resources_get(
+#[utoipa::path(
+    get,
+    path = "/genesys/1/admin/resources/{group}",
+    tag = "Administration",
+    summary = "A resource group with its available and total numbers",
+    params(("group" = String, Path, description = "A resource or pattern group")),
+    responses(
+        (status = 200, description = "The group", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn admin_resources_get(
     req: HttpRequest,
     state: State,
     group: Path<String>,
@@ -513,7 +687,19 @@ async fn admin_resources_get(
     Ok(HttpResponse::Ok().json(group))
 }
 
-async fn admin_resources_put(
+#[utoipa::path(
+    put,
+    path = "/genesys/1/admin/resources/{group}",
+    tag = "Administration",
+    summary = "Creates or replaces a resource group",
+    params(("group" = String, Path, description = "A resource or pattern group")),
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Stored"),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn admin_resources_put(
     req: HttpRequest,
     state: State,
     group: Path<String>,
@@ -559,7 +745,18 @@ async fn admin_resources_put(
     admin_resources_get(req, state, group).await
 }
 
-async fn admin_resources_delete(
+#[utoipa::path(
+    delete,
+    path = "/genesys/1/admin/resources/{group}",
+    tag = "Administration",
+    summary = "Deletes a resource group",
+    params(("group" = String, Path, description = "A resource or pattern group")),
+    responses(
+        (status = 200, description = "Deleted"),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn admin_resources_delete(
     req: HttpRequest,
     state: State,
     group: Path<String>,
@@ -570,7 +767,20 @@ async fn admin_resources_delete(
 }
 
 /// `GET /genesys/1/admin/patterns`: every pattern group, by name.
-async fn admin_patterns_list(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/genesys/1/admin/patterns",
+    tag = "Administration",
+    summary = "Every pattern group",
+    responses(
+        (status = 200, description = "Groups by name", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn admin_patterns_list(
+    req: HttpRequest,
+    state: State,
+) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
     let all: Map<String, Value> = state
         .platform
@@ -584,7 +794,18 @@ async fn admin_patterns_list(req: HttpRequest, state: State) -> Result<HttpRespo
     Ok(HttpResponse::Ok().json(Value::Object(all)))
 }
 
-async fn admin_patterns_get(
+#[utoipa::path(
+    get,
+    path = "/genesys/1/admin/patterns/{group}",
+    tag = "Administration",
+    summary = "A pattern group",
+    params(("group" = String, Path, description = "A resource or pattern group")),
+    responses(
+        (status = 200, description = "Patterns by name", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn admin_patterns_get(
     req: HttpRequest,
     state: State,
     group: Path<String>,
@@ -597,7 +818,19 @@ async fn admin_patterns_get(
     Ok(HttpResponse::Ok().json(options_json(&opts)))
 }
 
-async fn admin_patterns_put(
+#[utoipa::path(
+    put,
+    path = "/genesys/1/admin/patterns/{group}",
+    tag = "Administration",
+    summary = "Creates or replaces a pattern group",
+    params(("group" = String, Path, description = "A resource or pattern group")),
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The patterns stored", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn admin_patterns_put(
     req: HttpRequest,
     state: State,
     group: Path<String>,
@@ -611,7 +844,18 @@ async fn admin_patterns_put(
     )))
 }
 
-async fn admin_patterns_delete(
+#[utoipa::path(
+    delete,
+    path = "/genesys/1/admin/patterns/{group}",
+    tag = "Administration",
+    summary = "Deletes a pattern group",
+    params(("group" = String, Path, description = "A resource or pattern group")),
+    responses(
+        (status = 200, description = "Deleted"),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn admin_patterns_delete(
     req: HttpRequest,
     state: State,
     group: Path<String>,
@@ -623,7 +867,19 @@ async fn admin_patterns_delete(
 
 // ---- Service API ---------------------------------------------------------------------------
 
-async fn service_call(
+#[utoipa::path(
+    method(get, post),
+    path = "/genesys/1/service/{name}",
+    tag = "Services",
+    summary = "Calls a configured service (request-interaction, request-access, match-interaction, get, office-hours, capacity, urs-stat, ORS services, ...)",
+    params(("name" = String, Path, description = "The name (a service, template, queue or event)")),
+    request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
+    responses(
+        (status = "default", description = "The service's answer, with the status it gives (e.g. 503 from get while the node is offline)", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn service_call(
     req: HttpRequest,
     state: State,
     name: Path<String>,
@@ -686,7 +942,18 @@ pub(crate) fn iso(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-async fn service_delete(
+#[utoipa::path(
+    delete,
+    path = "/genesys/1/service/{name}",
+    tag = "Services",
+    summary = "Ends a service instance and releases its resources",
+    params(("name" = String, Path, description = "The name (a service, template, queue or event)")),
+    responses(
+        (status = 200, description = "Ended"),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn service_delete(
     req: HttpRequest,
     state: State,
     id: Path<String>,
@@ -744,7 +1011,19 @@ fn storage_json(values: &BTreeMap<String, StorageValue>) -> Value {
     )
 }
 
-async fn storage_create(
+#[utoipa::path(
+    post,
+    path = "/genesys/1/storage/{id}",
+    tag = "Storage",
+    summary = "Creates a storage record (id: its time to live in seconds, or an id)",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
+    request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
+    responses(
+        (status = 200, description = "The record id", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn storage_create(
     req: HttpRequest,
     state: State,
     ttl: Path<String>,
@@ -761,7 +1040,19 @@ async fn storage_create(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "id": id })))
 }
 
-async fn storage_create_custom(
+#[utoipa::path(
+    post,
+    path = "/genesys/1/storage/custom/{id}/{ttl}",
+    tag = "Storage",
+    summary = "Creates a storage record with a chosen id",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)"), ("ttl" = String, Path, description = "Seconds the record lives")),
+    request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
+    responses(
+        (status = 200, description = "The record id", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn storage_create_custom(
     req: HttpRequest,
     state: State,
     path: Path<(String, String)>,
@@ -779,7 +1070,19 @@ async fn storage_create_custom(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "id": id })))
 }
 
-async fn storage_update(
+#[utoipa::path(
+    post,
+    path = "/genesys/1/storage/{id}/{key}",
+    tag = "Storage",
+    summary = "Adds values to a storage record",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)"), ("key" = String, Path, description = "A stored value's key")),
+    request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
+    responses(
+        (status = 200, description = "The record id", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn storage_update(
     req: HttpRequest,
     state: State,
     path: Path<(String, String)>,
@@ -797,7 +1100,18 @@ async fn storage_update(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "id": id })))
 }
 
-async fn storage_read(
+#[utoipa::path(
+    get,
+    path = "/genesys/1/storage/{id}",
+    tag = "Storage",
+    summary = "Reads a storage record",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
+    responses(
+        (status = 200, description = "The values (JSON), or one binary value"),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn storage_read(
     req: HttpRequest,
     state: State,
     id: Path<String>,
@@ -838,7 +1152,18 @@ fn one_value(
     }
 }
 
-async fn storage_read_key(
+#[utoipa::path(
+    get,
+    path = "/genesys/1/storage/{id}/{key}",
+    tag = "Storage",
+    summary = "Reads one value of a storage record",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)"), ("key" = String, Path, description = "A stored value's key")),
+    responses(
+        (status = 200, description = "The value"),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn storage_read_key(
     req: HttpRequest,
     state: State,
     path: Path<(String, String)>,
@@ -850,7 +1175,18 @@ async fn storage_read_key(
     one_value(&r, &key, false)
 }
 
-async fn storage_read_binary(
+#[utoipa::path(
+    get,
+    path = "/genesys/1/storage/binary/{id}/{key}",
+    tag = "Storage",
+    summary = "Reads one binary value of a storage record",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)"), ("key" = String, Path, description = "A stored value's key")),
+    responses(
+        (status = 200, description = "The bytes with their content type"),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn storage_read_binary(
     req: HttpRequest,
     state: State,
     path: Path<(String, String)>,
@@ -862,7 +1198,18 @@ async fn storage_read_binary(
     one_value(&r, &key, true)
 }
 
-async fn storage_delete(
+#[utoipa::path(
+    delete,
+    path = "/genesys/1/storage/{id}",
+    tag = "Storage",
+    summary = "Deletes a storage record",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
+    responses(
+        (status = 200, description = "Deleted"),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn storage_delete(
     req: HttpRequest,
     state: State,
     id: Path<String>,
@@ -878,7 +1225,19 @@ async fn storage_delete(
 
 // Per-service storage.
 
-async fn service_storage_put(
+#[utoipa::path(
+    post,
+    path = "/genesys/1/service/{id}/storage",
+    tag = "Storage",
+    summary = "Adds values to a service instance's storage",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
+    request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
+    responses(
+        (status = 200, description = "The service id", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn service_storage_put(
     req: HttpRequest,
     state: State,
     id: Path<String>,
@@ -893,7 +1252,18 @@ async fn service_storage_put(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "id": id.into_inner() })))
 }
 
-async fn service_storage_get(
+#[utoipa::path(
+    get,
+    path = "/genesys/1/service/{id}/storage",
+    tag = "Storage",
+    summary = "A service instance's stored values",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
+    responses(
+        (status = 200, description = "Values by key", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn service_storage_get(
     req: HttpRequest,
     state: State,
     id: Path<String>,
@@ -908,7 +1278,18 @@ async fn service_storage_get(
     Ok(HttpResponse::Ok().json(storage_json(&values)))
 }
 
-async fn service_storage_key(
+#[utoipa::path(
+    get,
+    path = "/genesys/1/service/{id}/storage/{key}",
+    tag = "Storage",
+    summary = "One stored value of a service instance",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)"), ("key" = String, Path, description = "A stored value's key")),
+    responses(
+        (status = 200, description = "The value"),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn service_storage_key(
     req: HttpRequest,
     state: State,
     path: Path<(String, String)>,
@@ -919,7 +1300,18 @@ async fn service_storage_key(
     one_value(&r, &key, false)
 }
 
-async fn service_storage_binary(
+#[utoipa::path(
+    get,
+    path = "/genesys/1/service/{id}/storage/binary/{key}",
+    tag = "Storage",
+    summary = "One binary value of a service instance",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)"), ("key" = String, Path, description = "A stored value's key")),
+    responses(
+        (status = 200, description = "The bytes with their content type"),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn service_storage_binary(
     req: HttpRequest,
     state: State,
     path: Path<(String, String)>,
@@ -930,7 +1322,18 @@ async fn service_storage_binary(
     one_value(&r, &key, true)
 }
 
-async fn service_storage_delete_key(
+#[utoipa::path(
+    delete,
+    path = "/genesys/1/service/{id}/storage/{key}",
+    tag = "Storage",
+    summary = "Deletes one stored value of a service instance",
+    params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)"), ("key" = String, Path, description = "A stored value's key")),
+    responses(
+        (status = 200, description = "Deleted"),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn service_storage_delete_key(
     req: HttpRequest,
     state: State,
     path: Path<(String, String)>,
@@ -946,7 +1349,18 @@ async fn service_storage_delete_key(
 
 // ---- Pattern matcher -----------------------------------------------------------------------
 
-async fn patterns_match(
+#[utoipa::path(
+    post,
+    path = "/genesys/1/patterns",
+    tag = "Patterns",
+    summary = "Which patterns of every group match the values given",
+    request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
+    responses(
+        (status = 200, description = "The matching patterns", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn patterns_match(
     req: HttpRequest,
     state: State,
     payload: Payload,
@@ -957,7 +1371,19 @@ async fn patterns_match(
     Ok(HttpResponse::Ok().json(options_json(&matched)))
 }
 
-async fn patterns_match_group(
+#[utoipa::path(
+    post,
+    path = "/genesys/1/patterns/group/{group}",
+    tag = "Patterns",
+    summary = "Which patterns of a group match the values given",
+    params(("group" = String, Path, description = "A resource or pattern group")),
+    request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
+    responses(
+        (status = 200, description = "The matching patterns", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn patterns_match_group(
     req: HttpRequest,
     state: State,
     group: Path<String>,
@@ -971,7 +1397,17 @@ async fn patterns_match_group(
 
 // ---- Phone numbers ---------------------------------------------------------------------------
 
-async fn phone_number(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/genesys/1/phonenumber",
+    tag = "Services",
+    summary = "Analyses a phone number (number=, region=)",
+    responses(
+        (status = 200, description = "What the number is", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
+pub(crate) async fn phone_number(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
     let q: Vec<(String, String)> = form_urlencoded::parse(req.query_string().as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -1120,6 +1556,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .default_service(web::to(not_found)),
             )
+            .service(resource("/openapi.json").route(web::get().to(super::openapi::document)))
             .service(resource("/phonenumber").route(web::get().to(phone_number)))
             .service(resource("/patterns").route(web::post().to(patterns_match)))
             .service(

@@ -20,6 +20,16 @@ fn user_json(u: &User) -> Value {
 }
 
 /// `GET /genesys/1/admin/users`.
+#[utoipa::path(
+    get,
+    path = "/genesys/1/admin/users",
+    tag = "Users",
+    summary = "Every user",
+    responses(
+        (status = 200, description = "Users", body = Vec<serde_json::Value>),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
 pub(crate) async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
     let users: Vec<Value> = state.users.all(now()).iter().map(user_json).collect();
@@ -27,6 +37,17 @@ pub(crate) async fn list(req: HttpRequest, state: State) -> Result<HttpResponse,
 }
 
 /// `GET /genesys/1/admin/users/{name}`.
+#[utoipa::path(
+    get,
+    path = "/genesys/1/admin/users/{name}",
+    tag = "Users",
+    summary = "A user",
+    params(("name" = String, Path, description = "The name (a service, template, queue or event)")),
+    responses(
+        (status = 200, description = "The user", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
 pub(crate) async fn get(
     req: HttpRequest,
     state: State,
@@ -42,6 +63,19 @@ pub(crate) async fn get(
 
 /// `PUT /genesys/1/admin/users/{name}` `{"role", "services", "password"}`: adds the user (a
 /// role and a password needed; 201) or changes what the body names (200).
+#[utoipa::path(
+    put,
+    path = "/genesys/1/admin/users/{name}",
+    tag = "Users",
+    summary = "Creates or changes a user",
+    params(("name" = String, Path, description = "The name (a service, template, queue or event)")),
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Changed", body = serde_json::Value),
+        (status = 201, description = "Created", body = serde_json::Value),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
 pub(crate) async fn put(
     req: HttpRequest,
     state: State,
@@ -113,6 +147,17 @@ pub(crate) async fn put(
 }
 
 /// `DELETE /genesys/1/admin/users/{name}`.
+#[utoipa::path(
+    delete,
+    path = "/genesys/1/admin/users/{name}",
+    tag = "Users",
+    summary = "Removes a user",
+    params(("name" = String, Path, description = "The name (a service, template, queue or event)")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = "4XX", description = "The GMS error body", body = super::error::Body),
+    ),
+)]
 pub(crate) async fn delete(
     req: HttpRequest,
     state: State,
