@@ -74,6 +74,7 @@ export function Metrics() {
   const [data, setData] = useState(null);
   const [busy, setBusy] = useState(false);
   const [tick, setTick] = useState(0);
+  const asked = useRef('');
 
   useEffect(() => {
     api.get('admin/metrics', { action: 'Metrics Catalogue Received' }).then((c) => {
@@ -104,7 +105,11 @@ export function Metrics() {
     setBusy(true);
     log.info('metrics-controller', `Get ${report} report`);
     try {
-      setData(await api.get(`admin/metrics/${report}?${query}`, { action: `Metrics ${report} Received` }));
+      const key = `${report}?${query}`;
+      asked.current = key;
+      const got = await api.get(`admin/metrics/${key}`, { action: `Metrics ${report} Received` });
+      // An answer to an earlier question that came late is dropped.
+      if (asked.current === key) setData({ ...got, key });
     } catch (e) {
       setData(null);
       notify('error', e.message);
@@ -115,9 +120,11 @@ export function Metrics() {
   if (!cat) return html`<p class="muted">Loading the metrics…</p>`;
   const callbackServices = cat.services.filter((s) => s.callback);
   const pickable = kind === 'callback' ? callbackServices : cat.services;
+  // Only the answer to what is asked now is drawn: the last one may be of another report.
+  const current = data && data.key === `${report}?${query}` ? data : null;
   const shown = report === 'watermark' ? ['min', 'avg', 'max']
     : report === 'holdtime' ? ['avg_seconds', 'min_seconds', 'max_seconds']
-      : def.series ?? (data ? data.columns.slice(1) : []);
+      : def.series ?? (current ? current.columns.slice(1) : []);
   const csv = `/genesys/1/admin/metrics/${report}?${query}&format=csv`;
 
   return html`<section class="metrics" aria-label="Metrics">
@@ -153,10 +160,11 @@ export function Metrics() {
       <button type="submit" disabled=${busy}>Refresh</button>
       <a class="button" href=${csv} download>Export CSV</a>
     </form>
-    ${data && html`<${Chart} data=${data} series=${shown} title=${titleOf(kind, report, group, service)} />
-      <p class="muted">Drag across the chart to zoom in; double-click to zoom out. ${data.rows.length} point(s), ${by} each, times in ${ZONE}.
+    ${!current && html`<p class="muted" role="status">${busy ? 'Loading the report…' : 'No report.'}</p>`}
+    ${current && html`<${Chart} data=${current} series=${shown} title=${titleOf(kind, report, group, service)} />
+      <p class="muted">Drag across the chart to zoom in; double-click to zoom out. ${current.rows.length} point(s), ${by} each, times in ${ZONE}.
         History is kept ${cat.retention_days} days.</p>
-      <${Figures} data=${data} series=${shown} />`}
+      <${Figures} data=${current} series=${shown} />`}
   </section>`;
 }
 
@@ -204,7 +212,8 @@ function Chart({ data, series, title }) {
           if (key === 'x') el.dataset.range = `${Math.round(u.scales.x.min)}-${Math.round(u.scales.x.max)}`;
         }] },
       }, cols, el);
-      el.dataset.ready = 'true';
+      // Which chart is drawn (tests wait for it; a chart being replaced has none).
+      el.dataset.ready = title;
       resize = new ResizeObserver(() => plot.setSize({ width: width(), height: 320 }));
       resize.observe(el);
     }, (e) => notify('error', `The chart could not be drawn: ${e.message}`));
