@@ -1,6 +1,6 @@
 // The hub in a real browser: each role logs in and sees and does only what it may (and the API
-// refuses the rest), the Monitor's nodes, and a service made from a template and its parameters
-// edited. Run by run.sh, which starts the servers.
+// refuses the rest), the Monitor's nodes, a service made from a template and its parameters
+// edited, and the contextual help. Run by run.sh, which starts the servers.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DOWN, PEER, ROOT, fetchFromPage, login, newPage, noPageErrors, shot, tabs } from './helpers.mjs';
@@ -218,4 +218,89 @@ describe('logout', () => {
     noPageErrors();
   });
 
+});
+
+describe('Contextual Help', () => {
+  test('opens the topic of the panel on screen, follows the route, searches and opens related topics', async () => {
+    const page = await newPage();
+    await login(page, 'ann');
+    await page.getByRole('link', { name: 'Callback', exact: true }).click();
+    await page.getByRole('region', { name: 'Callback', exact: true }).waitFor();
+    const toggle = page.getByRole('button', { name: 'Help', exact: true });
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+    await toggle.click();
+    const help = page.getByRole('complementary', { name: 'Help' });
+    const heading = (name) => help.getByRole('heading', { level: 3, name, exact: true });
+    await heading('Callback').waitFor();
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
+    // The focus moves into the panel, to its search box.
+    await page.waitForFunction(() => document.activeElement?.getAttribute('aria-label') === 'Search help');
+    // The panel sits beside the page, not over it.
+    const [main, aside] = [await page.locator('main.panel').boundingBox(), await help.boundingBox()];
+    assert.ok(main.x + main.width <= aside.x + 1, `main ends at ${main.x + main.width}, the help starts at ${aside.x}`);
+
+    // It follows the route while it is open.
+    await page.getByRole('link', { name: 'Tools', exact: true }).click();
+    await heading('Service Templates').waitFor();
+    await page.getByRole('navigation', { name: 'Tools' }).getByRole('link', { name: 'Metrics' }).click();
+    await heading('Metrics').waitFor();
+    assert.match(await help.textContent(), /enable-metrics = true/);
+
+    // Search every topic as you type; a result opens its topic.
+    const search = help.getByRole('searchbox', { name: 'Search help' });
+    await search.fill('time zone');
+    const results = help.getByRole('region', { name: 'Search results' });
+    await results.getByRole('button', { name: 'Office Hours', exact: true }).waitFor();
+    const found = await results.locator('strong').allTextContents();
+    assert.equal(found[0], 'Office Hours and Time Zones');
+    assert.ok(found.includes('Callback') && found.includes('Metrics'), `results: ${found}`);
+    assert.equal(await results.locator('mark').first().textContent(), 'time zone');
+    await results.getByRole('button', { name: 'Office Hours', exact: true }).click();
+    await heading('Office Hours').waitFor();
+    await page.waitForFunction(() => document.activeElement?.id === 'help-title');
+    assert.equal(await search.inputValue(), '');
+
+    // Related topics open those topics; Back returns to the panel's own.
+    const related = help.getByRole('region', { name: 'Related Topics' });
+    await related.getByRole('button', { name: 'Office Hours and Time Zones', exact: true }).click();
+    await heading('Office Hours and Time Zones').waitFor();
+    assert.match(await help.textContent(), /_import_ruleN/);
+    await shot(page, '30-contextual-help');
+    await help.getByRole('button', { name: 'Back to Metrics' }).click();
+    await heading('Metrics').waitFor();
+
+    // The keyboard: Enter opens the first result, Escape closes the panel and gives the focus back.
+    await search.fill('jetty');
+    await search.press('Enter');
+    await heading('Config').waitFor();
+    await page.keyboard.press('Escape');
+    await help.waitFor({ state: 'detached' });
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+    await page.waitForFunction(() => document.activeElement?.id === 'help-toggle');
+    // Close closes it too.
+    await toggle.click();
+    await heading('Metrics').waitFor();
+    await help.getByRole('button', { name: 'Close', exact: true }).click();
+    await help.waitFor({ state: 'detached' });
+    noPageErrors();
+  });
+
+  test('without enable-contextual-help the top bar has no help button', async () => {
+    const page = await newPage();
+    // The login and /admin/me answers, with the switch off.
+    let answered = 0;
+    await page.route((url) => /\/genesys\/1\/admin\/(me|login)$/.test(url.pathname), async (route) => {
+      const response = await route.fetch();
+      if (response.status() !== 200) return route.fulfill({ response });
+      const me = await response.json();
+      answered += 1;
+      return route.fulfill({ response, json: { ...me, features: { ...me.features, 'enable-contextual-help': false } } });
+    });
+    await login(page, 'ann');
+    assert.ok(answered > 0);
+    await page.getByRole('button', { name: 'Log Out' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Help', exact: true }).count(), 0);
+    assert.equal(await page.getByRole('complementary', { name: 'Help' }).count(), 0);
+    noPageErrors();
+  });
 });

@@ -56,6 +56,7 @@ enable-downloaddfm = true
 enable-metrics = true
 enable-sample = true
 enable-config = true
+enable-contextual-help = true
 disable-bulk-cancel-and-export-callback = false
 [callback]
 callback_column_alias = {"_LOB": "Line Of Business"}

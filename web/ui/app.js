@@ -1,11 +1,13 @@
-// The hub: who is logged in, the tabs their role may open, the login page, and the Server
-// Connection Error page. Routes live in the location hash (#/monitor, #/services/<name>, ...).
+// The hub: who is logged in, the tabs their role may open, the contextual help (help.js), the
+// login page, and the Server Connection Error page. Routes live in the location hash
+// (#/monitor, #/services/<name>, ...).
 import { render } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, setCsrf, status, watch } from './api.js';
 import { go, html, Notices, notify } from './lib.js';
 import { log } from './log.js';
 import { Callback } from './callback.js';
+import { HelpButton, HelpPanel } from './help.js';
 import { Monitor } from './monitor.js';
 import { OfficeHours } from './office.js';
 import { Services } from './services.js';
@@ -111,6 +113,8 @@ function Shell({ me, onOut, onChanged }) {
   const role = roleOf(me);
   const tabs = TABS.filter((t) => t.roles.includes(role));
   const current = tabs.find((t) => t.id === tab) || tabs[0];
+  const helpOn = me.features?.['enable-contextual-help'] === true;
+  const [help, setHelp] = useState(false);
   useEffect(() => {
     if (current && current.id !== tab) go(current.id);
   }, [current, tab]);
@@ -123,7 +127,7 @@ function Shell({ me, onOut, onChanged }) {
     onOut();
   };
   const View = current?.view;
-  return html`<div class="shell">
+  return html`<div class=${`shell${help && helpOn ? ' help-open' : ''}`}>
     <header class="top">
       <a class="brand" href="#/"><img src="/genesys/ui/icon.svg" alt="" /> Mobile Services</a>
       <nav aria-label="Panels">
@@ -131,6 +135,7 @@ function Shell({ me, onOut, onChanged }) {
           aria-current=${t === current ? 'page' : undefined}>${t.title}</a>`)}
       </nav>
       <div class="who">
+        ${helpOn && html`<${HelpButton} open=${help} onToggle=${() => setHelp(!help)} />`}
         ${me.open
           ? html`<span class="pill warn">open server</span>`
           : html`<span title=${(me.services || []).join(', ')}>${me.user} · ${me.role}</span>
@@ -142,6 +147,7 @@ function Shell({ me, onOut, onChanged }) {
       ${View ? html`<${View} me=${me} role=${role} route=${rest} />`
         : html`<p class="empty">Your role (${role}) opens no panel of this server yet.</p>`}
     </main>
+    ${help && helpOn && html`<${HelpPanel} route=${[current?.id, ...rest]} onClose=${() => setHelp(false)} />`}
   </div>`;
 }
 
