@@ -370,7 +370,7 @@ fn metrics_are_behind_their_switch_and_a_supervisor_sees_only_its_services() {
     // With the switch off, the panel's endpoints refuse users.
     drop(server);
     let off = scratch.path().join("off.ini");
-    std::fs::write(&off, common::sample_ini()).expect("config written");
+    std::fs::write(&off, common::sample_ini_default_features()).expect("config written");
     let off_data = scratch.path().join("off");
     add_user(&off_data, "ann", "Administrator", "", "admin-pass-1");
     let mut server = Server::start_in(&off_data, Some(&off));

@@ -421,7 +421,7 @@ fn the_download_dfm_list_names_every_strategy_document_and_where_it_downloads() 
 
 #[test]
 fn the_sample_is_served_when_its_switch_is_on_and_may_be_framed_by_the_hub() {
-    let off = Server::start();
+    let off = Server::start_with_config(&common::sample_ini_default_features());
     let r = raw_get(&off, "/genesys/sample/");
     assert_eq!(r.status, 404);
     assert_eq!(

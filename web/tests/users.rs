@@ -5,8 +5,6 @@
 #[allow(dead_code)] // the harness is shared with the GMS API tests
 mod common;
 
-use std::path::Path;
-
 use common::{add_user, Scratch, Server, FORBIDDEN, UNAUTHORIZED};
 use serde_json::json;
 
@@ -450,10 +448,8 @@ fn the_features_switches_hold_the_uis_users_to_their_panels() {
     let scratch = Scratch::new("users-features");
     let data = scratch.path().join("data");
     add_user(&data, "ann", "Administrator", "", "ann-pw");
-    let sample = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/ringback.ini"),
-    )
-    .expect("the sample configuration");
+    // The sample turns every panel on: here the defaults are what is tested.
+    let sample = common::sample_ini_default_features();
     let ini = scratch.path().join("ringback.ini");
     std::fs::write(
         &ini,

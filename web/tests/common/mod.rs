@@ -471,6 +471,23 @@ pub fn sample_ini() -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
+/// The sample configuration without its `[features]` section: every UI switch at its default.
+pub fn sample_ini_default_features() -> String {
+    let mut out = String::new();
+    let mut skipping = false;
+    for line in sample_ini().lines() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            skipping = t == "[features]";
+        }
+        if !skipping {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 /// Long-polls an agent's desktop events (`/ringback/1/agents/{agent}/events`) after `since`
 /// until one of `kind` arrives; the event and the sequence to go on from.
 pub fn wait_event(server: &Server, agent: &str, mut since: u64, kind: &str) -> (Value, u64) {
