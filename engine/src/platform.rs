@@ -6,7 +6,7 @@
 //! guarded by locks that are never held across an `.await`. Time is a parameter.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
@@ -196,6 +196,8 @@ pub struct Platform {
     rng: Mutex<StdRng>,
     /// The metrics history being recorded (Tools > Metrics).
     recorder: Arc<Mutex<Recorder>>,
+    /// When the metrics history is next trimmed to its retention.
+    metrics_purge_due: AtomicI64,
 }
 
 /// What [`Platform::metrics_report`] reports.
@@ -308,6 +310,8 @@ impl Platform {
             node: AtomicU8::new(0),
             rng: Mutex::new(StdRng::from_os_rng()),
             recorder: Arc::new(Mutex::new(recorder)),
+            // Not in the first rounds, while a starting server is busiest.
+            metrics_purge_due: AtomicI64::new(now + 600_000),
         })
     }
 
@@ -351,17 +355,11 @@ impl Platform {
         }
     }
 
-    /// Stores the closed minutes of the metrics history (and, with `stopping`, the current
-    /// minute so far: the rest of it merges in after a restart).
-    pub async fn save_metrics(&self, now: Millis, stopping: bool) -> Result<(), PlatformError> {
-        let (rows, through) = {
-            let mut rec = self.recorder.lock();
-            if stopping {
-                rec.flush(now)
-            } else {
-                rec.take(now)
-            }
-        };
+    /// Stores the metrics history not stored yet, the current minute so far too (at a
+    /// graceful stop: the rest of the minute merges in after the restart).
+    /// [`Platform::purge_expired`] stores the closed minutes every round.
+    pub async fn flush_metrics(&self, now: Millis) -> Result<(), PlatformError> {
+        let (rows, through) = self.recorder.lock().flush(now);
         if !rows.is_empty() {
             if let Err(e) = self.store.write(vec![WriteOp::PutMetrics(rows)]).await {
                 self.recorder.lock().not_saved();
@@ -369,17 +367,6 @@ impl Platform {
             }
         }
         self.recorder.lock().saved(through);
-        Ok(())
-    }
-
-    /// Forgets the metrics history older than `[reporting] metrics-retention-days`.
-    pub async fn purge_metrics(&self, now: Millis) -> Result<(), PlatformError> {
-        let days = self.reporting_settings().retention_days;
-        self.store
-            .write(vec![WriteOp::PurgeMetrics {
-                before: now - days * 86_400_000,
-            }])
-            .await?;
         Ok(())
     }
 
@@ -1508,16 +1495,33 @@ impl Platform {
         Ok(())
     }
 
-    /// Removes everything expired: bookings from the pool, and records from the store.
+    /// Removes everything expired: bookings from the pool, and records from the store. The
+    /// same write stores the metrics history's closed minutes and, once an hour, forgets the
+    /// history past `[reporting] metrics-retention-days` (one commit per round, not three).
     pub async fn purge_expired(&self, now: Millis) -> Result<(), PlatformError> {
         {
             let mut pool = self.resources.lock();
             let expired = pool.expire(now);
             self.note_bookings(&pool, &expired, "timeout", now);
         }
-        self.store
-            .write(vec![WriteOp::PurgeExpired { now }])
-            .await?;
+        let (rows, through) = self.recorder.lock().take(now);
+        let mut ops = vec![WriteOp::PurgeExpired { now }];
+        if !rows.is_empty() {
+            ops.push(WriteOp::PutMetrics(rows));
+        }
+        if now >= self.metrics_purge_due.load(Ordering::Relaxed) {
+            self.metrics_purge_due
+                .store(now + 3_600_000, Ordering::Relaxed);
+            let days = self.reporting_settings().retention_days;
+            ops.push(WriteOp::PurgeMetrics {
+                before: now - days * 86_400_000,
+            });
+        }
+        if let Err(e) = self.store.write(ops).await {
+            self.recorder.lock().not_saved();
+            return Err(e.into());
+        }
+        self.recorder.lock().saved(through);
         Ok(())
     }
 }

@@ -188,6 +188,8 @@ impl Recorder {
         c.hi = c.hi.max(value);
         if value == 0.0 {
             self.levels.remove(series);
+        } else if let Some(v) = self.levels.get_mut(series) {
+            *v = value;
         } else {
             self.levels.insert(series.to_owned(), value);
         }

@@ -268,17 +268,9 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
             tick.tick().await;
             n += 1;
             let t = now();
+            // With the metrics history's closed minutes (and its oldest, once an hour).
             if let Err(e) = purger.purge_expired(t).await {
                 tracing::warn!(error = %e, "purging expired records failed");
-            }
-            // The metrics history: each minute once it is over; the oldest once an hour.
-            if let Err(e) = purger.save_metrics(t, false).await {
-                tracing::warn!(error = %e, "saving the metrics history failed");
-            }
-            if n % 720 == 1 {
-                if let Err(e) = purger.purge_metrics(t).await {
-                    tracing::warn!(error = %e, "purging the metrics history failed");
-                }
             }
             swept.sweep(t);
             // Paused and resumed callback services (`_paused_services_list`).
@@ -356,7 +348,7 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         );
         running.server.await?;
         // The current minute of the metrics history, so a restart loses none of it.
-        if let Err(e) = running.node.platform().save_metrics(now(), true).await {
+        if let Err(e) = running.node.platform().flush_metrics(now()).await {
             tracing::warn!(error = %e, "saving the metrics history at the stop failed");
         }
         Ok(())
