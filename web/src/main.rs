@@ -187,6 +187,19 @@ enum BenchCommand {
         #[arg(long)]
         subscribed: bool,
     },
+    /// Tools > Metrics reports over a store holding a full month of minute rows: the time the
+    /// server takes to compute each report (p50, p99).
+    Reports {
+        /// Days of history (the retention period).
+        #[arg(long, default_value_t = 31)]
+        days: i64,
+        /// Callback services with history.
+        #[arg(long, default_value_t = 20)]
+        services: usize,
+        /// Times each report is computed.
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
     /// An actix-web hello-world server (GET /hello): the HTTP baseline for bench/http.sh.
     Hello {
         #[arg(long, default_value = "127.0.0.1:18089")]
@@ -384,6 +397,24 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("ringback bench callbacks: {e}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Bench {
+            command:
+                BenchCommand::Reports {
+                    days,
+                    services,
+                    runs,
+                },
+        } => match ringback::bench_reports::run(ringback::bench_reports::Options {
+            days: days.max(1),
+            services: services.max(1),
+            runs: runs.max(1),
+        }) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ringback bench reports: {e}");
                 ExitCode::from(1)
             }
         },

@@ -444,11 +444,22 @@ impl Store for SqliteStore {
                     last: r.get(6)?,
                 })
             };
-            // SQLite takes the bare columns of a MAX() aggregate from the row holding the max.
+            // Each series of the prefix, found by seeking the key from one to the next (not by
+            // scanning their rows), then its last row before `from`: index seeks only, however
+            // long the history.
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT series, MAX(minute), n, sum, lo, hi, last FROM metrics
-                     WHERE series >= ?1 AND series < ?2 AND minute < ?3 GROUP BY series",
+                    "WITH RECURSIVE s(name) AS (
+                        SELECT MIN(series) FROM metrics WHERE series >= ?1 AND series < ?2
+                        UNION ALL
+                        SELECT (SELECT MIN(series) FROM metrics WHERE series > s.name AND series < ?2)
+                        FROM s WHERE s.name IS NOT NULL
+                     )
+                     SELECT m.series, m.minute, m.n, m.sum, m.lo, m.hi, m.last
+                     FROM s JOIN metrics m ON m.series = s.name
+                      AND m.minute = (SELECT MAX(minute) FROM metrics
+                                      WHERE series = s.name AND minute < ?3)
+                     WHERE s.name IS NOT NULL",
                 )
                 .map_err(backend(what))?;
             let prior = stmt
