@@ -160,6 +160,8 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             pct(0.99)
         );
     }
+    // The store closes (its writer and checkpointer end) before its folder goes.
+    drop(platform);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
