@@ -10,6 +10,8 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+# shellcheck source=../lib/serve.sh
+. "$here/../lib/serve.sh"
 cd "$here"
 
 echo "-- installing clients"
@@ -74,13 +76,7 @@ INI
 "$bin" serve --listen 127.0.0.1:0 --data-dir "$work/data" --config "$work/ringback.ini" 2>"$work/server.log" &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
-root=""
-for _ in $(seq 100); do
-  root=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/server.log" | head -1)
-  [ -n "$root" ] && break
-  sleep 0.1
-done
-[ -n "$root" ] || { echo "the server did not start:"; cat "$work/server.log"; exit 1; }
+root=$(server_url "$work/server.log") || exit 1
 echo "-- server at $root"
 
 passed=0; failed=0; failures=()

@@ -8,6 +8,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root_dir=$(cd "$here/../.." && pwd)
 bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+# shellcheck source=../lib/serve.sh
+. "$root_dir/tests/lib/serve.sh"
 
 work=$(mktemp -d)
 pid=""
@@ -28,13 +30,7 @@ venv="${SCHEMATHESIS_VENV:-$root_dir/target/schemathesis-venv}"
 "$bin" serve --listen 127.0.0.1:0 --data-dir "$work/data" --config "$root_dir/samples/ringback.ini" \
   >"$work/out" 2>"$work/log" &
 pid=$!
-url=""
-for _ in $(seq 200); do
-  url=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/log" | head -1 || true)
-  [ -n "$url" ] && break
-  sleep 0.05
-done
-[ -n "$url" ] || { echo "the server did not start:" >&2; cat "$work/log" >&2; exit 1; }
+url=$(server_url "$work/log")
 echo "-- server at $url"
 
 # Left out: the node status change (SHUTDOWN would stop the server under test), and the

@@ -9,6 +9,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root_dir=$(cd "$here/../.." && pwd)
 bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+# shellcheck source=../lib/serve.sh
+. "$root_dir/tests/lib/serve.sh"
 cd "$here"
 
 echo "-- installing chromium and playwright-core"
@@ -30,13 +32,7 @@ trap cleanup EXIT
 start() {
   "$bin" serve --listen 127.0.0.1:0 --data-dir "$work/$1" --config "$2" >"$work/$1.out" 2>"$work/$1.log" &
   pids+=($!)
-  url=""
-  for _ in $(seq 200); do
-    url=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/$1.log" | head -1 || true)
-    [ -n "$url" ] && break
-    sleep 0.05
-  done
-  [ -n "$url" ] || { echo "server $1 did not start:" >&2; cat "$work/$1.log" >&2; exit 1; }
+  url=$(server_url "$work/$1.log")
 }
 
 start peer "$root_dir/samples/ringback.ini"; peer=$url

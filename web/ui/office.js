@@ -183,8 +183,8 @@ function Calendar({ name, options, tz, readOnly, onAdd }) {
     return html`<div class=${`day ${other ? 'other' : ''} ${key === dayKey(today.y, today.m, today.d) ? 'today' : ''}`} data-day=${key}
       role=${readOnly ? undefined : 'button'} tabindex=${readOnly ? undefined : 0} aria-label=${`${WEEKDAYS[weekday(day)]} ${key}`}
       onClick=${() => !readOnly && setBlock(day)}>
-      <span class="num">${view === 'month' ? day.d : `${WEEKDAYS[weekday(day)]} ${day.m}/${day.d}`}</span>
-      ${marks(options, day).map((mk) => html`<span class=${`mark ${mk.kind}`}>${mk.text}</span>`)}
+      <div class="head"><span class="num">${view === 'month' ? day.d : `${WEEKDAYS[weekday(day)]} ${day.m}/${day.d}`}</span>
+      ${marks(options, day).map((mk) => html`<span class=${`mark ${mk.kind}`} title=${mk.text}>${mk.text}</span>`)}</div>
       ${view === 'month'
         ? list.map((p) => html`<span class="open">${p.from}–${p.to}</span>`)
         : html`<div class="hours">${list.map((p) => html`<div class="bar" style=${`top:${p.top * 100}%;height:${Math.max(p.len * 100, 2)}%`}>${p.from}–${p.to}</div>`)}</div>`}
@@ -204,7 +204,10 @@ function Calendar({ name, options, tz, readOnly, onAdd }) {
       <span class="muted">${tz}</span>
     </div>
     ${view === 'month' && html`<div class="weekdays">${WEEKDAYS.map((w) => html`<span>${w}</span>`)}</div>`}
-    <div class=${`grid-${view}`}>${days.map(cell)}</div>
+    <div class=${`grid-${view}`}>
+      ${view !== 'month' && html`<div class="gutter" aria-hidden="true"><div class="head"></div>
+        <div class="hours">${[3, 6, 9, 12, 15, 18, 21].map((h) => html`<span class="tick" style=${`top:${(h / 24) * 100}%`}>${String(h).padStart(2, '0')}:00</span>`)}</div></div>`}
+      ${days.map(cell)}</div>
     ${block && html`<${BlockDialog} day=${block} regular=${regular} onClose=${() => setBlock(null)}
       onSave=${async (prefix, value) => { if (await onAdd(prefix, value)) setBlock(null); }} />`}
   </div>`;
