@@ -85,7 +85,6 @@ fn records_json(records: &[CallbackRecord], base: &str) -> HttpResponse {
     request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
     responses(
         (status = 200, description = "The scenario's first answer (a dialog), with the callback _id", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn create(
@@ -129,7 +128,6 @@ pub(crate) async fn create_answer(
     params(("name" = String, Path, description = "The name (a service, template, queue or event)")),
     responses(
         (status = 200, description = "The records", body = Vec<serde_json::Value>),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn query(
@@ -153,7 +151,6 @@ pub(crate) async fn query(
     summary = "Callbacks of every service matching the query",
     responses(
         (status = 200, description = "The records", body = Vec<serde_json::Value>),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn query_all(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
@@ -183,7 +180,6 @@ fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, ApiError> {
     params(("name" = String, Path, description = "The name (a service, template, queue or event)"), ("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
     responses(
         (status = 200, description = "The record", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn one(
@@ -214,7 +210,6 @@ pub(crate) async fn one(
     request_body(content = serde_json::Value, content_type = "application/json"),
     responses(
         (status = 200, description = "Changed"),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn update(
@@ -240,7 +235,6 @@ pub(crate) async fn update(
     params(("name" = String, Path, description = "The name (a service, template, queue or event)"), ("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
     responses(
         (status = "default", description = "The cancellation dialog, with the status the scenario gives", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn cancel(
@@ -315,7 +309,6 @@ fn chat_json(v: &ChatView, base: &str, verbose: bool) -> Value {
     request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
     responses(
         (status = 200, description = "The chat", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn chat_start(
@@ -348,7 +341,6 @@ pub(crate) async fn chat_start(
     request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
     responses(
         (status = 200, description = "The chat", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn chat_op(
@@ -399,7 +391,6 @@ pub(crate) async fn chat_op(
     request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
     responses(
         (status = "default", description = "The scenario's answer", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn connect(
@@ -423,7 +414,6 @@ pub(crate) async fn connect(
     params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
     responses(
         (status = 200, description = "Position, EWT, total waiting", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn check_queue_position(
@@ -458,7 +448,6 @@ pub(crate) async fn check_queue_position(
     request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
     responses(
         (status = "default", description = "The scenario's answer", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn dialog(
@@ -537,7 +526,6 @@ fn notification_message(p: &params::Params, id: &str) -> Result<Value, ApiError>
     request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
     responses(
         (status = 200, description = "Sent", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn internal_notification(
@@ -573,7 +561,6 @@ pub(crate) async fn internal_notification(
     params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
     responses(
         (status = 200, description = "The notifications", body = Vec<serde_json::Value>),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn retrieve_notifications(
@@ -607,7 +594,6 @@ fn agent_box(id: &str) -> String {
     request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
     responses(
         (status = 200, description = "Sent", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn agent_notification(
@@ -653,7 +639,6 @@ pub(crate) async fn agent_notification(
     params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
     responses(
         (status = 200, description = "The notifications", body = Vec<serde_json::Value>),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn retrieve_agent_notifications(
@@ -748,7 +733,6 @@ fn availability_query(
     params(("name" = String, Path, description = "The name (a service, template, queue or event)")),
     responses(
         (status = 200, description = "Slots by time", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn availability_v1(
@@ -778,7 +762,6 @@ pub(crate) async fn availability_v1(
     params(("name" = String, Path, description = "The name (a service, template, queue or event)")),
     responses(
         (status = 200, description = "Slots", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn availability_v2(
@@ -835,7 +818,6 @@ pub fn configure_v2(cfg: &mut web::ServiceConfig) {
     summary = "Callbacks by service in a time range",
     responses(
         (status = 200, description = "Records by service", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn admin_queues(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
@@ -911,7 +893,6 @@ pub(crate) async fn admin_queues(req: HttpRequest, state: State) -> Result<HttpR
     request_body(content = serde_json::Value, content_type = "application/json"),
     responses(
         (status = 200, description = "What was cancelled", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn admin_cancel(
@@ -971,7 +952,6 @@ pub(crate) async fn admin_cancel(
     summary = "Callbacks waiting, by service",
     responses(
         (status = 200, description = "Counts by service and total", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn admin_watermarks(
@@ -1016,7 +996,6 @@ pub(crate) async fn admin_watermarks(
     request_body(content = serde_json::Value, content_type = "application/json"),
     responses(
         (status = 200, description = "The report", body = String, content_type = "text/csv"),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn admin_report_cancelled(

@@ -29,7 +29,6 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
     summary = "The Callback panel's settings: services, column aliases, keys, states",
     responses(
         (status = 200, description = "Settings", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn settings(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
@@ -66,7 +65,6 @@ pub(crate) async fn settings(req: HttpRequest, state: State) -> Result<HttpRespo
     params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
     responses(
         (status = 200, description = "Diagnostics", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn diagnostics(
@@ -126,7 +124,6 @@ fn event(name: &str, data: &Value) -> Bytes {
     summary = "Server-sent events of every callback change the user may see",
     responses(
         (status = 200, description = "The event stream", body = String, content_type = "text/event-stream"),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn events(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {

@@ -174,7 +174,6 @@ fn parse_item(s: &str) -> Result<ItemId, ApiError> {
     summary = "Agents and their states",
     responses(
         (status = 200, description = "Agents", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn agents_list(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
@@ -192,7 +191,6 @@ pub(crate) async fn agents_list(req: HttpRequest, state: State) -> Result<HttpRe
     params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
     responses(
         (status = 200, description = "The agent", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn agent_get(
@@ -214,7 +212,6 @@ pub(crate) async fn agent_get(
     request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
     responses(
         (status = 200, description = "The agent", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn agent_action(
@@ -243,7 +240,6 @@ pub(crate) async fn agent_action(
     params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)"), ("offer" = String, Path, description = "An offer id"), ("action" = String, Path, description = "The action")),
     responses(
         (status = 200, description = "The agent", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn offer_action(
@@ -271,7 +267,6 @@ pub(crate) async fn offer_action(
     request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
     responses(
         (status = 200, description = "The agent", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn interaction_action(
@@ -329,7 +324,6 @@ struct EventsQuery {
     params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
     responses(
         (status = 200, description = "Events", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn agent_events(
@@ -377,7 +371,6 @@ pub(crate) async fn agent_events(
     summary = "Virtual queues and their figures",
     responses(
         (status = 200, description = "Queues", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn queues_list(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
@@ -396,7 +389,6 @@ pub(crate) async fn queues_list(req: HttpRequest, state: State) -> Result<HttpRe
     params(("name" = String, Path, description = "The name (a service, template, queue or event)")),
     responses(
         (status = 200, description = "The queue", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn queue_get(
@@ -451,7 +443,6 @@ pub(crate) fn urs_stat_json(report: Option<&QueueReport>) -> HttpResponse {
     summary = "The dial rules",
     responses(
         (status = 200, description = "Rules", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn rules_get(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
@@ -468,7 +459,6 @@ pub(crate) async fn rules_get(req: HttpRequest, state: State) -> Result<HttpResp
     request_body(content = serde_json::Value, content_type = "application/json"),
     responses(
         (status = 200, description = "Rules", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn rules_put(
@@ -494,7 +484,6 @@ pub(crate) async fn rules_put(
     request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
     responses(
         (status = 201, description = "The call", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn call_create(
@@ -560,7 +549,6 @@ fn ticket_json(t: &actors::node::CallTicket) -> Value {
     request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
     responses(
         (status = 201, description = "The chat", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn chat_create(
@@ -593,7 +581,6 @@ fn parse_ixn(s: &str) -> Result<IxnId, ApiError> {
     params(("ixn" = String, Path, description = "An interaction id")),
     responses(
         (status = 200, description = "The call", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn call_get(
@@ -613,7 +600,6 @@ pub(crate) async fn call_get(
     params(("ixn" = String, Path, description = "An interaction id")),
     responses(
         (status = 200, description = "The call, or nothing once it is gone"),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn call_hangup(
@@ -638,7 +624,6 @@ pub(crate) async fn call_hangup(
     request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
     responses(
         (status = 201, description = "The call", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn dial(
@@ -672,7 +657,6 @@ pub(crate) async fn dial(
     request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
     responses(
         (status = 200, description = "Playing"),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn treatment_put(
@@ -697,7 +681,6 @@ pub(crate) async fn treatment_put(
     params(("ixn" = String, Path, description = "An interaction id")),
     responses(
         (status = 200, description = "Stopped"),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn treatment_delete(
@@ -727,7 +710,6 @@ async fn call_answer(state: &State, id: IxnId) -> Result<HttpResponse, ApiError>
     summary = "Every configured agent",
     responses(
         (status = 200, description = "Agents by id", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn admin_agents(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
@@ -749,7 +731,6 @@ pub(crate) async fn admin_agents(req: HttpRequest, state: State) -> Result<HttpR
     params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
     responses(
         (status = 200, description = "Options", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn admin_agent_get(
@@ -774,7 +755,6 @@ pub(crate) async fn admin_agent_get(
     request_body(content = serde_json::Value, content_type = "application/json"),
     responses(
         (status = 200, description = "Options stored", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn admin_agent_put(
@@ -799,7 +779,6 @@ pub(crate) async fn admin_agent_put(
     params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
     responses(
         (status = 200, description = "Removed"),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn admin_agent_delete(

@@ -58,7 +58,6 @@ fn session_cookie(req: &HttpRequest, value: &str, age: CookieAge) -> Cookie<'sta
     request_body(content = serde_json::Value, content_type = "application/json"),
     responses(
         (status = 200, description = "The user, its features and the CSRF token", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn login(
@@ -107,7 +106,6 @@ pub(crate) async fn login(
     summary = "Logs out",
     responses(
         (status = 204, description = "Logged out"),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn logout(req: HttpRequest, state: State) -> HttpResponse {
@@ -127,7 +125,6 @@ pub(crate) async fn logout(req: HttpRequest, state: State) -> HttpResponse {
     summary = "Who is asking: the user, role, services and the UI's features",
     responses(
         (status = 200, description = "The user", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn me(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {

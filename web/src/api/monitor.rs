@@ -74,7 +74,6 @@ fn probe(agent: &ureq::Agent, url: &str, auth: Option<&str>) -> Probe {
     summary = "This node and its cluster peers with their status",
     responses(
         (status = 200, description = "Nodes", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn nodes(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {

@@ -157,7 +157,6 @@ fn opt_text(body: &serde_json::Map<String, Value>, key: &str) -> Result<Option<S
     request_body(content = serde_json::Value, content_type = "application/json"),
     responses(
         (status = 200, description = "The subscription id", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn subscribe(
@@ -210,7 +209,6 @@ pub(crate) async fn subscribe(
     params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
     responses(
         (status = 200, description = "Ended", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn unsubscribe(
@@ -232,7 +230,6 @@ pub(crate) async fn unsubscribe(
     request_body(content = serde_json::Value, content_type = "application/json"),
     responses(
         (status = 200, description = "The message id", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn publish(
@@ -275,7 +272,6 @@ pub(crate) async fn publish(
     summary = "The notifications kept for a subscriber",
     responses(
         (status = 200, description = "The notifications", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn retrieve(
@@ -304,7 +300,6 @@ pub(crate) async fn retrieve(
     params(("gms_user" = String, Path, description = "The gms_user of the sessions")),
     responses(
         (status = 200, description = "How many ended", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn forget_sessions(
@@ -327,7 +322,6 @@ pub(crate) async fn forget_sessions(
     summary = "CometD sessions, held connects and queued messages",
     responses(
         (status = 200, description = "The figures", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn cometd_stats(

@@ -105,7 +105,6 @@ fn object(pairs: Vec<(String, Value)>) -> Value {
     request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
     responses(
         (status = 200, description = "The session id", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn start(
@@ -156,7 +155,6 @@ fn start_json(r: &StartReply) -> serde_json::Value {
     request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
     responses(
         (status = 200, description = "Queued", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn event(
@@ -211,7 +209,6 @@ fn check_event_name(name: &str) -> Result<(), ApiError> {
     request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
     responses(
         (status = "default", description = "The session's answer, with the status it chose", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn request(
@@ -234,7 +231,6 @@ pub(crate) async fn request(
     params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
     responses(
         (status = 200, description = "Ended", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn terminate(
@@ -256,7 +252,6 @@ pub(crate) async fn terminate(
     params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
     responses(
         (status = 200, description = "The session", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn query(
@@ -319,7 +314,6 @@ struct Page {
     summary = "Live sessions",
     responses(
         (status = 200, description = "Session ids", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
@@ -355,7 +349,6 @@ pub(crate) async fn list(req: HttpRequest, state: State) -> Result<HttpResponse,
     params(("name" = String, Path, description = "The name (a service, template, queue or event)"), ("file" = String, Path, description = "A file of the template")),
     responses(
         (status = 200, description = "The file"),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn template_document(
@@ -388,7 +381,6 @@ pub(crate) async fn template_document(
     summary = "Every template's SCXML documents and the built-in strategies (Download DFM)",
     responses(
         (status = 200, description = "Documents", body = Vec<serde_json::Value>),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn documents(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {

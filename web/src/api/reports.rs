@@ -66,7 +66,6 @@ fn number(v: Option<f64>) -> Value {
     summary = "What the metrics history can report",
     responses(
         (status = 200, description = "Reports, rollups, services, resource groups, retention", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn catalogue(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
@@ -101,7 +100,6 @@ pub(crate) async fn catalogue(req: HttpRequest, state: State) -> Result<HttpResp
     params(("report" = String, Path, description = "callbacks, watermark, holdtime, services or resources")),
     responses(
         (status = 200, description = "The report", content((serde_json::Value = "application/json"), (String = "text/csv"))),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn report(

@@ -249,7 +249,6 @@ pub(crate) async fn read_limited(mut payload: Payload, limit: usize) -> Result<V
     summary = "The node status: ONLINE, OFFLINE or SHUTDOWN",
     responses(
         (status = 200, description = "The status", body = String, content_type = "text/plain"),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn node_status(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
@@ -267,7 +266,6 @@ pub(crate) async fn node_status(req: HttpRequest, state: State) -> Result<HttpRe
     params(("status" = String, Path, description = "ONLINE, OFFLINE or SHUTDOWN")),
     responses(
         (status = 200, description = "The new status", body = String, content_type = "text/plain"),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn node_change(
@@ -301,7 +299,6 @@ pub(crate) async fn node_change(
     summary = "Every configured service and its options",
     responses(
         (status = 200, description = "Services by name", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn admin_services(
@@ -328,7 +325,6 @@ pub(crate) async fn admin_services(
     params(("name" = String, Path, description = "The name (a service, template, queue or event)")),
     responses(
         (status = 200, description = "Options by name", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn admin_service_get(
@@ -354,7 +350,6 @@ pub(crate) async fn admin_service_get(
     request_body(content = serde_json::Value, content_type = "application/json"),
     responses(
         (status = 200, description = "The options stored", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn admin_service_put(
@@ -381,7 +376,6 @@ pub(crate) async fn admin_service_put(
     request_body(content = serde_json::Value, content_type = "application/json"),
     responses(
         (status = 201, description = "The options of the new service", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn admin_service_create(
@@ -421,7 +415,6 @@ pub(crate) async fn admin_service_create(
     params(("name" = String, Path, description = "The name (a service, template, queue or event)")),
     responses(
         (status = 200, description = "Deleted"),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn admin_service_delete(
@@ -442,7 +435,6 @@ pub(crate) async fn admin_service_delete(
     params(("section" = String, Path, description = "A configuration section")),
     responses(
         (status = 200, description = "Options by name", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn admin_config_get(
@@ -467,7 +459,6 @@ pub(crate) async fn admin_config_get(
     request_body(content = serde_json::Value, content_type = "application/json"),
     responses(
         (status = 200, description = "The options stored", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn admin_config_put(
@@ -491,7 +482,6 @@ pub(crate) async fn admin_config_put(
     summary = "The service templates",
     responses(
         (status = 200, description = "Templates", body = Vec<serde_json::Value>),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn admin_templates(
@@ -525,7 +515,6 @@ pub(crate) async fn admin_templates(
     params(("name" = String, Path, description = "The name (a service, template, queue or event)")),
     responses(
         (status = 200, description = "The template", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn admin_template_get(
@@ -574,7 +563,6 @@ pub(crate) async fn admin_template_get(
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The template zip (or a multipart form whose file part is it)"),
     responses(
         (status = 200, description = "Stored"),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn admin_template_upload(
@@ -614,7 +602,6 @@ pub(crate) async fn admin_template_upload(
     params(("name" = String, Path, description = "The name (a service, template, queue or event)")),
     responses(
         (status = 200, description = "Deleted"),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn admin_template_delete(
@@ -648,7 +635,6 @@ fn resource_json(state: &State, group: &str) -> Option<Value> {
     summary = "Every resource group (access numbers)",
     responses(
         (status = 200, description = "Groups by name", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn admin_resources_list(
@@ -673,7 +659,6 @@ pub(crate) async fn admin_resources_list(
     params(("group" = String, Path, description = "A resource or pattern group")),
     responses(
         (status = 200, description = "The group", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn admin_resources_get(
@@ -696,7 +681,6 @@ pub(crate) async fn admin_resources_get(
     request_body(content = serde_json::Value, content_type = "application/json"),
     responses(
         (status = 200, description = "Stored"),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn admin_resources_put(
@@ -753,7 +737,6 @@ pub(crate) async fn admin_resources_put(
     params(("group" = String, Path, description = "A resource or pattern group")),
     responses(
         (status = 200, description = "Deleted"),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn admin_resources_delete(
@@ -774,7 +757,6 @@ pub(crate) async fn admin_resources_delete(
     summary = "Every pattern group",
     responses(
         (status = 200, description = "Groups by name", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn admin_patterns_list(
@@ -802,7 +784,6 @@ pub(crate) async fn admin_patterns_list(
     params(("group" = String, Path, description = "A resource or pattern group")),
     responses(
         (status = 200, description = "Patterns by name", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn admin_patterns_get(
@@ -827,7 +808,6 @@ pub(crate) async fn admin_patterns_get(
     request_body(content = serde_json::Value, content_type = "application/json"),
     responses(
         (status = 200, description = "The patterns stored", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn admin_patterns_put(
@@ -852,7 +832,6 @@ pub(crate) async fn admin_patterns_put(
     params(("group" = String, Path, description = "A resource or pattern group")),
     responses(
         (status = 200, description = "Deleted"),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn admin_patterns_delete(
@@ -876,7 +855,6 @@ pub(crate) async fn admin_patterns_delete(
     request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
     responses(
         (status = "default", description = "The service's answer, with the status it gives (e.g. 503 from get while the node is offline)", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn service_call(
@@ -950,7 +928,6 @@ pub(crate) fn iso(ms: i64) -> String {
     params(("name" = String, Path, description = "The name (a service, template, queue or event)")),
     responses(
         (status = 200, description = "Ended"),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn service_delete(
@@ -1020,7 +997,6 @@ fn storage_json(values: &BTreeMap<String, StorageValue>) -> Value {
     request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
     responses(
         (status = 200, description = "The record id", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn storage_create(
@@ -1049,7 +1025,6 @@ pub(crate) async fn storage_create(
     request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
     responses(
         (status = 200, description = "The record id", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn storage_create_custom(
@@ -1079,7 +1054,6 @@ pub(crate) async fn storage_create_custom(
     request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
     responses(
         (status = 200, description = "The record id", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn storage_update(
@@ -1108,7 +1082,6 @@ pub(crate) async fn storage_update(
     params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
     responses(
         (status = 200, description = "The values (JSON), or one binary value"),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn storage_read(
@@ -1160,7 +1133,6 @@ fn one_value(
     params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)"), ("key" = String, Path, description = "A stored value's key")),
     responses(
         (status = 200, description = "The value"),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn storage_read_key(
@@ -1183,7 +1155,6 @@ pub(crate) async fn storage_read_key(
     params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)"), ("key" = String, Path, description = "A stored value's key")),
     responses(
         (status = 200, description = "The bytes with their content type"),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn storage_read_binary(
@@ -1206,7 +1177,6 @@ pub(crate) async fn storage_read_binary(
     params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
     responses(
         (status = 200, description = "Deleted"),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn storage_delete(
@@ -1234,7 +1204,6 @@ pub(crate) async fn storage_delete(
     request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
     responses(
         (status = 200, description = "The service id", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn service_storage_put(
@@ -1260,7 +1229,6 @@ pub(crate) async fn service_storage_put(
     params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)")),
     responses(
         (status = 200, description = "Values by key", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn service_storage_get(
@@ -1286,7 +1254,6 @@ pub(crate) async fn service_storage_get(
     params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)"), ("key" = String, Path, description = "A stored value's key")),
     responses(
         (status = 200, description = "The value"),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn service_storage_key(
@@ -1308,7 +1275,6 @@ pub(crate) async fn service_storage_key(
     params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)"), ("key" = String, Path, description = "A stored value's key")),
     responses(
         (status = 200, description = "The bytes with their content type"),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn service_storage_binary(
@@ -1330,7 +1296,6 @@ pub(crate) async fn service_storage_binary(
     params(("id" = String, Path, description = "An id (service instance, callback, session, record, agent)"), ("key" = String, Path, description = "A stored value's key")),
     responses(
         (status = 200, description = "Deleted"),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn service_storage_delete_key(
@@ -1357,7 +1322,6 @@ pub(crate) async fn service_storage_delete_key(
     request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
     responses(
         (status = 200, description = "The matching patterns", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn patterns_match(
@@ -1380,7 +1344,6 @@ pub(crate) async fn patterns_match(
     request_body(content = serde_json::Value, content_type = "application/x-www-form-urlencoded", description = "The request's parameters (also accepted as JSON, multipart or the query string)"),
     responses(
         (status = 200, description = "The matching patterns", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn patterns_match_group(
@@ -1404,7 +1367,6 @@ pub(crate) async fn patterns_match_group(
     summary = "Analyses a phone number (number=, region=)",
     responses(
         (status = 200, description = "What the number is", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn phone_number(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {

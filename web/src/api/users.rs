@@ -27,7 +27,6 @@ fn user_json(u: &User) -> Value {
     summary = "Every user",
     responses(
         (status = 200, description = "Users", body = Vec<serde_json::Value>),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
@@ -45,7 +44,6 @@ pub(crate) async fn list(req: HttpRequest, state: State) -> Result<HttpResponse,
     params(("name" = String, Path, description = "The name (a service, template, queue or event)")),
     responses(
         (status = 200, description = "The user", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn get(
@@ -73,7 +71,6 @@ pub(crate) async fn get(
     responses(
         (status = 200, description = "Changed", body = serde_json::Value),
         (status = 201, description = "Created", body = serde_json::Value),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn put(
@@ -155,7 +152,6 @@ pub(crate) async fn put(
     params(("name" = String, Path, description = "The name (a service, template, queue or event)")),
     responses(
         (status = 204, description = "Removed"),
-        (status = "4XX", description = "The GMS error body", body = super::error::Body),
     ),
 )]
 pub(crate) async fn delete(
