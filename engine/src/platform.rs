@@ -270,11 +270,7 @@ impl Platform {
         let orphans = pool.restore(store.bookings(now)?);
         let mut recorder = Recorder::new(now);
         for group in pool.group_names() {
-            recorder.set_level(
-                now,
-                &format!("pool.used|{group}"),
-                pool.in_use(group) as f64,
-            );
+            note_usage(&mut recorder, &pool, group, now);
         }
         if !orphans.is_empty() {
             let ops = orphans
@@ -351,7 +347,7 @@ impl Platform {
             }
         }
         for g in groups {
-            rec.set_level(now, &format!("pool.used|{g}"), pool.in_use(g) as f64);
+            note_usage(&mut rec, pool, g, now);
         }
     }
 
@@ -1168,11 +1164,7 @@ impl Platform {
             let mut rng = self.rng.lock();
             let booked = pool.book(&req, now, &mut *rng);
             if let Ok(b) = &booked {
-                self.recorder.lock().set_level(
-                    now,
-                    &format!("pool.used|{}", b.group),
-                    pool.in_use(&b.group) as f64,
-                );
+                note_usage(&mut self.recorder.lock(), &pool, &b.group, now);
             }
             booked.map_err(|e| match e {
                 ResourceError::UnknownGroup(_) => PlatformError::BadRequest(e.to_string()),
@@ -1191,11 +1183,7 @@ impl Platform {
             // Not durable: the booking must not stay handed out.
             let mut pool = self.resources.lock();
             pool.release(&booking.service_id);
-            self.recorder.lock().set_level(
-                now,
-                &format!("pool.used|{}", booking.group),
-                pool.in_use(&booking.group) as f64,
-            );
+            note_usage(&mut self.recorder.lock(), &pool, &booking.group, now);
             return Err(e.into());
         }
         Ok(booking)
@@ -1524,6 +1512,15 @@ impl Platform {
         self.recorder.lock().saved(through);
         Ok(())
     }
+}
+
+/// A resource group's numbers in use now, for the metrics history.
+fn note_usage(rec: &mut Recorder, pool: &ResourcePool, group: &str, now: Millis) {
+    rec.set_level(
+        now,
+        &format!("pool.used|{group}"),
+        pool.in_use(group) as f64,
+    );
 }
 
 fn utc(now: Millis) -> Result<chrono::DateTime<chrono::Utc>, PlatformError> {

@@ -33,14 +33,8 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 )]
 pub(crate) async fn settings(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
-    let visible = Visible::of(&req, &state);
-    let services: Vec<String> = state
-        .platform
-        .services()
-        .into_iter()
-        .map(|(name, _)| name)
-        .filter(|name| visible.sees(name) && state.node.is_callback_service(name))
-        .collect();
+    let mut services = Visible::of(&req, &state).service_names();
+    services.retain(|name| state.node.is_callback_service(name));
     let s = state.node.callbacks().settings();
     let alias: Map<String, Value> = s
         .column_alias

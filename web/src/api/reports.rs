@@ -36,18 +36,6 @@ fn media_of(state: &State, service: &str) -> &'static str {
     }
 }
 
-/// The services the user sees, by name.
-fn visible_services(req: &HttpRequest, state: &State) -> Vec<String> {
-    let visible = Visible::of(req, state);
-    state
-        .platform
-        .services()
-        .into_iter()
-        .map(|(name, _)| name)
-        .filter(|name| visible.sees(name))
-        .collect()
-}
-
 /// A report's value as JSON: whole numbers (times, counts) as integers, others to three
 /// decimals, nothing as `null`.
 fn number(v: Option<f64>) -> Value {
@@ -70,7 +58,8 @@ fn number(v: Option<f64>) -> Value {
 )]
 pub(crate) async fn catalogue(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
     authenticate(&req, &state)?;
-    let services: Vec<Value> = visible_services(&req, &state)
+    let services: Vec<Value> = Visible::of(&req, &state)
+        .service_names()
         .into_iter()
         .map(|name| {
             json!({
@@ -148,7 +137,7 @@ pub(crate) async fn report(
             ApiError::BadRequest(format!("rollup '{r}' is not one of 1m, 15m, 30m, 1h, 1d"))
         })?,
     };
-    let seen = visible_services(&req, &state);
+    let seen = Visible::of(&req, &state).service_names();
     let asked: Vec<&str> = pairs
         .iter()
         .filter(|(k, v)| k == "service" && !v.trim().is_empty())

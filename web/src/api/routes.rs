@@ -135,6 +135,16 @@ impl Visible {
         }
     }
 
+    /// The configured services this request may see, by name.
+    pub(crate) fn service_names(&self) -> Vec<String> {
+        self.platform
+            .services()
+            .into_iter()
+            .map(|(name, _)| name)
+            .filter(|name| self.sees(name))
+            .collect()
+    }
+
     pub(crate) fn sees(&self, service: &str) -> bool {
         let Some(user) = &self.user else {
             return true;
