@@ -414,17 +414,9 @@ impl Platform {
             let mut all: HashMap<String, Vec<Bucket>> = HashMap::new();
             for svc in &spec.services {
                 let p = prefix(svc);
+                let kind = reporting::kind_of(&p).unwrap_or(reporting::Kind::Count);
                 for (k, b) in read(&p, &|s| key(svc, s))? {
-                    match all.get_mut(&k) {
-                        Some(acc) => reporting::sum_buckets(
-                            reporting::kind_of(&p).unwrap_or(reporting::Kind::Count),
-                            acc,
-                            &b,
-                        ),
-                        None => {
-                            all.insert(k, b);
-                        }
-                    }
+                    reporting::add_buckets(&mut all, kind, k, b);
                 }
             }
             Ok(all)
@@ -435,26 +427,29 @@ impl Platform {
                 .map(|i| b.and_then(|b| b.get(i)).and_then(f))
                 .collect::<Vec<_>>()
         };
+        // A column whose empty buckets read `none` (zero for counts and levels).
+        let column_or = |b: Option<&Vec<Bucket>>, f: &dyn Fn(&Bucket) -> Option<f64>, none: f64| {
+            column(b, f)
+                .into_iter()
+                .map(move |v| v.or(Some(none)))
+                .collect::<Vec<_>>()
+        };
         let secs = |v: Option<f64>| v.map(|ms| ms / 1000.0);
         match spec.kind {
             ReportKind::Callbacks | ReportKind::Watermark => {
                 let states = across(&|svc| format!("cb.state|{svc}|"), &|_, s| last(s))?;
                 if spec.kind == ReportKind::Callbacks {
                     for st in crate::callback::CallbackState::ALL {
-                        let c = column(states.get(st.as_str()), &|b| b.max);
-                        report.push_column(st.as_str(), c.into_iter().map(|v| v.or(Some(0.0))));
+                        report.push_column(
+                            st.as_str(),
+                            column_or(states.get(st.as_str()), &|b| b.max, 0.0),
+                        );
                     }
                 } else {
                     let q = states.get("QUEUED");
-                    let zero = |v: Option<f64>| v.or(Some(0.0));
-                    let (lo, avg, hi) = (
-                        column(q, &|b| zero(b.min)),
-                        column(q, &|b| zero(b.avg)),
-                        column(q, &|b| zero(b.max)),
-                    );
-                    report.push_column("min", lo.into_iter().map(|v| v.or(Some(0.0))));
-                    report.push_column("avg", avg.into_iter().map(|v| v.or(Some(0.0))));
-                    report.push_column("max", hi.into_iter().map(|v| v.or(Some(0.0))));
+                    report.push_column("min", column_or(q, &|b| b.min, 0.0));
+                    report.push_column("avg", column_or(q, &|b| b.avg, 0.0));
+                    report.push_column("max", column_or(q, &|b| b.max, 0.0));
                 }
             }
             ReportKind::HoldTime => {
@@ -462,12 +457,7 @@ impl Platform {
                     (s == format!("cb.hold|{svc}")).then(String::new)
                 })?;
                 let h = hold.get("");
-                report.push_column(
-                    "count",
-                    column(h, &|b| Some(b.n as f64))
-                        .into_iter()
-                        .map(|v| v.or(Some(0.0))),
-                );
+                report.push_column("count", column_or(h, &|b| Some(b.n as f64), 0.0));
                 report.push_column("avg_seconds", column(h, &|b| secs(b.avg)));
                 report.push_column("min_seconds", column(h, &|b| secs(b.min)));
                 report.push_column("max_seconds", column(h, &|b| secs(b.max)));
@@ -476,8 +466,7 @@ impl Platform {
                 for svc in &spec.services {
                     let p = format!("svc.access|{svc}");
                     let b = read(&p, &exact(p.clone()))?;
-                    let c = column(b.get(""), &|b| Some(b.n as f64));
-                    report.push_column(svc, c.into_iter().map(|v| v.or(Some(0.0))));
+                    report.push_column(svc, column_or(b.get(""), &|b| Some(b.n as f64), 0.0));
                 }
             }
             ReportKind::Resources => {
@@ -497,22 +486,17 @@ impl Platform {
                 let u = used.get("");
                 let total = total as f64;
                 report.push_column("in_use", column(u, &|b| b.max.or(Some(0.0))));
-                report.push_column(
-                    "available",
-                    column(u, &|b| {
-                        Some(if cfg.locking {
-                            (total - b.max.unwrap_or(0.0)).max(0.0)
-                        } else {
-                            total
-                        })
+                let available = |b: &Bucket| {
+                    Some(if cfg.locking {
+                        (total - b.max.unwrap_or(0.0)).max(0.0)
+                    } else {
+                        total
                     })
-                    .into_iter()
-                    .map(|v| v.or(Some(total))),
-                );
+                };
+                report.push_column("available", column_or(u, &available, total));
                 report.push_column("total", std::iter::repeat_n(Some(total), n));
                 for how in ["match", "timeout", "cancel"] {
-                    let c = column(exits.get(how), &|b| Some(b.n as f64));
-                    report.push_column(how, c.into_iter().map(|v| v.or(Some(0.0))));
+                    report.push_column(how, column_or(exits.get(how), &|b| Some(b.n as f64), 0.0));
                 }
                 let a = aht.get("");
                 report.push_column("aht_seconds", column(a, &|b| secs(b.avg)));

@@ -786,14 +786,24 @@ pub fn rollup_by(
         let start = rows.partition_point(|r| r.series.as_str() < s);
         let end = rows.partition_point(|r| r.series.as_str() <= s);
         let buckets = rollup(kind, p, &rows[start..end], from, to, by, tz);
-        match out.get_mut(&k) {
-            Some(acc) => sum_buckets(kind, acc, &buckets),
-            None => {
-                out.insert(k, buckets);
-            }
-        }
+        add_buckets(&mut out, kind, k, buckets);
     }
     out
+}
+
+/// Adds `buckets` to those kept under `key` (or keeps them there).
+pub fn add_buckets(
+    into: &mut HashMap<String, Vec<Bucket>>,
+    kind: Kind,
+    key: String,
+    buckets: Vec<Bucket>,
+) {
+    match into.get_mut(&key) {
+        Some(acc) => sum_buckets(kind, acc, &buckets),
+        None => {
+            into.insert(key, buckets);
+        }
+    }
 }
 
 #[cfg(test)]
