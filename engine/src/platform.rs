@@ -356,8 +356,19 @@ impl Platform {
     /// [`Platform::purge_expired`] stores the closed minutes every round.
     pub async fn flush_metrics(&self, now: Millis) -> Result<(), PlatformError> {
         let (rows, through) = self.recorder.lock().flush(now);
-        if !rows.is_empty() {
-            if let Err(e) = self.store.write(vec![WriteOp::PutMetrics(rows)]).await {
+        let ops = if rows.is_empty() {
+            Vec::new()
+        } else {
+            vec![WriteOp::PutMetrics(rows)]
+        };
+        self.write_metrics(ops, through).await
+    }
+
+    /// Writes `ops`, which hold the metrics rows taken up to `through`, and tells the recorder
+    /// whether the store has them now.
+    async fn write_metrics(&self, ops: Vec<WriteOp>, through: Millis) -> Result<(), PlatformError> {
+        if !ops.is_empty() {
+            if let Err(e) = self.store.write(ops).await {
                 self.recorder.lock().not_saved();
                 return Err(e.into());
             }
@@ -1489,12 +1500,7 @@ impl Platform {
                 before: now - days * 86_400_000,
             });
         }
-        if let Err(e) = self.store.write(ops).await {
-            self.recorder.lock().not_saved();
-            return Err(e.into());
-        }
-        self.recorder.lock().saved(through);
-        Ok(())
+        self.write_metrics(ops, through).await
     }
 }
 

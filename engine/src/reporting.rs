@@ -312,9 +312,7 @@ impl Recorder {
     /// minute returned (or [`Recorder::not_saved`]).
     pub fn take(&mut self, now: Millis) -> (Vec<MinuteRow>, Millis) {
         self.advance(now);
-        let rows = std::mem::take(&mut self.done);
-        self.inflight.extend(rows.iter().cloned());
-        (rows, self.minute)
+        self.hand_over(self.minute)
     }
 
     /// Every row, the current minute's so far too (at a stop; the rest of the minute merges
@@ -322,9 +320,14 @@ impl Recorder {
     pub fn flush(&mut self, now: Millis) -> (Vec<MinuteRow>, Millis) {
         self.advance(now);
         self.close();
+        self.hand_over(self.minute + MINUTE)
+    }
+
+    /// The closed rows, to be stored (kept readable as in flight) up to `through`.
+    fn hand_over(&mut self, through: Millis) -> (Vec<MinuteRow>, Millis) {
         let rows = std::mem::take(&mut self.done);
         self.inflight.extend(rows.iter().cloned());
-        (rows, self.minute + MINUTE)
+        (rows, through)
     }
 
     /// The rows taken up to `through` are stored.
