@@ -22,13 +22,13 @@ use super::routes::{authenticate, resource, State, Visible};
 
 const DAY_MS: i64 = 86_400_000;
 
-/// The media of a service (`_media_type`, voice unless it says chat).
+/// The media of a service (`_media_type`, voice unless it says chat), read as the callback
+/// scenario reads it (`actors::callback::Scenario::of`).
 fn media_of(state: &State, service: &str) -> &'static str {
-    let chat = state
-        .platform
-        .service_options(service)
-        .and_then(|o| engine::config::option(&o, "_media_type").map(str::to_ascii_lowercase))
-        .is_some_and(|m| m == "chat");
+    let chat = state.platform.service_options(service).is_some_and(|o| {
+        engine::config::option(&o, "_media_type")
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("chat"))
+    });
     if chat {
         "chat"
     } else {
