@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod callback;
 pub mod capacity;
 pub mod config;
+pub mod cs;
 pub mod features;
 pub mod patterns;
 pub mod phone;

@@ -198,6 +198,8 @@ pub struct Platform {
     recorder: Arc<Mutex<Recorder>>,
     /// When the metrics history is next trimmed to its retention.
     metrics_purge_due: AtomicI64,
+    /// Context Services (journeys and profiles).
+    cs: crate::cs::ContextServices,
 }
 
 /// What [`Platform::metrics_report`] reports.
@@ -296,7 +298,13 @@ impl Platform {
         for (group, e) in errors {
             tracing::warn!(group = %group, error = %e, "pattern ignored");
         }
+        let cs = crate::cs::ContextServices::open(store.clone(), &config)
+            .map_err(|e| PlatformError::BadRequest(format!("Context Services: {e}")))?;
+        for w in cs.warnings() {
+            tracing::warn!("{w}");
+        }
         Ok(Platform {
+            cs,
             store,
             server: RwLock::new(Arc::new(config.server())),
             config: RwLock::new(config),
@@ -309,6 +317,11 @@ impl Platform {
             // Not in the first rounds, while a starting server is busiest.
             metrics_purge_due: AtomicI64::new(now + 600_000),
         })
+    }
+
+    /// Context Services: customer journeys and profiles.
+    pub fn context_services(&self) -> &crate::cs::ContextServices {
+        &self.cs
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -786,6 +799,9 @@ impl Platform {
         let _ = config.set_section(section, options);
         if section == "server" {
             *self.server.write() = Arc::new(config.server());
+        }
+        if section == "server" || section == "cview" || section.starts_with("business-attribute") {
+            self.cs.configure(&config);
         }
         Ok(())
     }

@@ -7,6 +7,8 @@
 
 pub mod sqlite;
 
+use crate::cs;
+
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -184,6 +186,8 @@ pub enum WriteOp {
     PurgeMetrics {
         before: Millis,
     },
+    /// A change to Context Services' journeys, profiles or metadata.
+    Journey(Box<crate::cs::Write>),
 }
 
 /// Resolves when the batch that holds the write is durable. Await it, or [`Commit::wait`].
@@ -275,4 +279,80 @@ pub trait Store: Send + Sync {
     /// minute.
     fn metric_rows(&self, prefix: &str, from: Millis, to: Millis)
         -> Result<MetricRows, StoreError>;
+    /// Context Services' records.
+    fn journeys(&self) -> &dyn JourneyStore;
+}
+
+/// Reads of Context Services' records (written with [`WriteOp::Journey`]). Every read is of
+/// one tenant (`""` for single-tenant installations).
+pub trait JourneyStore: Send + Sync {
+    fn cs_service(&self, tenant: &str, id: &str) -> Result<Option<cs::Service>, StoreError>;
+    /// The services the query admits, latest started first.
+    fn cs_services(
+        &self,
+        tenant: &str,
+        q: &cs::ServiceQuery,
+    ) -> Result<Vec<cs::Service>, StoreError>;
+    /// The states of these services the query admits, by service (in the order given), then
+    /// start.
+    fn cs_states(
+        &self,
+        tenant: &str,
+        services: &[&str],
+        q: &cs::ItemQuery,
+    ) -> Result<Vec<cs::State>, StoreError>;
+    fn cs_tasks(
+        &self,
+        tenant: &str,
+        services: &[&str],
+        q: &cs::ItemQuery,
+    ) -> Result<Vec<cs::Task>, StoreError>;
+    fn cs_state(
+        &self,
+        tenant: &str,
+        service: &str,
+        id: &str,
+    ) -> Result<Option<cs::State>, StoreError>;
+    fn cs_task(
+        &self,
+        tenant: &str,
+        service: &str,
+        id: &str,
+    ) -> Result<Option<cs::Task>, StoreError>;
+    /// The service of a state or task id: `(service id, "state" | "task")`.
+    fn cs_item_service(
+        &self,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Option<(String, &'static str)>, StoreError>;
+    /// How many services, states and tasks an owner has, and how many are active.
+    fn cs_counts(&self, tenant: &str, owner: &cs::Owner) -> Result<cs::Counts, StoreError>;
+    /// Services due at `now`: past their expiration (any tenant), or idle past their
+    /// auto-completion. At most `limit`.
+    fn cs_due(&self, now: Millis, limit: usize) -> Result<Vec<(String, cs::Service)>, StoreError>;
+    /// How many services a purge would remove.
+    fn cs_purge_count(
+        &self,
+        tenant: &str,
+        kind: cs::PurgeKind,
+        before: Millis,
+    ) -> Result<u64, StoreError>;
+    /// Services for an export, in id order after `q.after`, at most `q.limit`.
+    fn cs_export(&self, tenant: &str, q: &cs::ExportQuery) -> Result<Vec<cs::Service>, StoreError>;
+    fn cs_profile(
+        &self,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Option<cs::profiles::Profile>, StoreError>;
+    /// The customers whose lookup index holds `(name, value)` (both normalised), at most
+    /// `limit`.
+    fn cs_profiles_with(
+        &self,
+        tenant: &str,
+        name: &str,
+        value: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Every metadata row: `(tenant, kind, name, body)`.
+    fn cs_meta(&self) -> Result<Vec<(String, String, String, String)>, StoreError>;
 }

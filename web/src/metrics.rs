@@ -292,6 +292,9 @@ impl Store for TimedStore {
     ) -> Result<engine::store::MetricRows, StoreError> {
         self.inner.metric_rows(prefix, from, to)
     }
+    fn journeys(&self) -> &dyn engine::store::JourneyStore {
+        self.inner.journeys()
+    }
 }
 
 /// `GET /metrics`.

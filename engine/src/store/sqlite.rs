@@ -6,6 +6,7 @@
 //! one thread and committing whatever queued up meanwhile in one transaction turns many small
 //! writes into few commits. WAL lets the readers run alongside the writer without blocking.
 
+mod journeys;
 mod schema;
 mod writer;
 
@@ -421,6 +422,10 @@ impl Store for SqliteStore {
                 Ok(record)
             })
             .collect()
+    }
+
+    fn journeys(&self) -> &dyn crate::store::JourneyStore {
+        self
     }
 
     fn metric_rows(

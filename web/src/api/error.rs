@@ -51,6 +51,15 @@ pub enum ApiError {
     /// time that cannot be booked, the free slots as `availability`).
     #[error("{0}")]
     Callback(engine::callback::CallbackError),
+    /// A Context Services request refused, with its exception class.
+    #[error("{0}")]
+    ContextServices(engine::cs::CsError),
+}
+
+impl From<engine::cs::CsError> for ApiError {
+    fn from(e: engine::cs::CsError) -> ApiError {
+        ApiError::ContextServices(e)
+    }
 }
 
 /// The GMS error body every error answers with (a refused desired time adds `availability`).
@@ -68,8 +77,11 @@ pub(crate) struct Body<'a> {
 
 impl ApiError {
     /// The Java exception class GMS reports for this kind of error.
-    pub fn exception(&self) -> &'static str {
-        match self {
+    pub fn exception(&self) -> std::borrow::Cow<'static, str> {
+        if let ApiError::ContextServices(e) = self {
+            return e.exception().into();
+        }
+        let class: &'static str = match self {
             ApiError::BadRequest(_) => "com.genesyslab.gsg.services.ServiceException",
             ApiError::NotFound(_) => "com.genesyslab.gsg.services.ServiceNotFoundException",
             ApiError::Unauthorized(_) => "com.genesyslab.gsg.security.AuthenticationException",
@@ -94,7 +106,9 @@ impl ApiError {
                 "com.genesyslab.gsg.GSGException"
             }
             ApiError::Callback(e) => e.exception(),
-        }
+            ApiError::ContextServices(_) => "",
+        };
+        class.into()
     }
 
     pub fn message(&self) -> &str {
@@ -122,6 +136,18 @@ impl ApiError {
                 | engine::callback::CallbackError::UnknownContactCenter(m)
                 | engine::callback::CallbackError::ServiceUnavailable(m) => m,
                 engine::callback::CallbackError::Unavailable { message, .. } => message,
+            },
+            ApiError::ContextServices(e) => match e {
+                engine::cs::CsError::NotFound(m)
+                | engine::cs::CsError::ProfileNotFound(m)
+                | engine::cs::CsError::Invalid(m)
+                | engine::cs::CsError::Tenant(m)
+                | engine::cs::CsError::Conflict(m)
+                | engine::cs::CsError::Disabled(m) => m,
+                engine::cs::CsError::Store(engine::store::StoreError::Backend(m)) => m,
+                engine::cs::CsError::Store(engine::store::StoreError::Closed) => {
+                    "the store is shut down"
+                }
             },
         }
     }
@@ -158,6 +184,17 @@ impl ResponseError for ApiError {
                     StatusCode::SERVICE_UNAVAILABLE
                 }
             },
+            // context-services.md §4.6: an unknown service, state or task is 400.
+            ApiError::ContextServices(e) => match e {
+                engine::cs::CsError::NotFound(_)
+                | engine::cs::CsError::Invalid(_)
+                | engine::cs::CsError::Tenant(_) => StatusCode::BAD_REQUEST,
+                engine::cs::CsError::ProfileNotFound(_) | engine::cs::CsError::Disabled(_) => {
+                    StatusCode::NOT_FOUND
+                }
+                engine::cs::CsError::Conflict(_) => StatusCode::CONFLICT,
+                engine::cs::CsError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            },
         }
     }
 
@@ -170,8 +207,9 @@ impl ResponseError for ApiError {
                 "request failed"
             );
         }
+        let exception = self.exception();
         let body = Body {
-            exception: self.exception(),
+            exception: &exception,
             message: self.message(),
             code: status.as_u16(),
             phrase: status.canonical_reason().unwrap_or(""),

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod callback;
 pub mod callback_panel;
 pub mod center;
+pub mod cs;
 pub mod error;
 pub mod login;
 pub mod monitor;

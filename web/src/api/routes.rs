@@ -1528,6 +1528,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .default_service(web::to(not_found)),
             )
+            .service(super::cs::scope())
             .service(resource("/openapi.json").route(web::get().to(super::openapi::document)))
             .service(resource("/phonenumber").route(web::get().to(phone_number)))
             .service(resource("/patterns").route(web::post().to(patterns_match)))

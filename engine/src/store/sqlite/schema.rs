@@ -128,6 +128,85 @@ const MIGRATIONS: &[&str] = &[
 
     ALTER TABLE bookings ADD COLUMN booked_at INTEGER NULL;
     ",
+    // 6: Context Services — journeys (services, states, tasks), profiles with their lookup
+    // index, and metadata (extension schemas, identification keys). Ids are time-ordered, so
+    // new rows append; a customer's services are found by (tenant, customer, start).
+    "
+    CREATE TABLE cs_services (
+        tenant        TEXT NOT NULL,
+        id            TEXT NOT NULL,
+        customer_id   TEXT NULL,
+        contact_key   TEXT NULL,
+        service_type  TEXT NULL,
+        started_at    INTEGER NOT NULL,
+        completed_at  INTEGER NULL,
+        expires_at    INTEGER NULL,
+        idle_due      INTEGER NULL,
+        last_activity INTEGER NOT NULL,
+        doc           TEXT NOT NULL,
+        PRIMARY KEY (tenant, id)
+    ) WITHOUT ROWID;
+    CREATE INDEX cs_services_customer ON cs_services (tenant, customer_id, started_at)
+        WHERE customer_id IS NOT NULL;
+    CREATE INDEX cs_services_contact ON cs_services (tenant, contact_key, started_at)
+        WHERE contact_key IS NOT NULL;
+    CREATE INDEX cs_services_started ON cs_services (tenant, started_at);
+    CREATE INDEX cs_services_completed ON cs_services (tenant, completed_at)
+        WHERE completed_at IS NOT NULL;
+    CREATE INDEX cs_services_expires ON cs_services (expires_at) WHERE expires_at IS NOT NULL;
+    CREATE INDEX cs_services_idle ON cs_services (idle_due) WHERE idle_due IS NOT NULL;
+
+    CREATE TABLE cs_states (
+        tenant       TEXT NOT NULL,
+        service_id   TEXT NOT NULL,
+        id           TEXT NOT NULL,
+        state_type   TEXT NULL,
+        started_at   INTEGER NOT NULL,
+        completed_at INTEGER NULL,
+        doc          TEXT NOT NULL,
+        PRIMARY KEY (tenant, service_id, id)
+    ) WITHOUT ROWID;
+    CREATE INDEX cs_states_id ON cs_states (tenant, id);
+
+    CREATE TABLE cs_tasks (
+        tenant       TEXT NOT NULL,
+        service_id   TEXT NOT NULL,
+        id           TEXT NOT NULL,
+        state_id     TEXT NULL,
+        task_type    TEXT NULL,
+        started_at   INTEGER NOT NULL,
+        completed_at INTEGER NULL,
+        doc          TEXT NOT NULL,
+        PRIMARY KEY (tenant, service_id, id)
+    ) WITHOUT ROWID;
+    CREATE INDEX cs_tasks_id ON cs_tasks (tenant, id);
+
+    CREATE TABLE cs_profiles (
+        tenant      TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        doc         TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL,
+        PRIMARY KEY (tenant, customer_id)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE cs_profile_index (
+        tenant      TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        value       TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        PRIMARY KEY (tenant, name, value, customer_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX cs_profile_index_customer ON cs_profile_index (tenant, customer_id);
+
+    CREATE TABLE cs_meta (
+        tenant TEXT NOT NULL,
+        kind   TEXT NOT NULL,
+        name   TEXT NOT NULL,
+        body   TEXT NOT NULL,
+        PRIMARY KEY (tenant, kind, name)
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// Brings the database up to [`SCHEMA_VERSION`], one transaction per migration.

@@ -509,6 +509,7 @@ fn apply(conn: &Connection, op: &WriteOp) -> Result<(), StoreError> {
                 .and_then(|mut s| s.execute([before]))
                 .map_err(backend("purging the metrics history"))?;
         }
+        WriteOp::Journey(w) => super::journeys::apply(conn, w)?,
     }
     Ok(())
 }
