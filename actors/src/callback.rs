@@ -100,6 +100,23 @@ pub struct Callbacks {
     changes: tokio::sync::broadcast::Sender<CallbackChange>,
     /// The metrics history (states over time, hold times), told every change by the book.
     recorder: Arc<Mutex<Recorder>>,
+    /// Where the book's changes go to be written in the customers' journeys (Context
+    /// Services), once `run_journal` follows them.
+    journal: Arc<std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<JournalNote>>>,
+}
+
+/// A record's change, for the journeys (resolved against the service's options when written).
+#[derive(Debug, Clone)]
+pub struct JournalNote {
+    id: String,
+    service: String,
+    state: engine::callback::CallbackState,
+    before: Option<engine::callback::CallbackState>,
+    reason: Option<String>,
+    number: Option<String>,
+    created_at: Millis,
+    at: Millis,
+    gone: bool,
 }
 
 /// A change to the callback records, as followers hear it.
@@ -205,9 +222,39 @@ impl Callbacks {
         let mut book = CallbackBook::new();
         let tx = changes.clone();
         let metrics = recorder.clone();
+        let journal: Arc<std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<JournalNote>>> =
+            Arc::default();
+        let journal_tx = journal.clone();
         // Under the book's lock: the recorder's short lock, then a clone and a channel send
         // (nothing when nobody follows).
         book.observe(Arc::new(move |c| {
+            if let Some(j) = journal_tx.get() {
+                let note = match &c {
+                    BookChange::Put { record, before } => JournalNote {
+                        id: record.id.clone(),
+                        service: record.service.clone(),
+                        state: record.state,
+                        before: *before,
+                        reason: record.reason.clone(),
+                        number: record.data.get("_customer_number").cloned(),
+                        created_at: record.created_at,
+                        at: now(),
+                        gone: false,
+                    },
+                    BookChange::Gone { id, service, state } => JournalNote {
+                        id: (*id).to_owned(),
+                        service: (*service).to_owned(),
+                        state: *state,
+                        before: Some(*state),
+                        reason: None,
+                        number: None,
+                        created_at: 0,
+                        at: now(),
+                        gone: true,
+                    },
+                };
+                let _ = j.send(note);
+            }
             {
                 let mut rec = metrics.lock();
                 match c {
@@ -237,6 +284,7 @@ impl Callbacks {
         Callbacks {
             changes,
             recorder,
+            journal,
             book: Mutex::new(book),
             charts: Mutex::new(Vec::new()),
             scheduler: Mutex::new(Scheduler::new()),
@@ -1120,6 +1168,80 @@ impl Node {
             self.stop_session(&sid).await?;
         }
         Ok(record)
+    }
+
+    /// Writes every callback's journey in Context Services (when `[cview] enabled` is on and
+    /// the service's `_cs_enabled` is not false): its changes in batches, each one durable
+    /// write, until the runtime stops. A restart loses at most the changes of the batch being
+    /// written (the journey is a record of the callback, not the callback).
+    pub fn run_journal(&self, runtime: &tokio::runtime::Handle) {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<JournalNote>();
+        if self.callbacks().journal.set(tx).is_err() {
+            return;
+        }
+        let platform = self.platform().clone();
+        runtime.spawn(async move {
+            let mut batch = Vec::new();
+            while let Some(first) = rx.recv().await {
+                batch.push(first);
+                while batch.len() < 2000 {
+                    match rx.try_recv() {
+                        Ok(n) => batch.push(n),
+                        Err(_) => break,
+                    }
+                }
+                let cs = platform.context_services();
+                if !cs.settings().enabled {
+                    batch.clear();
+                    continue;
+                }
+                // The service's options once per batch: `None` when its journeys are off.
+                let mut kinds: HashMap<String, Option<(String, String)>> = HashMap::new();
+                let notes: Vec<engine::cs::callbacks::CallbackNote> = batch
+                    .drain(..)
+                    .filter_map(|n| {
+                        let kind = kinds
+                            .entry(n.service.clone())
+                            .or_insert_with(|| {
+                                let o = platform.service_options(&n.service).unwrap_or_default();
+                                let get = |k: &str| engine::config::option(&o, k).map(str::trim);
+                                if get("_cs_enabled")
+                                    .is_some_and(|v| v.eq_ignore_ascii_case("false"))
+                                {
+                                    return None;
+                                }
+                                let media = if get("_media_type")
+                                    .is_some_and(|m| m.eq_ignore_ascii_case("chat"))
+                                {
+                                    "chat"
+                                } else {
+                                    "voice"
+                                };
+                                let kind = get("_cs_service_type")
+                                    .filter(|t| !t.is_empty())
+                                    .unwrap_or(engine::cs::callbacks::DEFAULT_SERVICE_TYPE);
+                                Some((kind.to_owned(), media.to_owned()))
+                            })
+                            .clone()?;
+                        Some(engine::cs::callbacks::CallbackNote {
+                            id: n.id,
+                            service_type: kind.0,
+                            state: n.state,
+                            before: n.before,
+                            reason: n.reason,
+                            number: n.number,
+                            media: kind.1,
+                            created_at: n.created_at,
+                            at: n.at,
+                            gone: n.gone,
+                        })
+                    })
+                    .collect();
+                if let Err(e) = cs.record_callbacks(notes).await {
+                    tracing::warn!(error = %e, "writing callbacks' journeys failed");
+                }
+            }
+        });
     }
 
     /// Starts the scheduler: SCHEDULED callbacks start when due, until the runtime stops.

@@ -381,8 +381,6 @@ impl Drop for ChildServer {
     }
 }
 
-/// Starts `ringback serve` (with `args`) on a free loopback port, a fresh data folder and the
-/// configuration `ini`; answers it and its `host:port` once it listens.
 /// The server a load client drives and its `host:port`: the one at `url`
 /// (`http://HOST:PORT`) if given, else a child that `start` starts.
 pub(crate) fn target(
@@ -403,15 +401,29 @@ pub(crate) fn target(
     })
 }
 
+/// Starts `ringback serve` (with `args`) on a free loopback port, a fresh data folder and the
+/// configuration `ini`; answers it and its `host:port` once it listens.
 pub(crate) fn start_server(
     name: &str,
     ini: &str,
     args: &[&str],
 ) -> anyhow::Result<(ChildServer, String)> {
+    start_server_with(name, ini, args, |_| Ok(()))
+}
+
+/// [`start_server`] on a data folder `prepare` fills first (the server starts once it
+/// returns).
+pub(crate) fn start_server_with(
+    name: &str,
+    ini: &str,
+    args: &[&str],
+    prepare: impl FnOnce(&std::path::Path) -> anyhow::Result<()>,
+) -> anyhow::Result<(ChildServer, String)> {
     use std::io::BufRead;
     let dir = std::env::temp_dir().join(format!("ringback-bench-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
+    prepare(&dir.join("data"))?;
     let path = dir.join("ringback.ini");
     std::fs::write(&path, ini)?;
     let mut child = Command::new(std::env::current_exe()?)
@@ -642,7 +654,7 @@ impl PostTally {
 /// POSTs `total` JSON requests to `path` over `connections` keep-alive connections, open loop:
 /// paced at `rate` per second when given (each latency counted from its scheduled send time,
 /// so a slow server shows as latency, not as a lower offered rate), else as fast as they go;
-/// `body(i)` is the i-th request's body. A 200 counts; anything else is an error.
+/// `body(i)` is the i-th request's body. A 200 or 201 counts; anything else is an error.
 pub(crate) async fn paced_posts(
     host: &str,
     path: &str,
@@ -689,7 +701,7 @@ pub(crate) async fn paced_posts(
                     None => tokio::time::Instant::now(),
                 };
                 match conn.post(&path, "bench", &body(i)).await {
-                    Ok((200, _)) => {
+                    Ok((200 | 201, _)) => {
                         let us = scheduled.elapsed().as_micros() as u64;
                         let window = (scheduled - began).as_millis() as u64 / 100;
                         let mut t = tally.borrow_mut();

@@ -6,6 +6,7 @@ pub mod basichttp;
 pub mod bench;
 pub mod bench_callbacks;
 pub mod bench_cometd;
+pub mod bench_journeys;
 pub mod bench_reports;
 pub mod bench_sessions;
 pub mod cometd;

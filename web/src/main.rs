@@ -187,6 +187,25 @@ enum BenchCommand {
         #[arg(long)]
         subscribed: bool,
     },
+    /// Context Services: services started per second, and a long-lived customer's Journey
+    /// Timeline (10,000 services, 100,000 states) as the server answers it (p50, p99).
+    Journeys {
+        /// Services started, as fast as the connections go.
+        #[arg(long, default_value_t = 20_000)]
+        starts: u64,
+        /// Keep-alive connections carrying the starts.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// The long-lived customer's services.
+        #[arg(long, default_value_t = 10_000)]
+        services: usize,
+        /// States per service.
+        #[arg(long, default_value_t = 10)]
+        states: usize,
+        /// Times each page request is timed.
+        #[arg(long, default_value_t = 40)]
+        runs: usize,
+    },
     /// Tools > Metrics reports over a store holding a full month of minute rows: the time the
     /// server takes to compute each report (p50, p99).
     Reports {
@@ -415,6 +434,28 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("ringback bench reports: {e}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Bench {
+            command:
+                BenchCommand::Journeys {
+                    starts,
+                    connections,
+                    services,
+                    states,
+                    runs,
+                },
+        } => match ringback::bench_journeys::run(ringback::bench_journeys::Options {
+            starts,
+            connections: connections.max(1),
+            services: services.max(1),
+            states,
+            runs: runs.max(1),
+        }) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ringback bench journeys: {e}");
                 ExitCode::from(1)
             }
         },

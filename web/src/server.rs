@@ -150,6 +150,8 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
     }
     // Scheduled callbacks start when due (those due while the server was down at once).
     node.run_scheduler(&tokio::runtime::Handle::current());
+    // Each callback's journey in Context Services.
+    node.run_journal(&tokio::runtime::Handle::current());
     if opts.demo {
         let demo = DemoSettings::from_config(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
         center.with(|c, now| c.start_demo(demo, now));
@@ -273,6 +275,18 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
                 tracing::warn!(error = %e, "purging expired records failed");
             }
             swept.sweep(t);
+            // Context Services: expired journeys deleted, idle ones completed.
+            match purger.context_services().sweep(t, 1000).await {
+                Ok((0, 0)) => {}
+                Ok((deleted, completed)) => {
+                    tracing::info!(
+                        deleted,
+                        completed,
+                        "journeys expired or completed for inactivity"
+                    )
+                }
+                Err(e) => tracing::warn!(error = %e, "sweeping journeys failed"),
+            }
             // Paused and resumed callback services (`_paused_services_list`).
             let told = expiring.apply_pauses().await;
             if told > 0 {

@@ -95,6 +95,8 @@ pub struct ContextServices {
     /// Unique key values of profile writes not yet durable: `(tenant, key id, values)`.
     reserved: Mutex<HashSet<Held>>,
     rng: Mutex<StdRng>,
+    /// The callbacks' journeys being written (`record_callbacks`), by callback id.
+    journals: Mutex<HashMap<String, super::callbacks::Journal>>,
 }
 
 impl std::fmt::Debug for ContextServices {
@@ -162,6 +164,7 @@ impl ContextServices {
             meta: RwLock::new(meta),
             reserved: Mutex::new(HashSet::new()),
             rng: Mutex::new(StdRng::from_os_rng()),
+            journals: Mutex::new(HashMap::new()),
         };
         cs.configure(config);
         Ok(cs)
@@ -243,6 +246,18 @@ impl ContextServices {
 
     fn new_id(&self) -> String {
         format!("{}-{}", self.node_id.read(), uuid::Uuid::now_v7())
+    }
+
+    pub(super) fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub(super) fn journals(&self) -> &Mutex<HashMap<String, super::callbacks::Journal>> {
+        &self.journals
+    }
+
+    pub(super) async fn write_all(&self, writes: Vec<Write>) -> Result<(), CsError> {
+        self.commit(writes).await
     }
 
     async fn commit(&self, writes: Vec<Write>) -> Result<(), CsError> {

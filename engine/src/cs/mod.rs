@@ -13,6 +13,7 @@
 //! are kept as `serde_json::Value`, as data rather than a request shape.
 
 pub mod business;
+pub mod callbacks;
 mod facade;
 pub mod model;
 pub mod profiles;

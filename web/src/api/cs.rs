@@ -192,19 +192,19 @@ fn seconds_of(name: &str, v: &Value) -> Result<Option<i64>, ApiError> {
     }
 }
 
-/// Takes the event fields (and `timestamp`) out of a body; `end` also takes the disposition.
-fn take_event(body: &mut Map<String, Value>, end: bool) -> Result<EventInput, ApiError> {
+/// Takes the event fields, the disposition and `timestamp` out of a body (a start event with a
+/// disposition is refused by `EventInput::check`).
+fn take_event(body: &mut Map<String, Value>) -> Result<EventInput, ApiError> {
     let mut event = EventInput::default();
     if let Some(t) = body.remove("timestamp") {
         if !t.is_null() {
             event.timestamp = Some(parse_time("timestamp", &t)?);
         }
     }
-    let names = engine::cs::model::EVENT_FIELDS.iter().chain(if end {
-        &engine::cs::model::END_FIELDS[..]
-    } else {
-        &[]
-    });
+    // A start's disposition is taken too, to be refused rather than kept as an extension.
+    let names = engine::cs::model::EVENT_FIELDS
+        .iter()
+        .chain(engine::cs::model::END_FIELDS.iter());
     for (name, _) in names {
         if let Some(v) = body.remove(*name) {
             event.fields.set(name, text_of(name, &v)?);
@@ -228,7 +228,7 @@ fn take_seconds(body: &mut Map<String, Value>, name: &str) -> Result<Option<i64>
 }
 
 fn end_of(mut body: Map<String, Value>) -> Result<End, ApiError> {
-    let event = take_event(&mut body, true)?;
+    let event = take_event(&mut body)?;
     Ok(End {
         event,
         extensions: body,
@@ -244,7 +244,7 @@ fn item_of(
         item_type: take_text(&mut body, type_field)?,
         est_duration: take_seconds(&mut body, "est_duration")?,
         link: take_text(&mut body, link)?,
-        event: take_event(&mut body, false)?,
+        event: take_event(&mut body)?,
         extensions: body,
     })
 }
@@ -559,7 +559,7 @@ pub(crate) async fn start_service(
         ttl: take_seconds(&mut body, "ttl")?,
         expiration_time,
         auto_complete_after: take_seconds(&mut body, "auto_complete_after")?,
-        event: take_event(&mut body, false)?,
+        event: take_event(&mut body)?,
         extensions: body,
     };
     let id = state
@@ -698,7 +698,7 @@ pub(crate) async fn associate(
     let event = if body.is_empty() {
         None
     } else {
-        Some(take_event(&mut body, false)?)
+        Some(take_event(&mut body)?)
     };
     state
         .platform
@@ -1076,7 +1076,7 @@ pub(crate) async fn transition(
             ))
         }
     };
-    let shared = take_event(&mut body, false)?;
+    let shared = take_event(&mut body)?;
     let mut from = from;
     let from_id = take_text(&mut from, "state_id")?
         .ok_or_else(|| invalid("'from' needs the 'state_id' of the state to end"))?;

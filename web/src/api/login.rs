@@ -25,6 +25,17 @@ fn features_json(state: &State) -> Value {
     )
 }
 
+/// Whether Context Services are on (the Context Services and Journey Timeline panels), who
+/// may change them, and whether the installation is single-tenant (the panels' condition).
+fn context_services_json(state: &State) -> Value {
+    let s = state.platform.context_services().settings();
+    json!({
+        "enabled": s.enabled,
+        "use_role": s.use_role,
+        "single_tenant": s.tenants.is_empty(),
+    })
+}
+
 /// What the UI hears of its user.
 fn me_json(state: &State, user: &User, csrf: Option<&str>) -> Value {
     let mut v = json!({
@@ -32,6 +43,7 @@ fn me_json(state: &State, user: &User, csrf: Option<&str>) -> Value {
         "role": user.role.as_str(),
         "services": user.services,
         "features": features_json(state),
+        "context_services": context_services_json(state),
     });
     if let Some(c) = csrf {
         v["csrf"] = json!(c);
@@ -138,6 +150,7 @@ pub(crate) async fn me(req: HttpRequest, state: State) -> Result<HttpResponse, A
             "user": null,
             "open": true,
             "features": features_json(&state),
+            "context_services": context_services_json(&state),
             "message": "this server has no users: add the first with \
                         `ringback user add NAME --role Administrator`",
         })));
