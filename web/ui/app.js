@@ -8,9 +8,11 @@ import { go, html, Notices, notify } from './lib.js';
 import { log } from './log.js';
 import { Callback } from './callback.js';
 import { HelpButton, HelpPanel } from './help.js';
+import { ContextServices } from './journeys.js';
 import { Monitor } from './monitor.js';
 import { OfficeHours } from './office.js';
 import { Services } from './services.js';
+import { JourneyTimeline } from './timeline.js';
 import { Tools } from './tools.js';
 
 // Each tab: who may open it (an open server, with no users, is run as by an Administrator).
@@ -20,7 +22,14 @@ const TABS = [
   { id: 'office-hours', title: 'Office Hours', roles: ['Administrator', 'Supervisor'], view: OfficeHours },
   { id: 'callback', title: 'Callback', roles: ['Administrator', 'Supervisor', 'CallbackReadOnly'], view: Callback },
   { id: 'tools', title: 'Tools', roles: ['Administrator', 'Supervisor'], view: Tools },
+  // Context Services' two panels: only with [cview] enabled, on a single-tenant installation.
+  { id: 'context-services', title: 'Context Services', roles: ['Administrator', 'Supervisor'], view: ContextServices, when: contextServices },
+  { id: 'journey-timeline', title: 'Journey Timeline', roles: ['Administrator', 'Supervisor'], view: JourneyTimeline, when: contextServices },
 ];
+
+function contextServices(me) {
+  return me.context_services?.enabled === true && me.context_services?.single_tenant === true;
+}
 
 function roleOf(me) {
   return me.open ? 'Administrator' : me.role;
@@ -111,7 +120,7 @@ function OpenServer({ onMade }) {
 function Shell({ me, onOut, onChanged }) {
   const [tab, ...rest] = useHash();
   const role = roleOf(me);
-  const tabs = TABS.filter((t) => t.roles.includes(role));
+  const tabs = TABS.filter((t) => t.roles.includes(role) && (!t.when || t.when(me)));
   const current = tabs.find((t) => t.id === tab) || tabs[0];
   const helpOn = me.features?.['enable-contextual-help'] === true;
   const [help, setHelp] = useState(false);

@@ -25,6 +25,7 @@ export const TOPICS = [
         'Office Hours: the calendars of the office-hours services.',
         'Callback: the callbacks of a time range, live.',
         'Tools: templates, users, resources, patterns, metrics and more.',
+        'Context Services and Journey Timeline: customer journeys, when `[cview]` enables them.',
       ] },
       'Every action reports its result in a notice at the bottom right: green when it worked, red with the server\'s reason when it did not. Notices go away by themselves; × dismisses one at once.',
       'If the server stops answering, the page shows Server Connection Error and asks again every five seconds. It comes back by itself when the server answers.',
@@ -214,6 +215,49 @@ export const TOPICS = [
       'The list is the service\'s `_exceptions` option (the numbers, comma-separated), which the Services panel shows too.',
     ],
     related: ['callback', 'services'],
+  },
+  {
+    id: 'context-services', area: 'Panel', title: 'Context Services', routes: ['context-services'],
+    body: [
+      'Customer journeys as Context Services keeps them: services, their states and their tasks. Shown to Administrators and Supervisors when `[cview] enabled = true` on a single-tenant installation (no `contact-center-ids`). After changing business attributes in the configuration, reload the page.',
+      'Search: choose a key and type its exact value (there is no completion). The identification keys (`PhoneNumber`, `EmailAddress`, `Name`, and those added through the API) find customer profiles; for Name type the last name, then the first name (`Jones Jane`). Customer ID, Anonymous ID, Service ID, State ID and Task ID open journeys directly. A value no profile has is tried as an anonymous contact key.',
+      { terms: [
+        ['Which of these customers are you referring to?', 'Several profiles match: pick one.'],
+        ["Couldn't find any services..", 'Nothing matches, or the customer has no journey.'],
+      ] },
+      'The three columns list the services of the customer (or contact), the states and the tasks of the selected service. Time Started sorts them Latest First or Oldest First; each column has its own filter (type name, ID, active or completed). Services come 100 at a time: Show more lists the next ones.',
+      'Select an item for its General Information (Customer ID or Anonymous ID, ID, type as `Name (dbid)`, Time Started, Completed) and its Business Attributes: the fields of its start and end events, such as Media type (Started), then its extensions.',
+      { list: [
+        '+ starts a service, a state (a service must be selected) or a task (a service, and optionally one of its active states). Choose a type, fill the properties you need, and Start. Use Current Timestamp (checked) starts it now; unchecked, timestamp takes an ISO time or milliseconds. Additional properties + adds extensions: a value that reads as JSON is sent as JSON.',
+        'Complete ends the selected service, state or task, with the same properties plus `disposition` and `disposition_desc`. A completed item shows a tick.',
+        '× deletes a service with its states and tasks, after a confirmation. States and tasks cannot be deleted.',
+      ] },
+      'HTTP Request History lists every request the panel made since you opened it: action, path, data, method, status and time.',
+      { note: 'With `[cview] use-role = true`, Supervisors only read: the panel shows no +, ×, Complete or Start.' },
+    ],
+    related: ['journey-timeline', 'roles'],
+  },
+  {
+    id: 'journey-timeline', area: 'Panel', title: 'Journey Timeline', routes: ['journey-timeline'],
+    body: [
+      'A read-only view of one customer\'s journeys. Search by one of the keys the `[cview] timeline` configuration names (Email, Phone Number and Name by default), then pick the customer when several match. The header names the customer (Customer Name : Jones Jane) or the anonymous contact (Anonymous ID: …).',
+      'The horizontal timeline draws each service as a bar from its start to its completion; an active service runs to now, striped green. Click a bar to select it. The left sidebar:',
+      { terms: [
+        ['Expand Timeline', 'Zoom in: half the time range.'],
+        ['Contract Timeline', 'Zoom out: twice the time range.'],
+        ['Move to First / Move to Last', 'The earliest start, or the latest activity.'],
+        ['Move to Current Date', 'Centre on now.'],
+        ['Filter', 'Show only Active or Completed services (at least one), those started in a date range, of a Service Type, with a state of a State Type, or whose type or ID contains a name. Reset clears the choices; Filter Applied: says what is shown.'],
+      ] },
+      'Drag the timeline with the mouse to move along it. With the keyboard, focus it and use the left and right arrows to move, + and - to zoom.',
+      'Below, the vertical timeline lists the states of the selected service with their tasks ("No states exist." when it has none); select one for its details.',
+      { terms: [
+        ['Customer Profile', 'The profile\'s sections and rows the configuration names (Identification, Segmentation, Contact Information by default).'],
+        ['KPIs', 'The customer\'s Total, Active and Completed Journeys and States; for the selected service, its active and completed states and tasks.'],
+        ['Journey Details', 'The selection\'s type, ID, resource_type, media_type, interaction_id, application_type, and when it started and completed.'],
+      ] },
+    ],
+    related: ['context-services'],
   },
   {
     id: 'callback-states', area: 'Guide', title: 'Callback States', routes: [],
