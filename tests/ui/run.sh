@@ -82,7 +82,7 @@ echo "-- server at $main (peer $peer, down $down)"
 mkdir -p "$root_dir/target/ui-screenshots"
 status=0
 RINGBACK_URL="$main" PEER_URL="$peer" DOWN_URL="$down" SHOTS="$root_dir/target/ui-screenshots" \
-  node --test --test-concurrency=1 --test-reporter=spec ${UI_TESTS:-hub.test.mjs callback.test.mjs office.test.mjs tools.test.mjs sample.test.mjs} || status=$?
+  node --test --test-concurrency=1 --test-reporter=spec ${UI_TESTS:-hub.test.mjs callback.test.mjs office.test.mjs tools.test.mjs cs.test.mjs sample.test.mjs} || status=$?
 # Last, on its own: it stops the server.
 if [ -z "${UI_TESTS:-}" ]; then
   RINGBACK_URL="$main" PEER_URL="$peer" DOWN_URL="$down" SHOTS="$root_dir/target/ui-screenshots" \
