@@ -776,6 +776,9 @@ impl Platform {
                 )));
             }
         }
+        if name == "cview" {
+            crate::cs::settings::Settings::check(&options).map_err(PlatformError::BadRequest)?;
+        }
         self.put_section(name, options).await
     }
 

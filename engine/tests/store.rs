@@ -1013,3 +1013,251 @@ fn the_metrics_history_merges_minutes_reads_by_prefix_with_the_prior_row_and_pur
         [5 * M, 6 * M]
     );
 }
+
+fn cs_event(t: Millis) -> engine::cs::Event {
+    engine::cs::Event {
+        timestamp: t,
+        media_type: Some("voice".into()),
+        ..engine::cs::Event::default()
+    }
+}
+
+fn cs_service(id: &str, owner: engine::cs::Owner, started: Millis) -> engine::cs::Service {
+    engine::cs::Service {
+        id: id.into(),
+        owner,
+        service_type: Some("Agency".into()),
+        est_duration: Some(60),
+        started: cs_event(started),
+        completed: None,
+        extensions: serde_json::from_str(r#"{"Story":[{"title":"x"}]}"#).unwrap(),
+        expires_at: None,
+        auto_complete_after: Some(10),
+        last_activity: started,
+    }
+}
+
+fn journey(w: engine::cs::Write) -> WriteOp {
+    WriteOp::Journey(Box::new(w))
+}
+
+#[test]
+fn journeys_round_trip_filter_count_sweep_and_purge_by_tenant() {
+    use engine::cs::model::{ItemQuery, PurgeKind, Status};
+    use engine::cs::{Owner, ServiceQuery, State, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let cust = Owner::Customer("c1".into());
+    let mut done = cs_service("s1", cust.clone(), 1_000);
+    done.completed = Some(cs_event(2_000));
+    let active = cs_service("s2", cust.clone(), 3_000);
+    let anon = cs_service("s3", Owner::Anonymous("+1555".into()), 500);
+    let state = |id: &str, t: Millis, completed: bool| State {
+        service_id: "s2".into(),
+        id: id.into(),
+        state_type: Some("Upsell".into()),
+        previous_state_id: None,
+        est_duration: None,
+        started: cs_event(t),
+        completed: completed.then(|| cs_event(t + 1)),
+        extensions: Default::default(),
+    };
+    write(
+        &store,
+        vec![
+            journey(Write::PutService {
+                tenant: String::new(),
+                service: done.clone(),
+            }),
+            journey(Write::PutService {
+                tenant: String::new(),
+                service: active.clone(),
+            }),
+            journey(Write::PutService {
+                tenant: String::new(),
+                service: anon.clone(),
+            }),
+            // Another tenant's service of the same customer id is not this tenant's.
+            journey(Write::PutService {
+                tenant: "acme".into(),
+                service: cs_service("s9", cust.clone(), 9),
+            }),
+            journey(Write::PutState {
+                tenant: String::new(),
+                state: state("st1", 3_100, true),
+            }),
+            journey(Write::PutState {
+                tenant: String::new(),
+                state: state("st2", 3_200, false),
+            }),
+        ],
+    );
+    let j = store.journeys();
+    assert_eq!(j.cs_service("", "s2").unwrap(), Some(active.clone()));
+    assert_eq!(j.cs_service("", "s9").unwrap(), None);
+    let mut q = ServiceQuery::of(cust.clone());
+    let ids = |v: Vec<engine::cs::Service>| v.into_iter().map(|s| s.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(j.cs_services("", &q).unwrap()),
+        ["s2", "s1"],
+        "latest first"
+    );
+    q.status = Status::Completed;
+    assert_eq!(ids(j.cs_services("", &q).unwrap()), ["s1"]);
+    q.status = Status::Any;
+    q.started_from = Some(2_500);
+    assert_eq!(ids(j.cs_services("", &q).unwrap()), ["s2"]);
+    let anon_q = ServiceQuery::of(Owner::Anonymous("+1555".into()));
+    assert_eq!(ids(j.cs_services("", &anon_q).unwrap()), ["s3"]);
+    let active_states = ItemQuery {
+        status: Status::Active,
+        ..ItemQuery::default()
+    };
+    let states = j.cs_states("", &["s2"], &active_states).unwrap();
+    assert_eq!(
+        states.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+        ["st2"]
+    );
+    assert_eq!(
+        j.cs_item_service("", "st1").unwrap(),
+        Some(("s2".into(), "state"))
+    );
+    let c = j.cs_counts("", &cust).unwrap();
+    assert_eq!(
+        (c.services, c.services_active, c.states, c.states_active),
+        (2, 1, 2, 1)
+    );
+    // Activity moves the idle deadline: s2 (active, 10 s allowance) is due at 13_000, then
+    // 20_000 after activity at 10_000; s3 at 10_500 and acme's s9 at 10_009, the earliest first.
+    write(
+        &store,
+        vec![journey(Write::Touch {
+            tenant: String::new(),
+            id: "s2".into(),
+            at: 10_000,
+        })],
+    );
+    let due = j.cs_due(15_000, 10).unwrap();
+    assert_eq!(
+        due.iter().map(|(_, s)| s.id.as_str()).collect::<Vec<_>>(),
+        ["s9", "s3"]
+    );
+    assert_eq!(j.cs_due(20_000, 10).unwrap().len(), 3);
+    // Purge the anonymous active ones, then everything started before 2_500.
+    let anon_purge = PurgeKind::Started { anonymous: true };
+    assert_eq!(j.cs_purge_count("", anon_purge, 10_000).unwrap(), 1);
+    write(
+        &store,
+        vec![journey(Write::Purge {
+            tenant: String::new(),
+            kind: anon_purge,
+            before: 10_000,
+        })],
+    );
+    assert_eq!(j.cs_service("", "s3").unwrap(), None);
+    write(
+        &store,
+        vec![journey(Write::Purge {
+            tenant: String::new(),
+            kind: PurgeKind::All,
+            before: 2_500,
+        })],
+    );
+    assert_eq!(
+        ids(j.cs_services("", &ServiceQuery::of(cust.clone())).unwrap()),
+        ["s2"]
+    );
+    write(
+        &store,
+        vec![journey(Write::DeleteService {
+            tenant: String::new(),
+            id: "s2".into(),
+        })],
+    );
+    assert_eq!(
+        j.cs_states("", &["s2"], &ItemQuery::default()).unwrap(),
+        vec![]
+    );
+    assert_eq!(
+        j.cs_service("acme", "s9").unwrap().map(|s| s.id),
+        Some("s9".into())
+    );
+}
+
+#[test]
+fn profiles_are_found_through_their_index_and_metadata_is_kept() {
+    use engine::cs::profiles::Profile;
+    use engine::cs::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let p = Profile {
+        customer_id: "c1".into(),
+        attributes: serde_json::from_str(
+            r#"{"PhoneNumber":["5125","6504661100"],"LastName":"Jones"}"#,
+        )
+        .unwrap(),
+        extensions: Default::default(),
+        created_at: 1,
+        updated_at: 1,
+    };
+    let index = p.index();
+    write(
+        &store,
+        vec![journey(Write::PutProfile {
+            tenant: String::new(),
+            profile: p.clone(),
+            index,
+        })],
+    );
+    let j = store.journeys();
+    assert_eq!(j.cs_profile("", "c1").unwrap(), Some(p.clone()));
+    assert_eq!(
+        j.cs_profiles_with("", "PhoneNumber", "6504661100", 10)
+            .unwrap(),
+        ["c1"]
+    );
+    assert_eq!(
+        j.cs_profiles_with("", "lastname", "jones", 10).unwrap(),
+        ["c1"]
+    );
+    // A replaced profile's old values no longer find it.
+    let mut q = p.clone();
+    q.attributes = serde_json::from_str(r#"{"PhoneNumber":"777"}"#).unwrap();
+    let index = q.index();
+    write(
+        &store,
+        vec![journey(Write::PutProfile {
+            tenant: String::new(),
+            profile: q,
+            index,
+        })],
+    );
+    assert!(j
+        .cs_profiles_with("", "PhoneNumber", "5125", 10)
+        .unwrap()
+        .is_empty());
+    write(
+        &store,
+        vec![journey(Write::DeleteProfile {
+            tenant: String::new(),
+            id: "c1".into(),
+        })],
+    );
+    assert!(j
+        .cs_profiles_with("", "PhoneNumber", "777", 10)
+        .unwrap()
+        .is_empty());
+    write(
+        &store,
+        vec![journey(Write::PutMeta {
+            tenant: "t".into(),
+            kind: "schema".into(),
+            name: "X".into(),
+            body: "{}".into(),
+        })],
+    );
+    assert_eq!(
+        j.cs_meta().unwrap(),
+        [("t".into(), "schema".into(), "X".into(), "{}".into())]
+    );
+}

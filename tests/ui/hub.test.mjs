@@ -33,7 +33,7 @@ describe('Administrator', () => {
   test('sees every panel and the nodes of the cluster, green and red', async () => {
     const page = await newPage();
     await login(page, 'ann');
-    assert.deepEqual(await tabs(page), ['Monitor', 'Services', 'Office Hours', 'Callback', 'Tools']);
+    assert.deepEqual(await tabs(page), ['Monitor', 'Services', 'Office Hours', 'Callback', 'Tools', 'Context Services', 'Journey Timeline']);
     const nodes = page.locator('article.node');
     await nodes.nth(2).waitFor();
     assert.equal(await nodes.count(), 3);
@@ -173,7 +173,7 @@ describe('Supervisor', () => {
   test('sees Monitor, Services and Callback, only its own services, and changes nothing', async () => {
     const page = await newPage();
     await login(page, 'sam');
-    assert.deepEqual(await tabs(page), ['Monitor', 'Services', 'Office Hours', 'Callback', 'Tools']);
+    assert.deepEqual(await tabs(page), ['Monitor', 'Services', 'Office Hours', 'Callback', 'Tools', 'Context Services', 'Journey Timeline']);
     await page.getByRole('link', { name: 'Services', exact: true }).click();
     const list = page.getByRole('complementary', { name: 'Configured Services' });
     await list.locator('li').first().waitFor();

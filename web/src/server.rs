@@ -195,6 +195,7 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
         started_ms: now(),
         closing: closing.clone(),
         metrics,
+        data_dir: opts.data_dir.clone(),
     });
     let mut server = HttpServer::new(move || {
         App::new()

@@ -942,3 +942,199 @@ fn a_callback_writes_its_customers_journey() {
     });
     assert_eq!(anon[0]["service_id"], cb["_id"]);
 }
+
+fn rb(server: &Server, method: &str, path: &str) -> Resp {
+    send(
+        server.raw_req(method, &format!("{}/ringback/1{path}", server.root)),
+        None,
+    )
+}
+
+#[test]
+fn a_callback_journey_shows_queued_offered_and_connected() {
+    let ini = format!(
+        "{}\n[telephony]\ndial_rules = {{\"rules\": [], \"default\": {{\"outcome\": \"answer\", \"after_ms\": 0}}}}\n\
+         [agent.ann]\ngroups = Agents\nmedia = voice\n\
+         [service.cs-now]\n_type = ors\n_service = callback\n_call_direction = USERTERMINATED\n\
+         _wait_for_agent = false\n_urs_virtual_queue = CsNow\n_target = Agents@StatServer.GA\n\
+         _cs_service_type = Agency\n",
+        common::sample_ini()
+    );
+    let server = Server::start_with_config(&ini);
+    let cb = server
+        .post_form(
+            "/service/callback/cs-now",
+            &[("_customer_number", "5557777")],
+        )
+        .ok_json(200);
+    let id = cb["_id"].as_str().expect("_id").to_owned();
+    let path = "/services/anonymous/5557777?active_states=true&completed_states=true";
+    let v = journey_until(&server, path, |v| {
+        v[0]["active_states"][0]["state_type"] == 2461
+    });
+    assert_eq!(v[0]["service_id"], id);
+    assert_eq!(
+        v[0]["service_type"], 2453,
+        "the service's _cs_service_type (Agency)"
+    );
+    // An agent takes it: offered (the customer is dialled), then connected.
+    let since = rb(&server, "POST", "/agents/ann/login").ok_json(200)["last_event"]
+        .as_u64()
+        .expect("last_event");
+    rb(&server, "POST", "/agents/ann/ready").ok_json(200);
+    let (offer, _) = common::wait_event(&server, "ann", since, "offer");
+    let offer_id = offer["offer"].as_str().expect("offer id").to_owned();
+    rb(
+        &server,
+        "POST",
+        &format!("/agents/ann/offers/{offer_id}/accept"),
+    )
+    .ok_json(200);
+    let v = journey_until(&server, path, |v| {
+        v[0]["active_states"][0]["state_type"] == 2463
+    });
+    let done: Vec<&Value> = v[0]["completed_states"]
+        .as_array()
+        .expect("states")
+        .iter()
+        .map(|s| &s["state_type"])
+        .collect();
+    assert_eq!(
+        done,
+        [&json!(2461), &json!(2462)],
+        "queued, then offered; connected is open: {v}"
+    );
+    let sum = get(&server, "/services/anonymous/5557777/summary").ok_json(200);
+    assert_eq!(
+        sum["states"],
+        json!({"total": 3, "active": 1, "completed": 2})
+    );
+}
+
+#[test]
+fn the_panels_additions_and_the_remaining_operations() {
+    let server = Server::start();
+    let sid = start(&server, json!({"contact_key": "k-1"}));
+    let st = post(
+        &server,
+        &format!("/services/{sid}/states/start"),
+        &json!({}),
+    )
+    .ok_json(201)["state_id"]
+        .as_str()
+        .expect("state_id")
+        .to_owned();
+    let task = post(&server, &format!("/services/{sid}/tasks/start"), &json!({})).ok_json(201)
+        ["task_id"]
+        .as_str()
+        .expect("task_id")
+        .to_owned();
+    // The service of a state or task id.
+    assert_eq!(
+        get(&server, &format!("/items/{st}")).ok_json(200),
+        json!({"service_id": sid, "kind": "state"})
+    );
+    assert_eq!(
+        get(&server, &format!("/items/{task}")).ok_json(200),
+        json!({"service_id": sid, "kind": "task"})
+    );
+    get(&server, "/items/nope").gms_error(400, &exc("NotFoundException"));
+    // Extensions of a service and a task.
+    put(
+        &server,
+        &format!("/services/{sid}/extensions/Notes"),
+        &json!([{"n": 1}]),
+    )
+    .ok_json_empty();
+    put(
+        &server,
+        &format!("/services/{sid}/tasks/{task}/extensions/Notes/merge"),
+        &json!({"n": 2}),
+    )
+    .ok_json_empty();
+    assert_eq!(
+        get(&server, &format!("/services/{sid}?extensions=Notes")).ok_json(200)["Notes"],
+        json!([{"n": 1}])
+    );
+    assert_eq!(
+        get(
+            &server,
+            &format!("/services/{sid}/tasks/{task}?extensions=Notes")
+        )
+        .ok_json(200)["Notes"],
+        json!({"n": 2})
+    );
+    assert_eq!(
+        get(
+            &server,
+            &format!("/services/{sid}?active_tasks=true&extensions=Task.Notes")
+        )
+        .ok_json(200)["active_tasks"][0]["Notes"],
+        json!({"n": 2})
+    );
+    assert_eq!(
+        get(&server, "/services/anonymous/k-1/summary").ok_json(200)["tasks"]["total"],
+        1
+    );
+    // The Journey Timeline's configuration: the default, then [cview] timeline.
+    let t = get(&server, "/ui/journey-timeline").ok_json(200);
+    assert_eq!(t["search"][0]["attributes"], json!(["EmailAddress"]));
+    server
+        .put_json(
+            "/admin/config/cview",
+            &json!({"enabled": "true", "timeline": "{\"search\": [], \"profile\": []}"}),
+        )
+        .ok_json(200);
+    assert_eq!(
+        get(&server, "/ui/journey-timeline").ok_json(200),
+        json!({"search": [], "profile": []})
+    );
+    // A timeline configuration that is not a JSON object is refused.
+    server
+        .put_json(
+            "/admin/config/cview",
+            &json!({"enabled": "true", "timeline": "[1]"}),
+        )
+        .assert_error(
+            400,
+            "com.genesyslab.gsg.services.ServiceException",
+            "[cview] timeline must be a JSON object",
+        );
+    // Metadata one by one.
+    let key = get(&server, "/metadata/identification-keys/EmailAddress").ok_json(200);
+    assert_eq!(
+        (key["id"].clone(), key["source"].clone()),
+        (json!(2), json!("profile"))
+    );
+    get(&server, "/metadata/identification-keys/Nope").gms_error(404, &exc("NotFoundException"));
+    assert_eq!(
+        get(&server, "/metadata/profiles/extensions").ok_json(200),
+        json!([])
+    );
+    // The export to files: a JSON line and a CSV row per service, in the data folder.
+    let files = post(
+        &server,
+        "/maintenance/services/files",
+        &json!({"time_from": 0}),
+    )
+    .ok_json(200);
+    assert_eq!(files["services"], 1);
+    let created: Vec<&str> = files["created"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| f.as_str().expect("name"))
+        .collect();
+    assert_eq!(created.len(), 2);
+    let json_lines = std::fs::read_to_string(created[0]).expect("the JSON file");
+    assert!(
+        json_lines.contains(&format!("\"service_id\":\"{sid}\"")),
+        "{json_lines}"
+    );
+    let csv = std::fs::read_to_string(created[1]).expect("the CSV file");
+    assert!(
+        csv.starts_with("service_id,customer_id,contact_key"),
+        "{csv}"
+    );
+    assert!(csv.contains(&format!("\"{sid}\",\"\",\"k-1\"")), "{csv}");
+}

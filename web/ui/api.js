@@ -34,9 +34,10 @@ export class ApiError extends Error {
 
 /**
  * One request. `path` is under /genesys/1/ unless it starts with '/'. `body`: an object (sent
- * as JSON), FormData or a Blob. `action`: what the logger says on success.
+ * as JSON), FormData or a Blob. `action`: what the logger says on success. `meta`, if given, is
+ * told the answer's `status`.
  */
-export async function request(method, path, { body, action } = {}) {
+export async function request(method, path, { body, action, meta } = {}) {
   const url = path.startsWith('/') ? path : `/genesys/1/${path}`;
   const headers = { Accept: 'application/json', 'X-Requested-With': 'XMLHttpRequest' };
   let payload;
@@ -61,6 +62,7 @@ export async function request(method, path, { body, action } = {}) {
     status.lost = false;
     changed();
   }
+  if (meta) meta.status = resp.status;
   const type = resp.headers.get('content-type') || '';
   let data = null;
   if (resp.status !== 204) {

@@ -80,24 +80,24 @@ export const shown = (v) => (v === undefined || v === null ? '' : typeof v === '
 
 /**
  * Every request of a panel through api.js, kept in its HTTP Request History: action, path (as
- * `../1/cs/...`), data (the query or the body), method, status and time. `ok` is the status the
- * endpoint answers on success (201 for a start, 204 for an end); a failure records its own.
+ * `../1/cs/...`), data (the query or the body), method, the status the server answered, and time.
  */
 export function useHistory() {
   const [history, setHistory] = useState([]);
-  const call = useCallback(async (method, path, { body, action, ok = 200 } = {}) => {
+  const call = useCallback(async (method, path, { body, action } = {}) => {
     const [where, query] = path.split('?');
     const data = method === 'GET' || method === 'DELETE'
       ? (query ? JSON.stringify(Object.fromEntries(new URLSearchParams(query))) : '')
       : (body === undefined ? '' : JSON.stringify(body));
     const entry = { n: 0, action, path: `../1/${where}`, data, method };
     const add = (status) => setHistory((h) => [...h, { ...entry, n: h.length + 1, status, time: new Date() }]);
-    const opts = { action };
+    const meta = {};
+    const opts = { action, meta };
     try {
       const out = method === 'GET' ? await api.get(path, opts)
         : method === 'DELETE' ? await api.del(path, opts)
           : method === 'PUT' ? await api.put(path, body, opts) : await api.post(path, body, opts);
-      add(ok);
+      add(meta.status);
       return out;
     } catch (e) {
       add(e.status ?? 0);
@@ -437,7 +437,7 @@ function EventForm({ form, catalog, owner, service, state, call, onCancel, onDon
     try {
       if (start) {
         const path = kind === 'service' ? 'cs/services/start' : `cs/services/${seg(sid)}/${kind}s/start`;
-        const out = await call('POST', path, { body, action: `Start ${K}`, ok: 201 });
+        const out = await call('POST', path, { body, action: `Start ${K}` });
         const id = out?.[`${kind}_id`];
         notify('ok', `${K} started`);
         if (kind === 'service') {
@@ -446,7 +446,7 @@ function EventForm({ form, catalog, owner, service, state, call, onCancel, onDon
         } else await onDone({ service: sid, state: kind === 'state' ? id : stateId || undefined, task: kind === 'task' ? id : undefined, focus: kind });
       } else {
         const path = kind === 'service' ? `cs/services/${seg(item.id)}/end` : `cs/services/${seg(item.service_id)}/${kind}s/${seg(item.id)}/end`;
-        await call('POST', path, { body, action: `Complete ${K}: ${item.id}`, ok: 204 });
+        await call('POST', path, { body, action: `Complete ${K}: ${item.id}` });
         notify('ok', `${K} completed`);
         await onDone({ service: item.kind === 'service' ? item.id : item.service_id, state: item.kind === 'state' ? item.id : item.kind === 'task' ? item.state_id : undefined, task: item.kind === 'task' ? item.id : undefined, focus: kind });
       }

@@ -75,6 +75,21 @@ impl Settings {
         }
     }
 
+    /// What `[cview]` may not hold: a `timeline` that is not a JSON object (the Journey
+    /// Timeline reads it).
+    pub fn check(options: &[(String, String)]) -> Result<(), String> {
+        match options.iter().find(|(k, _)| k == "timeline") {
+            Some((_, v)) if !v.trim().is_empty() => {
+                match serde_json::from_str::<serde_json::Value>(v) {
+                    Ok(serde_json::Value::Object(_)) => Ok(()),
+                    Ok(_) => Err("[cview] timeline must be a JSON object".into()),
+                    Err(e) => Err(format!("[cview] timeline is not valid JSON: {e}")),
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The tenant a request's `ContactCenterId` names ([`super::DEFAULT_TENANT`] when the
     /// installation is single-tenant).
     pub fn tenant(&self, header: Option<&str>) -> Result<String, CsError> {
@@ -144,6 +159,19 @@ mod tests {
         assert!(!on.permits(false, true));
         let off = Settings::default();
         assert!(off.permits(false, true));
+    }
+
+    #[test]
+    fn the_timeline_configuration_is_a_json_object() {
+        assert_eq!(
+            Settings::check(&opts(&[("timeline", "{\"search\": []}")])),
+            Ok(())
+        );
+        assert_eq!(
+            Settings::check(&opts(&[("timeline", "[1]")])),
+            Err("[cview] timeline must be a JSON object".into())
+        );
+        assert!(Settings::check(&opts(&[("timeline", "{oops")])).is_err());
     }
 
     #[test]

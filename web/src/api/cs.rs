@@ -22,6 +22,7 @@ use engine::cs::{
     End, Event, EventInput, ExportEvents, ExportQuery, ItemQuery, Owner, PurgeKind, Service,
     ServiceQuery, StartItem, StartService, State, Status, Target, Task,
 };
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Map, Value};
 
 use super::auth;
@@ -158,10 +159,24 @@ fn query_time(q: &[(String, String)], name: &str) -> Result<Option<i64>, ApiErro
 
 /// A time as Context Services writes it: UTC with milliseconds.
 fn time_text(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .to_string()
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write as _;
+    // Written by hand: a customer's page renders tens of thousands of these, and chrono's
+    // `format` parses its pattern each time.
+    let t = chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
+    let mut out = String::with_capacity(24);
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.timestamp_subsec_millis()
+    );
+    out
 }
 
 fn text_of(name: &str, v: &Value) -> Result<Option<String>, ApiError> {
@@ -298,6 +313,14 @@ impl Pick {
 }
 
 impl Extensions3 {
+    fn all() -> Extensions3 {
+        Extensions3 {
+            own: Pick::All,
+            states: Pick::All,
+            tasks: Pick::All,
+        }
+    }
+
     fn of(q: &[(String, String)]) -> Extensions3 {
         let mut e = Extensions3::default();
         for name in list(q, "extensions") {
@@ -317,106 +340,302 @@ impl Extensions3 {
     }
 }
 
-fn event_json(catalog: &Catalog, kind: Kind, e: &Event) -> Value {
-    let mut m = Map::new();
-    m.insert("timestamp".into(), time_text(e.timestamp).into());
-    for (name, v) in e.fields() {
-        let rendered = if engine::cs::business::MAPPABLE_EVENT_FIELDS.contains(&name) {
-            catalog.render(kind, name, v)
-        } else {
-            Value::from(v.clone())
+/// A business-attribute field as answered: the value's DB id (or its name with `map-names`)
+/// when the field is mapped and the value known, else the text as stored.
+struct BaValue<'a> {
+    catalog: &'a Catalog,
+    kind: Kind,
+    field: &'a str,
+    stored: &'a str,
+}
+
+impl Serialize for BaValue<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        match self
+            .catalog
+            .attribute_of(self.kind, self.field)
+            .and_then(|a| a.find(self.stored))
+        {
+            Some(v) if !self.catalog.map_names => ser.serialize_i64(v.dbid),
+            Some(v) => ser.serialize_str(&v.name),
+            None => ser.serialize_str(self.stored),
+        }
+    }
+}
+
+/// A start or end event as answered.
+struct EventView<'a> {
+    catalog: &'a Catalog,
+    kind: Kind,
+    e: &'a Event,
+}
+
+impl Serialize for EventView<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let mut m = ser.serialize_map(None)?;
+        m.serialize_entry("timestamp", &time_text(self.e.timestamp))?;
+        for (name, v) in self.e.fields() {
+            if engine::cs::business::MAPPABLE_EVENT_FIELDS.contains(&name) {
+                m.serialize_entry(
+                    name,
+                    &BaValue {
+                        catalog: self.catalog,
+                        kind: self.kind,
+                        field: name,
+                        stored: v,
+                    },
+                )?;
+            } else {
+                m.serialize_entry(name, v)?;
+            }
+        }
+        m.end()
+    }
+}
+
+/// The common part of a record: its type, estimated duration, events and picked extensions.
+#[allow(clippy::too_many_arguments)]
+fn record_fields<M: SerializeMap>(
+    m: &mut M,
+    catalog: &Catalog,
+    kind: Kind,
+    item_type: &Option<String>,
+    est_duration: Option<i64>,
+    started: &Event,
+    completed: &Option<Event>,
+) -> Result<(), M::Error> {
+    match item_type {
+        Some(t) => m.serialize_entry(
+            kind.type_field(),
+            &BaValue {
+                catalog,
+                kind,
+                field: kind.type_field(),
+                stored: t,
+            },
+        )?,
+        None => m.serialize_entry(kind.type_field(), &Value::Null)?,
+    }
+    if let Some(d) = est_duration {
+        m.serialize_entry("est_duration", &d)?;
+    }
+    m.serialize_entry(
+        "started",
+        &EventView {
+            catalog,
+            kind,
+            e: started,
+        },
+    )?;
+    if let Some(c) = completed {
+        m.serialize_entry(
+            "completed",
+            &EventView {
+                catalog,
+                kind,
+                e: c,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+impl Pick {
+    fn serialize_into<M: SerializeMap>(&self, ext: &Extensions, m: &mut M) -> Result<(), M::Error> {
+        match self {
+            Pick::None => Ok(()),
+            Pick::All => ext.iter().try_for_each(|(k, v)| m.serialize_entry(k, v)),
+            Pick::Names(names) => names
+                .iter()
+                .filter_map(|n| ext.get(n).map(|v| (n, v)))
+                .try_for_each(|(k, v)| m.serialize_entry(k, v)),
+        }
+    }
+}
+
+/// A task as answered (`nested`: within its service, without `service_id`).
+struct TaskView<'a> {
+    catalog: &'a Catalog,
+    t: &'a Task,
+    pick: &'a Pick,
+    nested: bool,
+}
+
+impl Serialize for TaskView<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let t = self.t;
+        let mut m = ser.serialize_map(None)?;
+        if !self.nested {
+            m.serialize_entry("service_id", &t.service_id)?;
+        }
+        if let Some(s) = &t.state_id {
+            m.serialize_entry("state_id", s)?;
+        }
+        m.serialize_entry("task_id", &t.id)?;
+        record_fields(
+            &mut m,
+            self.catalog,
+            Kind::Task,
+            &t.task_type,
+            t.est_duration,
+            &t.started,
+            &t.completed,
+        )?;
+        self.pick.serialize_into(&t.extensions, &mut m)?;
+        m.end()
+    }
+}
+
+/// A state as answered, with its tasks when asked (`active_tasks`, `completed_tasks`).
+struct StateView<'a> {
+    catalog: &'a Catalog,
+    s: &'a State,
+    pick: &'a Pick,
+    nested: bool,
+    tasks: Option<(bool, bool, Vec<&'a Task>, &'a Pick)>,
+}
+
+impl Serialize for StateView<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let s = self.s;
+        let mut m = ser.serialize_map(None)?;
+        if !self.nested {
+            m.serialize_entry("service_id", &s.service_id)?;
+        }
+        m.serialize_entry("state_id", &s.id)?;
+        if let Some(p) = &s.previous_state_id {
+            m.serialize_entry("previous_state_id", p)?;
+        }
+        record_fields(
+            &mut m,
+            self.catalog,
+            Kind::State,
+            &s.state_type,
+            s.est_duration,
+            &s.started,
+            &s.completed,
+        )?;
+        self.pick.serialize_into(&s.extensions, &mut m)?;
+        if let Some((active, completed, tasks, pick)) = &self.tasks {
+            let of = |done: bool| -> Vec<TaskView<'_>> {
+                tasks
+                    .iter()
+                    .filter(|t| t.completed.is_some() == done)
+                    .map(|t| TaskView {
+                        catalog: self.catalog,
+                        t,
+                        pick,
+                        nested: true,
+                    })
+                    .collect()
+            };
+            if *active {
+                m.serialize_entry("active_tasks", &of(false))?;
+            }
+            if *completed {
+                m.serialize_entry("completed_tasks", &of(true))?;
+            }
+        }
+        m.end()
+    }
+}
+
+/// A service as answered, with its states and tasks as asked.
+struct ServiceView<'a> {
+    catalog: &'a Catalog,
+    s: &'a Service,
+    picks: &'a Extensions3,
+    nested: Nested,
+    states: &'a [&'a State],
+    tasks: &'a [&'a Task],
+}
+
+impl Serialize for ServiceView<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let s = self.s;
+        let c = self.catalog;
+        let mut m = ser.serialize_map(None)?;
+        m.serialize_entry("service_id", &s.id)?;
+        match &s.owner {
+            Owner::Customer(id) => m.serialize_entry("customer_id", id)?,
+            Owner::Anonymous(k) => m.serialize_entry("contact_key", k)?,
+        }
+        record_fields(
+            &mut m,
+            c,
+            Kind::Service,
+            &s.service_type,
+            s.est_duration,
+            &s.started,
+            &s.completed,
+        )?;
+        if let Some(e) = s.expires_at {
+            m.serialize_entry("expiration_time", &time_text(e))?;
+        }
+        self.picks.own.serialize_into(&s.extensions, &mut m)?;
+        let states = |done: bool| -> Vec<StateView<'_>> {
+            self.states
+                .iter()
+                .filter(|x| x.completed.is_some() == done)
+                .map(|x| StateView {
+                    catalog: c,
+                    s: x,
+                    pick: &self.picks.states,
+                    nested: true,
+                    tasks: None,
+                })
+                .collect()
         };
-        m.insert(name.into(), rendered);
+        let tasks = |done: bool| -> Vec<TaskView<'_>> {
+            self.tasks
+                .iter()
+                .filter(|x| x.completed.is_some() == done)
+                .map(|x| TaskView {
+                    catalog: c,
+                    t: x,
+                    pick: &self.picks.tasks,
+                    nested: true,
+                })
+                .collect()
+        };
+        if self.nested.active_states {
+            m.serialize_entry("active_states", &states(false))?;
+        }
+        if self.nested.completed_states {
+            m.serialize_entry("completed_states", &states(true))?;
+        }
+        if self.nested.active_tasks {
+            m.serialize_entry("active_tasks", &tasks(false))?;
+        }
+        if self.nested.completed_tasks {
+            m.serialize_entry("completed_tasks", &tasks(true))?;
+        }
+        m.end()
     }
-    Value::Object(m)
 }
 
-fn type_json(catalog: &Catalog, kind: Kind, t: &Option<String>) -> Value {
-    t.as_ref()
-        .map(|t| catalog.render(kind, kind.type_field(), t))
-        .unwrap_or(Value::Null)
+/// A service with every extension and nothing nested (what an export writes).
+fn full_view<'a>(catalog: &'a Catalog, s: &'a Service, all: &'a Extensions3) -> ServiceView<'a> {
+    ServiceView {
+        catalog,
+        s,
+        picks: all,
+        nested: Nested::default(),
+        states: &[],
+        tasks: &[],
+    }
 }
 
-fn state_json(catalog: &Catalog, s: &State, pick: &Pick, nested: bool) -> Map<String, Value> {
-    let mut m = Map::new();
-    if !nested {
-        m.insert("service_id".into(), s.service_id.clone().into());
-    }
-    m.insert("state_id".into(), s.id.clone().into());
-    m.insert(
-        "state_type".into(),
-        type_json(catalog, Kind::State, &s.state_type),
-    );
-    if let Some(p) = &s.previous_state_id {
-        m.insert("previous_state_id".into(), p.clone().into());
-    }
-    if let Some(d) = s.est_duration {
-        m.insert("est_duration".into(), d.into());
-    }
-    m.insert(
-        "started".into(),
-        event_json(catalog, Kind::State, &s.started),
-    );
-    if let Some(c) = &s.completed {
-        m.insert("completed".into(), event_json(catalog, Kind::State, c));
-    }
-    pick.apply(&s.extensions, &mut m);
-    m
-}
-
-fn task_json(catalog: &Catalog, t: &Task, pick: &Pick, nested: bool) -> Map<String, Value> {
-    let mut m = Map::new();
-    if !nested {
-        m.insert("service_id".into(), t.service_id.clone().into());
-    }
-    if let Some(s) = &t.state_id {
-        m.insert("state_id".into(), s.clone().into());
-    }
-    m.insert("task_id".into(), t.id.clone().into());
-    m.insert(
-        "task_type".into(),
-        type_json(catalog, Kind::Task, &t.task_type),
-    );
-    if let Some(d) = t.est_duration {
-        m.insert("est_duration".into(), d.into());
-    }
-    m.insert(
-        "started".into(),
-        event_json(catalog, Kind::Task, &t.started),
-    );
-    if let Some(c) = &t.completed {
-        m.insert("completed".into(), event_json(catalog, Kind::Task, c));
-    }
-    pick.apply(&t.extensions, &mut m);
-    m
-}
-
-fn service_json(catalog: &Catalog, s: &Service, pick: &Pick) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("service_id".into(), s.id.clone().into());
-    match &s.owner {
-        Owner::Customer(c) => m.insert("customer_id".into(), c.clone().into()),
-        Owner::Anonymous(k) => m.insert("contact_key".into(), k.clone().into()),
-    };
-    m.insert(
-        "service_type".into(),
-        type_json(catalog, Kind::Service, &s.service_type),
-    );
-    if let Some(d) = s.est_duration {
-        m.insert("est_duration".into(), d.into());
-    }
-    m.insert(
-        "started".into(),
-        event_json(catalog, Kind::Service, &s.started),
-    );
-    if let Some(c) = &s.completed {
-        m.insert("completed".into(), event_json(catalog, Kind::Service, c));
-    }
-    if let Some(e) = s.expires_at {
-        m.insert("expiration_time".into(), time_text(e).into());
-    }
-    pick.apply(&s.extensions, &mut m);
-    m
+/// A JSON answer, serialised straight from its views.
+fn json_answer(
+    status: actix_web::http::StatusCode,
+    v: &impl Serialize,
+) -> Result<HttpResponse, ApiError> {
+    let body = serde_json::to_vec(v)
+        .map_err(|e| ApiError::Internal(format!("rendering the answer: {e}")))?;
+    Ok(HttpResponse::build(status)
+        .content_type("application/json")
+        .body(body))
 }
 
 /// Which nested records a service answer carries.
@@ -447,13 +666,14 @@ impl Nested {
     }
 }
 
-/// Services rendered with their nested states and tasks as asked.
-fn services_json(
+/// Services answered with their nested states and tasks as asked: a list, or one (`one`).
+fn services_answer(
     state: &AppState,
     tenant: &str,
     services: &[Service],
     q: &[(String, String)],
-) -> Result<Vec<Value>, ApiError> {
+    one: bool,
+) -> Result<HttpResponse, ApiError> {
     let cs = state.platform.context_services();
     let catalog = cs.catalog(tenant);
     let nested = Nested::of(q)?;
@@ -485,38 +705,29 @@ fn services_json(
             .1
             .push(t);
     }
-    Ok(services
+    let none = (Vec::new(), Vec::new());
+    let views: Vec<ServiceView<'_>> = services
         .iter()
         .map(|s| {
-            let mut m = service_json(&catalog, s, &picks.own);
-            let (sts, tks) = by_service.remove(s.id.as_str()).unwrap_or_default();
-            let render_states = |done: bool| -> Value {
-                sts.iter()
-                    .filter(|x| x.completed.is_some() == done)
-                    .map(|x| Value::Object(state_json(&catalog, x, &picks.states, true)))
-                    .collect()
-            };
-            let render_tasks = |done: bool| -> Value {
-                tks.iter()
-                    .filter(|x| x.completed.is_some() == done)
-                    .map(|x| Value::Object(task_json(&catalog, x, &picks.tasks, true)))
-                    .collect()
-            };
-            if nested.active_states {
-                m.insert("active_states".into(), render_states(false));
+            let (sts, tks) = by_service.get(s.id.as_str()).unwrap_or(&none);
+            ServiceView {
+                catalog: &catalog,
+                s,
+                picks: &picks,
+                nested,
+                states: sts,
+                tasks: tks,
             }
-            if nested.completed_states {
-                m.insert("completed_states".into(), render_states(true));
-            }
-            if nested.active_tasks {
-                m.insert("active_tasks".into(), render_tasks(false));
-            }
-            if nested.completed_tasks {
-                m.insert("completed_tasks".into(), render_tasks(true));
-            }
-            Value::Object(m)
         })
-        .collect())
+        .collect();
+    if one {
+        match views.first() {
+            Some(v) => json_answer(actix_web::http::StatusCode::OK, v),
+            None => Ok(HttpResponse::Ok().json(Value::Null)),
+        }
+    } else {
+        json_answer(actix_web::http::StatusCode::OK, &views)
+    }
 }
 
 fn created(field: &str, id: String) -> HttpResponse {
@@ -617,8 +828,7 @@ pub(crate) async fn get_service(
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant(&req, &state)?;
     let s = state.platform.context_services().service(&tenant, &path)?;
-    let mut out = services_json(&state, &tenant, &[s], &query(&req))?;
-    Ok(HttpResponse::Ok().json(out.pop().unwrap_or(Value::Null)))
+    services_answer(&state, &tenant, &[s], &query(&req), true)
 }
 
 #[utoipa::path(
@@ -741,7 +951,7 @@ async fn owner_services(
     let tenant = tenant(&req, &state)?;
     let q = service_query(&req, &state, &tenant, owner, status)?;
     let services = state.platform.context_services().services(&tenant, &q)?;
-    Ok(HttpResponse::Ok().json(services_json(&state, &tenant, &services, &query(&req))?))
+    services_answer(&state, &tenant, &services, &query(&req), false)
 }
 
 macro_rules! list_doc {
@@ -1132,30 +1342,23 @@ async fn list_states(
     } else {
         Vec::new()
     };
-    let out: Vec<Value> = states
+    let views: Vec<StateView<'_>> = states
         .iter()
-        .map(|s| {
-            let mut m = state_json(&catalog, s, &picks.own, false);
-            let mine = |done: bool| -> Value {
-                tasks
+        .map(|s| StateView {
+            catalog: &catalog,
+            s,
+            pick: &picks.own,
+            nested: false,
+            tasks: (active_tasks || completed_tasks).then(|| {
+                let mine = tasks
                     .iter()
-                    .filter(|t| {
-                        t.state_id.as_deref() == Some(s.id.as_str())
-                            && t.completed.is_some() == done
-                    })
-                    .map(|t| Value::Object(task_json(&catalog, t, &picks.tasks, true)))
-                    .collect()
-            };
-            if active_tasks {
-                m.insert("active_tasks".into(), mine(false));
-            }
-            if completed_tasks {
-                m.insert("completed_tasks".into(), mine(true));
-            }
-            Value::Object(m)
+                    .filter(|t| t.state_id.as_deref() == Some(s.id.as_str()))
+                    .collect();
+                (active_tasks, completed_tasks, mine, &picks.tasks)
+            }),
         })
         .collect();
-    Ok(HttpResponse::Ok().json(out))
+    json_answer(actix_web::http::StatusCode::OK, &views)
 }
 
 async fn list_tasks(
@@ -1183,11 +1386,16 @@ async fn list_tasks(
         },
     )?;
     let picks = Extensions3::of(&q);
-    let out: Vec<Value> = tasks
+    let views: Vec<TaskView<'_>> = tasks
         .iter()
-        .map(|t| Value::Object(task_json(&catalog, t, &picks.own, false)))
+        .map(|t| TaskView {
+            catalog: &catalog,
+            t,
+            pick: &picks.own,
+            nested: false,
+        })
         .collect();
-    Ok(HttpResponse::Ok().json(out))
+    json_answer(actix_web::http::StatusCode::OK, &views)
 }
 
 macro_rules! items_doc {
@@ -1277,7 +1485,15 @@ pub(crate) async fn get_state(
     let cs = state.platform.context_services();
     let s = cs.state(&tenant, &sid, &stid)?;
     let picks = Extensions3::of(&query(&req));
-    Ok(HttpResponse::Ok().json(state_json(&cs.catalog(&tenant), &s, &picks.own, false)))
+    let catalog = cs.catalog(&tenant);
+    let view = StateView {
+        catalog: &catalog,
+        s: &s,
+        pick: &picks.own,
+        nested: false,
+        tasks: None,
+    };
+    json_answer(actix_web::http::StatusCode::OK, &view)
 }
 
 #[utoipa::path(
@@ -1349,7 +1565,14 @@ pub(crate) async fn get_task(
     let cs = state.platform.context_services();
     let t = cs.task(&tenant, &sid, &tid)?;
     let picks = Extensions3::of(&query(&req));
-    Ok(HttpResponse::Ok().json(task_json(&cs.catalog(&tenant), &t, &picks.own, false)))
+    let catalog = cs.catalog(&tenant);
+    let view = TaskView {
+        catalog: &catalog,
+        t: &t,
+        pick: &picks.own,
+        nested: false,
+    };
+    json_answer(actix_web::http::StatusCode::OK, &view)
 }
 
 // ---- business attributes ------------------------------------------------------------------
@@ -1559,17 +1782,20 @@ pub(crate) async fn export_stream(
         let cs = cs_state.platform.context_services();
         let services = cs.export(&tenant, q)?;
         let catalog = cs.catalog(&tenant);
+        let all = Extensions3::all();
         let mut text = String::new();
         for s in &services {
             if !text.is_empty() || q.after.is_some() {
                 text.push(',');
             }
             let v = if ids_only {
-                Value::from(s.id.clone())
+                serde_json::to_string(&s.id)
             } else {
-                Value::Object(service_json(&catalog, s, &Pick::All))
+                serde_json::to_string(&full_view(&catalog, s, &all))
             };
-            text.push_str(&v.to_string());
+            text.push_str(
+                &v.map_err(|e| ApiError::Internal(format!("rendering the export: {e}")))?,
+            );
         }
         Ok((services, Bytes::from(text)))
     };
@@ -1612,7 +1838,7 @@ pub(crate) async fn export_stream(
     post,
     path = "/genesys/1/cs/maintenance/services/files",
     tag = "Context Services",
-    summary = "Export services to files in the export folder ([cview] export-folder)",
+    summary = "Export services to files in the export folder ([cview] export-folder, under the data folder)",
     request_body(content = serde_json::Value, description = "time_from (required), time_to, filter_events, filter_state, export_content"),
     responses((status = 200, description = "{\"created\": [file names], \"services\": n}", body = serde_json::Value)),
 )]
@@ -1624,16 +1850,19 @@ pub(crate) async fn export_files(
     let tenant = tenant(&req, &state)?;
     let body = body_object(payload).await?;
     let (mut q, ids_only) = export_query(&query(&req), &body)?;
+    // `[cview] export-folder`, relative to the store's folder (default `cs-exports` there).
     let folder = state
         .platform
         .section("cview")
         .and_then(|o| engine::config::option(&o, "export-folder").map(String::from))
         .unwrap_or_else(|| "cs-exports".to_owned());
+    let folder = state.data_dir.join(folder).to_string_lossy().into_owned();
     let cs_state = state.clone();
     let written = web::block(move || -> Result<(Vec<String>, usize), ApiError> {
         use std::io::Write as _;
         let cs = cs_state.platform.context_services();
         let catalog = cs.catalog(&tenant);
+        let all = Extensions3::all();
         std::fs::create_dir_all(&folder)
             .map_err(|e| ApiError::Internal(format!("creating the export folder {folder}: {e}")))?;
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
@@ -1657,10 +1886,11 @@ pub(crate) async fn export_files(
             for s in &page {
                 n += 1;
                 let line = if ids_only {
-                    Value::from(s.id.clone())
+                    serde_json::to_string(&s.id)
                 } else {
-                    Value::Object(service_json(&catalog, s, &Pick::All))
-                };
+                    serde_json::to_string(&full_view(&catalog, s, &all))
+                }
+                .map_err(|e| ApiError::Internal(format!("rendering the export: {e}")))?;
                 writeln!(json_out, "{line}").map_err(io)?;
                 let (cid, key) = match &s.owner {
                     Owner::Customer(c) => (c.as_str(), ""),
@@ -2063,10 +2293,17 @@ pub(crate) async fn timeline_config(
     state: AppState,
 ) -> Result<HttpResponse, ApiError> {
     tenant(&req, &state)?;
+    // The admin API refuses a `timeline` that is not a JSON object; one seeded from a file that
+    // is not is reported and the default shown.
     let configured = state.platform.context_services().settings().timeline;
-    let text = configured.as_deref().unwrap_or(DEFAULT_TIMELINE);
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| ApiError::Internal(format!("[cview] timeline is not valid JSON: {e}")))?;
+    let value = match configured.as_deref().map(serde_json::from_str::<Value>) {
+        Some(Ok(v @ Value::Object(_))) => v,
+        Some(_) => {
+            tracing::warn!("[cview] timeline is not a JSON object: the default is shown");
+            serde_json::from_str(DEFAULT_TIMELINE).unwrap_or(Value::Null)
+        }
+        None => serde_json::from_str(DEFAULT_TIMELINE).unwrap_or(Value::Null),
+    };
     Ok(HttpResponse::Ok().json(value))
 }
 

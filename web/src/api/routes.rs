@@ -33,6 +33,8 @@ pub struct AppState {
     pub closing: tokio::sync::watch::Receiver<bool>,
     /// What `GET /metrics` answers.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The store's folder (exports are written under it).
+    pub data_dir: std::path::PathBuf,
 }
 
 pub(crate) type State = Data<AppState>;

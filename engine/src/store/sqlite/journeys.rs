@@ -341,14 +341,16 @@ impl JourneyStore for SqliteStore {
             let (services, services_done) = pair(&format!(
                 "SELECT COUNT(*), COUNT(completed_at) FROM cs_services WHERE tenant = ?1 AND {column} = ?2"
             ))?;
+            // CROSS JOIN keeps the owner's services as the outer loop: without statistics the
+            // planner would otherwise scan every state of the tenant.
             let (states, states_done) = pair(&format!(
                 "SELECT COUNT(*), COUNT(i.completed_at) FROM cs_services s
-                 JOIN cs_states i ON i.tenant = s.tenant AND i.service_id = s.id
+                 CROSS JOIN cs_states i ON i.tenant = s.tenant AND i.service_id = s.id
                  WHERE s.tenant = ?1 AND s.{column} = ?2"
             ))?;
             let (tasks, tasks_done) = pair(&format!(
                 "SELECT COUNT(*), COUNT(i.completed_at) FROM cs_services s
-                 JOIN cs_tasks i ON i.tenant = s.tenant AND i.service_id = s.id
+                 CROSS JOIN cs_tasks i ON i.tenant = s.tenant AND i.service_id = s.id
                  WHERE s.tenant = ?1 AND s.{column} = ?2"
             ))?;
             Ok(Counts {

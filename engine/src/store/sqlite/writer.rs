@@ -581,7 +581,13 @@ mod tests {
         conn.wal_hook(Some(on_wal_commit));
         let (sender, woken) = crossbeam_channel::bounded(1);
         let other = Connection::open(&path).unwrap();
-        let thread = std::thread::spawn(move || checkpoint_loop(other, woken));
+        // The checkpoint thread starts its loop once told (or once `go` is dropped), so the
+        // wake it would take at once is still there to be counted.
+        let (go, started) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let _ = started.recv();
+            checkpoint_loop(other, woken)
+        });
         let checkpointer = Checkpointer::new(sender.clone(), thread);
         // Declared after the checkpointer, so a failing assertion drops this sender first and
         // the checkpointer's join (which waits for every sender to go) ends instead of hanging.
@@ -615,6 +621,7 @@ mod tests {
         );
         checkpointer.after_commit(&conn);
         assert_eq!(wake.len(), 1, "the checkpointer was woken");
+        drop(go);
 
         // Its thread copies the WAL into the database (and once more as the writer goes).
         drop(wake);
