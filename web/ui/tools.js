@@ -260,8 +260,9 @@ function Patterns({ canEdit }) {
     const body = Object.fromEntries(rows.filter((r) => r.name.trim()).map((r) => [r.name.trim(), r.regex]));
     try {
       await api.put(`admin/patterns/${seg(group)}`, body, { action: `Pattern Group ${group} Saved` });
+      // Reloaded before the notice: an edit made after it is not overwritten by the reload.
+      await load();
       notify('ok', `Pattern group ${group} saved`);
-      load();
     } catch (e) { notify('error', e.message); }
   };
   const [adding, setAdding] = useState(false);
