@@ -1124,12 +1124,16 @@ async fn extension(
 }
 
 macro_rules! extension_doc {
-    ($name:ident, $path:literal, $summary:literal, $merge:expr, ($($p:ident),*), $target:expr) => {
+    ($name:ident, $path:literal, $summary:literal, $merge:expr, ($($p:ident: $pname:literal),*), $target:expr) => {
         #[utoipa::path(
             put,
             path = $path,
             tag = "Context Services",
             summary = $summary,
+            params(
+                $(($pname = String, Path, description = "The record's id")),*,
+                ("name" = String, Path, description = "The extension"),
+            ),
             request_body(content = serde_json::Value, description = "An object (or, replacing, an array)"),
             responses((status = 200, description = "Updated")),
         )]
@@ -1152,7 +1156,7 @@ extension_doc!(
     "/genesys/1/cs/services/{service_id}/extensions/{name}",
     "Replace a service's extension",
     false,
-    (sid),
+    (sid: "service_id"),
     Target::Service(sid)
 );
 extension_doc!(
@@ -1160,7 +1164,7 @@ extension_doc!(
     "/genesys/1/cs/services/{service_id}/extensions/{name}/merge",
     "Add keys to a service's map extension (creating it)",
     true,
-    (sid),
+    (sid: "service_id"),
     Target::Service(sid)
 );
 extension_doc!(
@@ -1168,7 +1172,7 @@ extension_doc!(
     "/genesys/1/cs/services/{service_id}/states/{state_id}/extensions/{name}",
     "Replace a state's extension",
     false,
-    (sid, stid),
+    (sid: "service_id", stid: "state_id"),
     Target::State(sid, stid)
 );
 extension_doc!(
@@ -1176,7 +1180,7 @@ extension_doc!(
     "/genesys/1/cs/services/{service_id}/states/{state_id}/extensions/{name}/merge",
     "Add keys to a state's map extension",
     true,
-    (sid, stid),
+    (sid: "service_id", stid: "state_id"),
     Target::State(sid, stid)
 );
 extension_doc!(
@@ -1184,7 +1188,7 @@ extension_doc!(
     "/genesys/1/cs/services/{service_id}/tasks/{task_id}/extensions/{name}",
     "Replace a task's extension",
     false,
-    (sid, tid),
+    (sid: "service_id", tid: "task_id"),
     Target::Task(sid, tid)
 );
 extension_doc!(
@@ -1192,7 +1196,7 @@ extension_doc!(
     "/genesys/1/cs/services/{service_id}/tasks/{task_id}/extensions/{name}/merge",
     "Add keys to a task's map extension",
     true,
-    (sid, tid),
+    (sid: "service_id", tid: "task_id"),
     Target::Task(sid, tid)
 );
 
