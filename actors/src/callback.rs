@@ -105,6 +105,9 @@ pub struct Callbacks {
     journal: Arc<std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<JournalNote>>>,
 }
 
+/// How long the journal gathers changes before it writes them.
+const JOURNAL_GATHER: Duration = Duration::from_millis(20);
+
 /// A record's change, for the journeys (resolved against the service's options when written).
 #[derive(Debug, Clone)]
 pub struct JournalNote {
@@ -1172,76 +1175,89 @@ impl Node {
 
     /// Writes every callback's journey in Context Services (when `[cview] enabled` is on and
     /// the service's `_cs_enabled` is not false): its changes in batches, each one durable
-    /// write, until the runtime stops. A restart loses at most the changes of the batch being
+    /// write, on a thread of its own. A restart loses at most the changes of the batch being
     /// written (the journey is a record of the callback, not the callback).
-    pub fn run_journal(&self, runtime: &tokio::runtime::Handle) {
+    pub fn run_journal(&self) {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<JournalNote>();
         if self.callbacks().journal.set(tx).is_err() {
             return;
         }
         let platform = self.platform().clone();
-        runtime.spawn(async move {
-            let mut batch = Vec::new();
-            while let Some(first) = rx.recv().await {
-                batch.push(first);
-                while batch.len() < 2000 {
-                    match rx.try_recv() {
-                        Ok(n) => batch.push(n),
-                        Err(_) => break,
+        // A thread of its own: looking customers up and building the writes are store reads,
+        // which must not hold up a runtime's thread.
+        let spawned = std::thread::Builder::new()
+            .name("journal".into())
+            .spawn(move || {
+                let mut batch = Vec::new();
+                while let Some(first) = rx.blocking_recv() {
+                    batch.push(first);
+                    // Gather what follows for a moment: one write of many changes (a callback that
+                    // moves on at once is written once) rather than many small ones beside the
+                    // callbacks' own commits.
+                    std::thread::sleep(JOURNAL_GATHER);
+                    while batch.len() < 2000 {
+                        match rx.try_recv() {
+                            Ok(n) => batch.push(n),
+                            Err(_) => break,
+                        }
+                    }
+                    let cs = platform.context_services();
+                    if !cs.settings().enabled {
+                        batch.clear();
+                        continue;
+                    }
+                    // The service's options once per batch: `None` when its journeys are off.
+                    let mut kinds: HashMap<String, Option<(String, String)>> = HashMap::new();
+                    let notes: Vec<engine::cs::callbacks::CallbackNote> = batch
+                        .drain(..)
+                        .filter_map(|n| {
+                            let kind = kinds
+                                .entry(n.service.clone())
+                                .or_insert_with(|| {
+                                    let o =
+                                        platform.service_options(&n.service).unwrap_or_default();
+                                    let get =
+                                        |k: &str| engine::config::option(&o, k).map(str::trim);
+                                    if get("_cs_enabled")
+                                        .is_some_and(|v| v.eq_ignore_ascii_case("false"))
+                                    {
+                                        return None;
+                                    }
+                                    let media = if get("_media_type")
+                                        .is_some_and(|m| m.eq_ignore_ascii_case("chat"))
+                                    {
+                                        "chat"
+                                    } else {
+                                        "voice"
+                                    };
+                                    let kind = get("_cs_service_type")
+                                        .filter(|t| !t.is_empty())
+                                        .unwrap_or(engine::cs::callbacks::DEFAULT_SERVICE_TYPE);
+                                    Some((kind.to_owned(), media.to_owned()))
+                                })
+                                .clone()?;
+                            Some(engine::cs::callbacks::CallbackNote {
+                                id: n.id,
+                                service_type: kind.0,
+                                state: n.state,
+                                before: n.before,
+                                reason: n.reason,
+                                number: n.number,
+                                media: kind.1,
+                                created_at: n.created_at,
+                                at: n.at,
+                                gone: n.gone,
+                            })
+                        })
+                        .collect();
+                    if let Err(e) = futures_executor::block_on(cs.record_callbacks(notes)) {
+                        tracing::warn!(error = %e, "writing callbacks' journeys failed");
                     }
                 }
-                let cs = platform.context_services();
-                if !cs.settings().enabled {
-                    batch.clear();
-                    continue;
-                }
-                // The service's options once per batch: `None` when its journeys are off.
-                let mut kinds: HashMap<String, Option<(String, String)>> = HashMap::new();
-                let notes: Vec<engine::cs::callbacks::CallbackNote> = batch
-                    .drain(..)
-                    .filter_map(|n| {
-                        let kind = kinds
-                            .entry(n.service.clone())
-                            .or_insert_with(|| {
-                                let o = platform.service_options(&n.service).unwrap_or_default();
-                                let get = |k: &str| engine::config::option(&o, k).map(str::trim);
-                                if get("_cs_enabled")
-                                    .is_some_and(|v| v.eq_ignore_ascii_case("false"))
-                                {
-                                    return None;
-                                }
-                                let media = if get("_media_type")
-                                    .is_some_and(|m| m.eq_ignore_ascii_case("chat"))
-                                {
-                                    "chat"
-                                } else {
-                                    "voice"
-                                };
-                                let kind = get("_cs_service_type")
-                                    .filter(|t| !t.is_empty())
-                                    .unwrap_or(engine::cs::callbacks::DEFAULT_SERVICE_TYPE);
-                                Some((kind.to_owned(), media.to_owned()))
-                            })
-                            .clone()?;
-                        Some(engine::cs::callbacks::CallbackNote {
-                            id: n.id,
-                            service_type: kind.0,
-                            state: n.state,
-                            before: n.before,
-                            reason: n.reason,
-                            number: n.number,
-                            media: kind.1,
-                            created_at: n.created_at,
-                            at: n.at,
-                            gone: n.gone,
-                        })
-                    })
-                    .collect();
-                if let Err(e) = cs.record_callbacks(notes).await {
-                    tracing::warn!(error = %e, "writing callbacks' journeys failed");
-                }
-            }
-        });
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "the journal thread could not start: callbacks write no journeys");
+        }
     }
 
     /// Starts the scheduler: SCHEDULED callbacks start when due, until the runtime stops.

@@ -151,7 +151,7 @@ pub fn start(opts: &ServeOptions) -> anyhow::Result<Running> {
     // Scheduled callbacks start when due (those due while the server was down at once).
     node.run_scheduler(&tokio::runtime::Handle::current());
     // Each callback's journey in Context Services.
-    node.run_journal(&tokio::runtime::Handle::current());
+    node.run_journal();
     if opts.demo {
         let demo = DemoSettings::from_config(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
         center.with(|c, now| c.start_demo(demo, now));

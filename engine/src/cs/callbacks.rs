@@ -82,8 +82,13 @@ impl ContextServices {
             return Owner::Anonymous(note.id.clone());
         };
         let digits = number.trim_start_matches('+');
-        for candidate in [number, digits] {
-            let query = [("PhoneNumber".to_owned(), candidate.to_owned())];
+        let candidates = if digits == number {
+            &[number][..]
+        } else {
+            &[number, digits][..]
+        };
+        for candidate in candidates {
+            let query = [("PhoneNumber".to_owned(), (*candidate).to_owned())];
             if let Ok((_, found)) = self.identify(DEFAULT_TENANT, &query, Some("PhoneNumber")) {
                 if let Some(p) = found.first() {
                     return Owner::Customer(p.customer_id.clone());
@@ -198,18 +203,15 @@ impl ContextServices {
                     service: j.service.clone(),
                 });
                 finished.push(note.id.clone());
-            } else {
-                writes.push(Write::Touch {
-                    tenant: DEFAULT_TENANT.to_owned(),
-                    id: note.id.clone(),
-                    at: note.at,
-                });
             }
+            // No `Touch` in between: a callback's journey is not auto-completed (the callback
+            // ends it), so its activity is written only with the service, at the end.
             touched.insert(note.id, j);
         }
         for id in finished {
             touched.remove(&id);
         }
+        let writes = last_of_each(writes);
         let n = writes.len();
         if n > 0 {
             self.write_all(writes).await?;
@@ -219,9 +221,52 @@ impl ContextServices {
     }
 }
 
+/// The writes with only the last of each record kept (a batch is atomic: a state started and
+/// ended within it is written once, ended).
+fn last_of_each(writes: Vec<Write>) -> Vec<Write> {
+    let key = |w: &Write| -> Option<(u8, String)> {
+        match w {
+            Write::PutService { service, .. } => Some((0, service.id.clone())),
+            Write::PutState { state, .. } => Some((1, state.id.clone())),
+            _ => None,
+        }
+    };
+    let mut last: HashMap<(u8, String), usize> = HashMap::new();
+    for (i, w) in writes.iter().enumerate() {
+        if let Some(k) = key(w) {
+            last.insert(k, i);
+        }
+    }
+    writes
+        .into_iter()
+        .enumerate()
+        .filter(|(i, w)| key(w).is_none_or(|k| last.get(&k) == Some(i)))
+        .map(|(_, w)| w)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_writes_each_record_once_as_it_ends() {
+        let state = |id: &str, done: bool| Write::PutState {
+            tenant: String::new(),
+            state: State {
+                service_id: "cb".into(),
+                id: id.into(),
+                state_type: None,
+                previous_state_id: None,
+                est_duration: None,
+                started: Event::default(),
+                completed: done.then(Event::default),
+                extensions: Default::default(),
+            },
+        };
+        let kept = last_of_each(vec![state("a", false), state("b", false), state("a", true)]);
+        assert_eq!(kept, vec![state("b", false), state("a", true)]);
+    }
 
     #[test]
     fn each_working_stage_is_a_state() {
