@@ -299,6 +299,37 @@ impl ContextServices {
             .transpose()
     }
 
+    /// Completes a record: one already completed is refused, the end event is checked and its
+    /// business-attribute fields mapped, and the end's extensions replace those of the same
+    /// names. When it completed.
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &self,
+        tenant: &str,
+        kind: Kind,
+        id: &str,
+        completed: &mut Option<crate::cs::Event>,
+        extensions: &mut Extensions,
+        end: End,
+        now: Millis,
+    ) -> Result<Millis, CsError> {
+        if completed.is_some() {
+            return Err(CsError::invalid(format!(
+                "{} {id} is already completed",
+                kind.as_str().to_lowercase()
+            )));
+        }
+        check_extensions(&end.extensions)?;
+        let event = self
+            .canonical_event(&self.catalog(tenant), kind, end.event, true)?
+            .at(now);
+        let at = event.timestamp;
+        *completed = Some(event);
+        extensions.extend(end.extensions);
+        check_extensions(extensions)?;
+        Ok(at)
+    }
+
     // ---- services ---------------------------------------------------------------------
 
     /// Starts a service; its id.
@@ -383,21 +414,17 @@ impl ContextServices {
         end: End,
         now: Millis,
     ) -> Result<(), CsError> {
-        let catalog = self.catalog(tenant);
         let mut s = self.service(tenant, id)?;
-        if s.completed.is_some() {
-            return Err(CsError::invalid(format!(
-                "service {id} is already completed"
-            )));
-        }
-        check_extensions(&end.extensions)?;
-        let event = self
-            .canonical_event(&catalog, Kind::Service, end.event, true)?
-            .at(now);
-        s.last_activity = s.last_activity.max(event.timestamp);
-        s.completed = Some(event);
-        s.extensions.extend(end.extensions);
-        check_extensions(&s.extensions)?;
+        let at = self.finish(
+            tenant,
+            Kind::Service,
+            id,
+            &mut s.completed,
+            &mut s.extensions,
+            end,
+            now,
+        )?;
+        s.last_activity = s.last_activity.max(at);
         self.commit(vec![Write::PutService {
             tenant: tenant.to_owned(),
             service: s,
@@ -651,18 +678,16 @@ impl ContextServices {
         end: End,
         now: Millis,
     ) -> Result<State, CsError> {
-        let catalog = self.catalog(tenant);
         let mut st = self.state(tenant, sid, id)?;
-        if st.completed.is_some() {
-            return Err(CsError::invalid(format!("state {id} is already completed")));
-        }
-        check_extensions(&end.extensions)?;
-        st.completed = Some(
-            self.canonical_event(&catalog, Kind::State, end.event, true)?
-                .at(now),
-        );
-        st.extensions.extend(end.extensions);
-        check_extensions(&st.extensions)?;
+        self.finish(
+            tenant,
+            Kind::State,
+            id,
+            &mut st.completed,
+            &mut st.extensions,
+            end,
+            now,
+        )?;
         Ok(st)
     }
 
@@ -773,18 +798,16 @@ impl ContextServices {
         end: End,
         now: Millis,
     ) -> Result<(), CsError> {
-        let catalog = self.catalog(tenant);
         let mut t = self.task(tenant, sid, id)?;
-        if t.completed.is_some() {
-            return Err(CsError::invalid(format!("task {id} is already completed")));
-        }
-        check_extensions(&end.extensions)?;
-        t.completed = Some(
-            self.canonical_event(&catalog, Kind::Task, end.event, true)?
-                .at(now),
-        );
-        t.extensions.extend(end.extensions);
-        check_extensions(&t.extensions)?;
+        self.finish(
+            tenant,
+            Kind::Task,
+            id,
+            &mut t.completed,
+            &mut t.extensions,
+            end,
+            now,
+        )?;
         self.commit(vec![
             Write::PutTask {
                 tenant: tenant.to_owned(),
@@ -930,12 +953,24 @@ impl ContextServices {
         Ok(name)
     }
 
-    pub async fn delete_schema(&self, tenant: &str, name: &str) -> Result<(), CsError> {
-        let schema = self
-            .schemas(tenant)
+    /// One extension schema, by name (any case).
+    pub fn schema(&self, tenant: &str, name: &str) -> Result<ExtensionSchema, CsError> {
+        self.schemas(tenant)
             .into_iter()
             .find(|s| s.name.eq_ignore_ascii_case(name))
-            .ok_or_else(|| CsError::ProfileNotFound(format!("no extension schema '{name}'")))?;
+            .ok_or_else(|| CsError::ProfileNotFound(format!("no extension schema '{name}'")))
+    }
+
+    /// One identification key, by name (any case).
+    pub fn key(&self, tenant: &str, name: &str) -> Result<IdKey, CsError> {
+        self.keys(tenant)
+            .into_iter()
+            .find(|k| k.name.eq_ignore_ascii_case(name))
+            .ok_or_else(|| CsError::ProfileNotFound(format!("no identification key '{name}'")))
+    }
+
+    pub async fn delete_schema(&self, tenant: &str, name: &str) -> Result<(), CsError> {
+        let schema = self.schema(tenant, name)?;
         self.commit(vec![Write::DeleteMeta {
             tenant: tenant.to_owned(),
             kind: "schema".into(),

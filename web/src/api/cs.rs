@@ -2183,18 +2183,7 @@ pub(crate) async fn schema(
     path: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant(&req, &state)?;
-    let s = state
-        .platform
-        .context_services()
-        .schemas(&tenant)
-        .into_iter()
-        .find(|s| s.name.eq_ignore_ascii_case(&path))
-        .ok_or_else(|| {
-            ApiError::ContextServices(engine::cs::CsError::ProfileNotFound(format!(
-                "no extension schema '{}'",
-                path.as_str()
-            )))
-        })?;
+    let s = state.platform.context_services().schema(&tenant, &path)?;
     Ok(HttpResponse::Ok().json(s.to_json()))
 }
 
@@ -2325,18 +2314,7 @@ pub(crate) async fn key(
     path: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = tenant(&req, &state)?;
-    let k = state
-        .platform
-        .context_services()
-        .keys(&tenant)
-        .into_iter()
-        .find(|k| k.name.eq_ignore_ascii_case(&path))
-        .ok_or_else(|| {
-            ApiError::ContextServices(engine::cs::CsError::ProfileNotFound(format!(
-                "no identification key '{}'",
-                path.as_str()
-            )))
-        })?;
+    let k = state.platform.context_services().key(&tenant, &path)?;
     Ok(HttpResponse::Ok().json(k.to_json()))
 }
 

@@ -152,6 +152,31 @@ fn types_admit(types: &[String], t: &Option<String>) -> bool {
     types.is_empty() || t.as_ref().is_some_and(|t| types.contains(t))
 }
 
+impl SqliteStore {
+    /// The state or task rows `sql` reads for each service (`?1` the tenant, `?2` a service).
+    fn item_rows(
+        &self,
+        sql: &str,
+        tenant: &str,
+        services: &[&str],
+        what: &str,
+    ) -> Result<Vec<ItemRow>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(sql).map_err(backend(what))?;
+            let mut out = Vec::new();
+            for s in services {
+                let rows = stmt
+                    .query_map(params![tenant, s], item_row)
+                    .map_err(backend(what))?;
+                for r in rows {
+                    out.push(r.map_err(backend(what))?);
+                }
+            }
+            Ok(out)
+        })
+    }
+}
+
 impl JourneyStore for SqliteStore {
     fn cs_service(&self, tenant: &str, id: &str) -> Result<Option<Service>, StoreError> {
         let what = "reading a service";
@@ -217,19 +242,7 @@ impl JourneyStore for SqliteStore {
              WHERE tenant = ?1 AND service_id = ?2{} ORDER BY started_at, id",
             status_sql(q.status, "completed_at")
         );
-        let rows = self.read(|conn| {
-            let mut stmt = conn.prepare_cached(&sql).map_err(backend(what))?;
-            let mut out = Vec::new();
-            for s in services {
-                let rows = stmt
-                    .query_map(params![tenant, s], item_row)
-                    .map_err(backend(what))?;
-                for r in rows {
-                    out.push(r.map_err(backend(what))?);
-                }
-            }
-            Ok(out)
-        })?;
+        let rows = self.item_rows(&sql, tenant, services, what)?;
         rows.into_iter()
             .filter(|r| types_admit(&q.types, &r.2))
             .map(state_of)
@@ -248,19 +261,7 @@ impl JourneyStore for SqliteStore {
              WHERE tenant = ?1 AND service_id = ?2{} ORDER BY started_at, id",
             status_sql(q.status, "completed_at")
         );
-        let rows = self.read(|conn| {
-            let mut stmt = conn.prepare_cached(&sql).map_err(backend(what))?;
-            let mut out = Vec::new();
-            for s in services {
-                let rows = stmt
-                    .query_map(params![tenant, s], item_row)
-                    .map_err(backend(what))?;
-                for r in rows {
-                    out.push(r.map_err(backend(what))?);
-                }
-            }
-            Ok(out)
-        })?;
+        let rows = self.item_rows(&sql, tenant, services, what)?;
         rows.into_iter()
             .filter(|r| types_admit(&q.types, &r.2))
             .filter(|r| q.state_id.is_none() || r.3 == q.state_id)
