@@ -358,6 +358,14 @@ fn check_option(key: &str, value: &str) -> Result<(), EditError> {
     Ok(())
 }
 
+/// Whether an option's value turns something on (`true`, `yes`, `1` or `on`, any case).
+pub fn truthy(v: Option<&str>) -> bool {
+    matches!(
+        v.map(|v| v.trim().to_ascii_lowercase()).as_deref(),
+        Some("true" | "yes" | "1" | "on")
+    )
+}
+
 /// The value of `key` in an option list; when a key repeats, the last value wins (as when
 /// parsing INI and as with request parameters).
 pub fn option<'a>(options: &'a [(String, String)], key: &str) -> Option<&'a str> {

@@ -13,7 +13,7 @@ use parking_lot::{Mutex, RwLock};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
-use crate::config::{is_ecmascript_identifier, option, Config, ServerConfig};
+use crate::config::{is_ecmascript_identifier, option, truthy, Config, ServerConfig};
 use crate::patterns::PatternGroups;
 use crate::reporting::{self, Recorder, Report, ReportKind};
 use crate::resources::{
@@ -137,13 +137,6 @@ pub fn parse_ttl(ttl: &str) -> Result<i64, PlatformError> {
             "invalid TTL '{ttl}': it must be a whole number of seconds from 1 to {MAX_TTL_SECS}"
         ))),
     }
-}
-
-fn truthy(v: Option<&str>) -> bool {
-    matches!(
-        v.map(|v| v.trim().to_ascii_lowercase()).as_deref(),
-        Some("true" | "yes" | "1" | "on")
-    )
 }
 
 /// Reads a resource group section into a pool configuration.

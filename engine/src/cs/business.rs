@@ -180,8 +180,7 @@ impl Catalog {
         for (key, v) in mapping {
             let value = v.trim();
             if key == "map-names" || key == "map_names" {
-                catalog.map_names =
-                    matches!(value.to_ascii_lowercase().as_str(), "true" | "1" | "yes");
+                catalog.map_names = crate::config::truthy(Some(value));
                 continue;
             }
             let Some((kind, field)) = key

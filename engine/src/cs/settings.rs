@@ -15,6 +15,7 @@
 //!   sections), see `docs/journey-timeline.md`.
 
 use super::CsError;
+use crate::config::truthy;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Settings {
@@ -29,13 +30,6 @@ pub struct Settings {
 
 /// The default `auto-complete-after`, seconds.
 pub const DEFAULT_AUTO_COMPLETE_AFTER: i64 = 86_400;
-
-fn truthy(v: &str) -> bool {
-    matches!(
-        v.trim().to_ascii_lowercase().as_str(),
-        "true" | "1" | "yes" | "on"
-    )
-}
 
 impl Settings {
     /// From `[cview]` and the names of the `business-attributes.<tenant>` sections.
@@ -60,10 +54,10 @@ impl Settings {
                 tenants.push(t.clone());
             }
         }
-        let auto = get("auto-complete-enabled").is_some_and(truthy);
+        let auto = truthy(get("auto-complete-enabled"));
         Settings {
-            enabled: get("enabled").is_some_and(truthy),
-            use_role: get("use-role").is_some_and(truthy),
+            enabled: truthy(get("enabled")),
+            use_role: truthy(get("use-role")),
             auto_complete_after: auto.then(|| {
                 get("auto-complete-after")
                     .and_then(|v| v.parse::<i64>().ok())
