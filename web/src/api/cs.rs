@@ -293,21 +293,21 @@ impl Pick {
         }
     }
 
-    fn apply(&self, ext: &Extensions, out: &mut Map<String, Value>) {
+    /// The extensions picked, in the record's order (`All`) or the order asked (`Names`).
+    fn picked<'e>(
+        &'e self,
+        ext: &'e Extensions,
+    ) -> Box<dyn Iterator<Item = (&'e String, &'e Value)> + 'e> {
         match self {
-            Pick::None => {}
-            Pick::All => {
-                for (k, v) in ext {
-                    out.insert(k.clone(), v.clone());
-                }
-            }
-            Pick::Names(names) => {
-                for n in names {
-                    if let Some(v) = ext.get(n) {
-                        out.insert(n.clone(), v.clone());
-                    }
-                }
-            }
+            Pick::None => Box::new(std::iter::empty()),
+            Pick::All => Box::new(ext.iter()),
+            Pick::Names(names) => Box::new(names.iter().filter_map(|n| ext.get(n).map(|v| (n, v)))),
+        }
+    }
+
+    fn apply(&self, ext: &Extensions, out: &mut Map<String, Value>) {
+        for (k, v) in self.picked(ext) {
+            out.insert(k.clone(), v.clone());
         }
     }
 }
@@ -442,14 +442,8 @@ fn record_fields<M: SerializeMap>(
 
 impl Pick {
     fn serialize_into<M: SerializeMap>(&self, ext: &Extensions, m: &mut M) -> Result<(), M::Error> {
-        match self {
-            Pick::None => Ok(()),
-            Pick::All => ext.iter().try_for_each(|(k, v)| m.serialize_entry(k, v)),
-            Pick::Names(names) => names
-                .iter()
-                .filter_map(|n| ext.get(n).map(|v| (n, v)))
-                .try_for_each(|(k, v)| m.serialize_entry(k, v)),
-        }
+        self.picked(ext)
+            .try_for_each(|(k, v)| m.serialize_entry(k, v))
     }
 }
 
